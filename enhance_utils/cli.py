@@ -5,7 +5,7 @@ Each subcommand is a thin wrapper over a function of the package:
 ``enhance fetch [--verify] [PATH ...]``
     download (and unpack) the registry's files, or check an existing tree;
 ``enhance annotations --out DIR``
-    the long table, per-lesion scores, problem report and Table 2 counts as CSV.
+    the long table, per-lesion scores, problem report and Table 2 counts as CSV;
 """
 from __future__ import annotations
 
@@ -51,6 +51,18 @@ def _cmd_annotations(args) -> int:
     return 0
 
 
+def _cmd_book(args) -> int:
+    from . import book  # papermill and jupyter-book are only needed here
+
+    try:
+        html = book.build(args.profile, out=args.out, only=args.only or None)
+    except book.ChapterFailed as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    print(f"book ready: {html / 'index.html'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="enhance", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -65,6 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--student-rule", default="first_group", choices=annotations.STUDENT_RULES,
                    help="lesions annotated by several student groups (default: the paper's)")
     p.set_defaults(func=_cmd_annotations)
+
+    p = sub.add_parser("book", help="execute the chapters and render the book")
+    p.add_argument("--profile", default="smoke", choices=["smoke", "cpu", "paper"])
+    p.add_argument("--out", default=None, help="build folder (default: _build)")
+    p.add_argument("--only", nargs="*", help="chapter stems to execute, e.g. 01_datasets")
+    p.set_defaults(func=_cmd_book)
     return parser
 
 

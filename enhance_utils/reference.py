@@ -22,14 +22,22 @@ def paper_table(name: str) -> pd.DataFrame:
     return pd.read_csv(path, comment="#")
 
 
-def beside_paper(computed: pd.DataFrame, name: str, keys: list[str], value: str) -> pd.DataFrame:
+def beside_paper(computed: pd.DataFrame, name: str, keys: list[str],
+                 value: str | list[str]) -> pd.DataFrame:
     """Computed values next to the paper's, with their difference (computed − paper).
 
-    Every key of either side is kept, so a row the paper has and the data lacks (or the
-    reverse) shows up with a missing value rather than disappearing.
+    ``value`` names the value column, or several columns (e.g. one per dataset) that are
+    first stacked into a ``dataset`` key. Every key of either side is kept, so a row the paper
+    has and the data lacks (or the reverse) shows up with a missing value rather than
+    disappearing.
     """
-    paper = paper_table(name)[keys + [value]].rename(columns={value: "paper"})
+    paper = paper_table(name)
+    if isinstance(value, list):
+        computed, paper = (frame.melt(id_vars=keys, value_vars=value, var_name="dataset",
+                                      value_name="_value") for frame in (computed, paper))
+        keys, value = keys + ["dataset"], "_value"
+    paper = paper[keys + [value]].rename(columns={value: "paper"})
     both = computed[keys + [value]].rename(columns={value: "computed"})
-    merged = both.merge(paper, on=keys, how="outer")
+    merged = both.merge(paper, on=keys, how="outer", sort=False)
     merged["difference"] = merged["computed"] - merged["paper"]
     return merged

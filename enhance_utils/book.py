@@ -1,0 +1,116 @@
+"""Build the book: execute the chapters with papermill, then render them with Jupyter Book.
+
+Every chapter listed in ``book/_toc.yml`` is executed once, headless, with its ``profile``
+parameter, into ``_build/book-src``; Jupyter Book then renders those executed copies (its own
+execution is off). A failing cell stops the build with the chapter's name.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import papermill
+import yaml
+
+from . import config, fetch
+from .profiles import get_profile
+
+KERNEL = "python3"
+
+
+class ChapterFailed(RuntimeError):
+    """A chapter raised while it was executed."""
+
+
+def chapters(project: Path) -> list[Path]:
+    """The notebooks of the table of contents, in order."""
+    toc = yaml.safe_load((project / "book" / "_toc.yml").read_text())
+    files = [entry["file"] for part in toc.get("parts", []) for entry in part.get("chapters", [])]
+    return [project / f"{name}.ipynb" for name in files if (project / f"{name}.ipynb").is_file()]
+
+
+def execute_chapter(notebook: Path, output: Path, profile: str, cwd: Path) -> float:
+    """Execute one chapter with papermill; returns the seconds it took."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    try:
+        papermill.execute_notebook(str(notebook), str(output), parameters={"profile": profile},
+                                   kernel_name=KERNEL, cwd=str(cwd), progress_bar=False)
+    except papermill.PapermillExecutionError as err:
+        raise ChapterFailed(f"chapter {notebook.name} failed in cell {err.exec_count}: "
+                            f"{err.ename}: {err.evalue} (executed copy: {output})") from err
+    return time.perf_counter() - start
+
+
+def _assemble_sources(project: Path, src: Path) -> None:
+    """Copy the book's configuration and non-notebook pages next to the executed chapters."""
+    for item in (project / "book").iterdir():
+        target = src / item.name
+        if item.is_dir():
+            shutil.copytree(item, target, dirs_exist_ok=True)
+        else:
+            shutil.copy2(item, target)
+
+
+def ensure_data() -> Path:
+    """Locate the data (``ENHANCE_DATA_DIR``, checked) or download it; returns its root.
+
+    The root is exported as an absolute ``ENHANCE_DATA_DIR`` so that chapters, which run in
+    their own folder, find it too.
+    """
+    if config.is_external_data_dir():
+        root = config.data_dir()
+        bad = [r for r in fetch.verify(root) if r["status"] != "ok"]
+        for row in bad:
+            print(f"warning: {row['path']}: {row['status']} {row['detail']}", flush=True)
+    else:
+        root = fetch.fetch()
+    os.environ["ENHANCE_DATA_DIR"] = str(root)
+    return root
+
+
+def build(profile: str = "smoke", project: Path | None = None, out: Path | None = None,
+          only: list[str] | None = None) -> Path:
+    """Execute every chapter and render the HTML; returns the folder with ``index.html``.
+
+    Parameters
+    ----------
+    profile : str
+        ``smoke``, ``cpu`` or ``paper`` (see :mod:`enhance_utils.profiles`).
+    project : Path
+        The source checkout (default: the one this package runs from).
+    out : Path
+        Build folder (default ``<project>/_build``).
+    only : list of str
+        Chapter file stems to execute (others are skipped); all by default.
+    """
+    get_profile(profile)
+    ensure_data()
+    project = Path(project or config.project_dir() or Path.cwd()).resolve()
+    out = Path(out or project / "_build").resolve()
+    src = out / "book-src"
+    if src.exists():
+        shutil.rmtree(src)
+    src.mkdir(parents=True)
+    _assemble_sources(project, src)
+    for notebook in chapters(project):
+        if only and notebook.stem not in only:
+            continue
+        target = src / notebook.relative_to(project)
+        seconds = execute_chapter(notebook, target, profile, cwd=notebook.parent)
+        print(f"executed {notebook.relative_to(project)} ({profile}) in {seconds:.1f} s", flush=True)
+    render(src)
+    return src / "_build" / "html"
+
+
+def render(src: Path) -> None:
+    """Run ``jupyter-book build`` on an assembled source folder; warnings are shown, not fatal."""
+    env = dict(os.environ)
+    env.pop("MPLBACKEND", None)
+    script = Path(sys.executable).with_name("jupyter-book")
+    cmd = [str(script) if script.exists() else "jupyter-book", "build", "--keep-going", str(src)]
+    subprocess.run(cmd, check=True, env=env)

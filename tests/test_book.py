@@ -1,0 +1,61 @@
+"""The book: notebooks are committed clean, and the whole book builds (papermill + HTML)."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from enhance_utils import book
+
+PROJECT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((PROJECT / "chapters").glob("*.ipynb"))
+
+
+def test_every_toc_chapter_exists():
+    listed = book.chapters(PROJECT)
+    assert listed and [p.name for p in listed] == sorted(p.name for p in listed)
+    assert set(listed) <= set(NOTEBOOKS)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_is_clean_and_parametrised(path):
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(not c.outputs and c.execution_count is None for c in code), "commit without outputs"
+    tagged = [c for c in code if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1 and re.search(r"^profile = ", tagged[0].source, re.M)
+    assert "google.colab" in code[0].source  # the first code cell sets Colab up
+    headings = [c.source for c in nb.cells if c.cell_type == "markdown"]
+    assert any("## Summary" in h for h in headings) and any("## What's next" in h for h in headings)
+
+
+@pytest.mark.book
+def test_book_builds_with_figures(data_root, tmp_path, monkeypatch):
+    monkeypatch.setenv("ENHANCE_DATA_DIR", str(data_root))
+    monkeypatch.delenv("MPLBACKEND", raising=False)
+    html = book.build("smoke", project=PROJECT, out=tmp_path)
+    assert (html / "index.html").is_file()
+    for notebook in book.chapters(PROJECT):
+        page = (html / "chapters" / f"{notebook.stem}.html").read_text()
+        assert "Traceback (most recent call last)" not in page and "output traceback" not in page
+        assert "output stderr" not in page, f"{notebook.stem} prints warnings or errors"
+        assert re.search(r'<img [^>]*src="[^"]*\.png"', page), f"{notebook.stem} has no figure"
+        assert f"chapters/{notebook.name}" in page  # launch buttons point at the notebook
+
+
+def test_failing_chapter_is_named(tmp_path, monkeypatch):
+    project = tmp_path / "project"
+    (project / "book").mkdir(parents=True)
+    (project / "chapters").mkdir()
+    (project / "book" / "_toc.yml").write_text(
+        "format: jb-book\nroot: intro\nparts:\n  - chapters:\n      - file: chapters/09_broken\n")
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell('profile = "smoke"', metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("raise ValueError('boom')")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, project / "chapters" / "09_broken.ipynb")
+    with pytest.raises(book.ChapterFailed, match="09_broken.ipynb.*ValueError: boom"):
+        book.execute_chapter(project / "chapters" / "09_broken.ipynb", tmp_path / "out.ipynb",
+                             "smoke", cwd=project)
