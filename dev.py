@@ -43,7 +43,7 @@ def ensure_environment() -> None:
         venv.create(VENV, with_pip=True)
     pip = [str(_bin("python")), "-m", "pip", "install", "--disable-pip-version-check"]
     subprocess.run(pip + ["-q", "--upgrade", "pip"], check=True)
-    subprocess.run(pip + ["-r", str(ROOT / "requirements.txt"), "-e", f"{ROOT}[book,test]"],
+    subprocess.run(pip + ["-q", "-r", str(ROOT / "requirements.txt"), "-e", f"{ROOT}[book,test]"],
                    check=True)
     stamp.write_text(_fingerprint())
 

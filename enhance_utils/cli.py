@@ -6,6 +6,11 @@ Each subcommand is a thin wrapper over a function of the package:
     download (and unpack) the registry's files, or check an existing tree;
 ``enhance annotations --out DIR``
     the long table, per-lesion scores, problem report and Table 2 counts as CSV;
+``enhance stats --out DIR [--resamples N] [--seed S]``
+    correlation with the label (Table 3), agreement between sources (Fig. 5) and
+    within-source reliability as CSV;
+``enhance abc --dataset {isic2017,ph2} --feature {A,B,C} --mode {published,described} --out FILE``
+    the automated ABC scores of chapter 03, one row per lesion.
 """
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import annotations, config, fetch
+from . import agreement, annotations, config, correlation, fetch
 
 
 def _cmd_fetch(args) -> int:
@@ -51,6 +56,38 @@ def _cmd_annotations(args) -> int:
     return 0
 
 
+def _cmd_stats(args) -> int:
+    start = time.perf_counter()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    long = annotations.load().long
+    variants = correlation.variants(long, resamples=args.resamples, seed=args.seed)
+    paper = variants[variants.variant == "paper"][correlation.TABLE3_COLUMNS]
+    paper.to_csv(out / "table3.csv", index=False)
+    variants.to_csv(out / "table3_variants.csv", index=False)
+    scores = annotations.per_lesion(long)
+    agreement.between_sources(scores, args.resamples, args.seed).to_csv(
+        out / "agreement.csv", index=False)
+    agreement.reliability(long).to_csv(out / "reliability.csv", index=False)
+    print(f"correlations, agreement and reliability with {args.resamples} bootstrap resamples "
+          f"(seed {args.seed}); wrote {out} in {time.perf_counter() - start:.2f} s")
+    return 0
+
+
+def _cmd_train(args) -> int:
+    from . import experiments  # TensorFlow is only imported here
+
+    runs = experiments.run_grid(args.profile, archs=args.arch, targets=args.targets,
+                                seeds=args.splits, kfold=args.kfold, results=args.results)
+    summary = runs.groupby(["arch", "target"]).auc.agg(["mean", "std", "count"]).round(3)
+    print(summary.to_string())
+    return 0
+
+
+def _list(text: str) -> list[str]:
+    return [item for item in text.split(",") if item]
+
+
 def _cmd_book(args) -> int:
     from . import book  # papermill and jupyter-book are only needed here
 
@@ -60,6 +97,21 @@ def _cmd_book(args) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 1
     print(f"book ready: {html / 'index.html'}")
+    return 0
+
+
+def _cmd_abc(args) -> int:
+    from . import automated_abc
+
+    start = time.perf_counter()
+    ids = automated_abc.read_ids(args.ids) if args.ids else None
+    frame = automated_abc.compute(args.dataset, args.feature, args.mode, ids=ids,
+                                  limit=args.limit, workers=args.workers,
+                                  cache=not args.no_cache)
+    automated_abc.to_csv(frame, args.out)
+    counts = frame.status.value_counts().to_dict()
+    print(f"{len(frame)} lesions ({', '.join(f'{k}: {v}' for k, v in counts.items())}); "
+          f"wrote {args.out} in {time.perf_counter() - start:.1f} s")
     return 0
 
 
@@ -78,11 +130,39 @@ def build_parser() -> argparse.ArgumentParser:
                    help="lesions annotated by several student groups (default: the paper's)")
     p.set_defaults(func=_cmd_annotations)
 
+    p = sub.add_parser("stats", help="write correlation, agreement and reliability tables as CSV")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--resamples", type=int, default=correlation.DEFAULT_RESAMPLES,
+                   help="bootstrap resamples per confidence interval (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=correlation.DEFAULT_SEED,
+                   help="seed of the bootstrap (default: %(default)s)")
+    p.set_defaults(func=_cmd_stats)
+    p = sub.add_parser("train", help="train baseline and multi-task models (resumable)")
+    p.add_argument("--profile", default="smoke", choices=["smoke", "cpu", "paper"])
+    p.add_argument("--arch", type=_list, default=None, help="e.g. small or vgg16,resnet50")
+    p.add_argument("--targets", type=_list, default=None, help="e.g. baseline,crowd:A,student:C")
+    p.add_argument("--splits", type=lambda t: [int(s) for s in _list(t)], default=None,
+                   help="split seeds, e.g. 1970,1972 (default: the profile's)")
+    p.add_argument("--kfold", action="store_true", help="stratified 5-fold instead of the paper's splits")
+    p.add_argument("--results", default=None, help="experiment store (default: results/)")
+    p.set_defaults(func=_cmd_train)
+
     p = sub.add_parser("book", help="execute the chapters and render the book")
     p.add_argument("--profile", default="smoke", choices=["smoke", "cpu", "paper"])
     p.add_argument("--out", default=None, help="build folder (default: _build)")
     p.add_argument("--only", nargs="*", help="chapter stems to execute, e.g. 01_datasets")
     p.set_defaults(func=_cmd_book)
+
+    p = sub.add_parser("abc", help="compute the automated ABC scores (chapter 03) as CSV")
+    p.add_argument("--dataset", required=True, choices=["isic2017", "ph2"])
+    p.add_argument("--feature", required=True, choices=["A", "B", "C"])
+    p.add_argument("--mode", default="published", choices=["published", "described"])
+    p.add_argument("--limit", type=int, default=None, help="only the first N lesions")
+    p.add_argument("--ids", default=None, help="file with one lesion id per line")
+    p.add_argument("--workers", type=int, default=2, help="processes (default 2)")
+    p.add_argument("--no-cache", action="store_true", help="recompute cached lesions")
+    p.add_argument("--out", required=True, help="output CSV file")
+    p.set_defaults(func=_cmd_abc)
     return parser
 
 

@@ -79,3 +79,12 @@ def _is_relative_to(path: Path, other: Path) -> bool:
     except ValueError:
         return False
     return True
+
+
+def results_dir() -> Path:
+    """Root of the experiment store: ``ENHANCE_RESULTS_DIR``, ``results/`` of a checkout,
+    or the user's cache folder."""
+    env = os.environ.get("ENHANCE_RESULTS_DIR")
+    if env:
+        return Path(env).expanduser().resolve()
+    return _CHECKOUT_DIR / "results" if _in_checkout() else Path(pooch.os_cache("enhance")) / "results"

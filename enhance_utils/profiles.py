@@ -15,18 +15,51 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+ALL_TARGETS = ("baseline", "automated:A", "automated:B", "automated:C", "crowd:A", "crowd:B",
+               "crowd:C", "student:A", "student:B", "student:C")
+
+
+@dataclass(frozen=True)
+class Training:
+    """What ``enhance train`` does in a profile (chapter 06)."""
+
+    archs: tuple[str, ...]
+    targets: tuple[str, ...]
+    split_seeds: tuple[int, ...]
+    image_size: int
+    #: lesions used (a stratified sample); None for all 2000
+    n_lesions: int | None
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    #: "imagenet" or None; the small CNN always starts from random weights
+    weights: str | None
+    #: batches per epoch; None for one pass over the training set
+    steps_per_epoch: int | None = None
+    #: keep each run's weights (outside git) for the explanation chapter
+    keep_weights: bool = False
+
+
 @dataclass(frozen=True)
 class Profile:
     name: str
     description: str
     #: how many example lesions a chapter draws in its figures
     n_examples: int
+    training: Training
 
 
 PROFILES = {
-    "smoke": Profile("smoke", "minutes on any laptop or CI machine; small samples", 2),
-    "cpu": Profile("cpu", "all the data on a CPU machine; small models", 4),
-    "paper": Profile("paper", "the paper's settings; a GPU machine", 4),
+    "smoke": Profile("smoke", "minutes on any laptop or CI machine; small samples", 2,
+                     Training(("small",), ALL_TARGETS, (1970, 1972), 64, 300, 2, 20, 1e-3,
+                              None, keep_weights=True)),
+    "cpu": Profile("cpu", "all the data on a CPU machine; small models", 4,
+                   Training(("small",), ALL_TARGETS, (1970, 1972, 2008, 2019, 2020), 64, None,
+                            10, 20, 1e-3, None)),
+    "paper": Profile("paper", "the paper's settings; a GPU machine", 4,
+                     Training(("vgg16", "inception_v3", "resnet50"), ALL_TARGETS,
+                              (1970, 1972, 2008, 2019, 2020), 384, None, 30, 20, 2e-5,
+                              "imagenet", steps_per_epoch=100, keep_weights=False)),
 }
 
 
