@@ -1,0 +1,117 @@
+"""Baseline and multi-task CNNs and the paper's loss (chapter 06).
+
+The **baseline** puts a dense head on a convolutional base and predicts the diagnosis
+(sigmoid). The **multi-task** model shares that head's hidden layer with a second, linear
+output that regresses one annotation (A, B or C of one source). Its loss is the paper's
+eq. (1)::
+
+    L = 0.5 * (1/A) * sum_i a_i (y_i - yhat_i)^2  +  0.5 * L_c
+
+where ``a_i`` is 1 for a lesion with an annotation and ``A = sum_i a_i``. Keras 3 divides a
+loss by the batch size by default and refuses ``class_weight`` for models with several
+outputs, so here the availability ``a_i`` travels inside the annotation target
+(``y = [value, a]``), :func:`masked_mse` divides by ``A`` itself (0 for a batch without
+annotations), and the balanced class weights are passed as per-sample weights of the
+diagnosis output.
+"""
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import layers, ops
+
+DIAGNOSIS, ANNOTATION = "diagnosis", "annotation"
+
+#: convolutional bases: constructor and preprocess_input of each architecture
+ARCHITECTURES = {
+    "vgg16": (keras.applications.VGG16, keras.applications.vgg16.preprocess_input),
+    "inception_v3": (keras.applications.InceptionV3, keras.applications.inception_v3.preprocess_input),
+    "resnet50": (keras.applications.ResNet50, keras.applications.resnet50.preprocess_input),
+    "small": (None, None),
+}
+
+
+def preprocess_input(arch: str):
+    """The architecture's own input scaling (``small``: pixels / 255)."""
+    _check_arch(arch)
+    function = ARCHITECTURES[arch][1]
+    return function if function is not None else (lambda x: x / 255.0)
+
+
+def _check_arch(arch: str) -> None:
+    if arch not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture {arch!r}; choose from {sorted(ARCHITECTURES)}")
+
+
+def masked_mse(y_true, y_pred):
+    """Mean squared error over the lesions that have an annotation.
+
+    ``y_true[:, 0]`` is the annotation, ``y_true[:, 1]`` is 1 where it exists, 0 elsewhere.
+    Returns 0 for a batch without any annotation, so nothing is propagated.
+    """
+    value, available = y_true[:, 0], y_true[:, 1]
+    squared = available * ops.square(value - ops.reshape(y_pred, (-1,)))
+    return ops.sum(squared) / ops.maximum(ops.sum(available), 1.0)
+
+
+def _small_base(inputs):
+    x = inputs
+    for filters in (16, 32, 64, 128):
+        x = layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.MaxPooling2D()(x)
+    return x
+
+
+def _conv_base(arch: str, inputs, weights: str | None):
+    """The convolutional base and the weights it actually got (``imagenet`` or ``random``)."""
+    if arch == "small":
+        return _small_base(inputs), "random"
+    constructor = ARCHITECTURES[arch][0]
+    try:
+        base = constructor(include_top=False, weights=weights, input_tensor=inputs)
+        return base.output, (weights or "random")
+    except Exception as err:  # no network, no cached file: say so and go on from scratch
+        if weights is None:
+            raise
+        print(f"note: ImageNet weights for {arch} could not be loaded ({type(err).__name__}: "
+              f"{err}); starting from random initialisation, recorded in the run metadata")
+        base = constructor(include_top=False, weights=None, input_tensor=inputs)
+        return base.output, "random (imagenet unavailable)"
+
+
+def build_model(arch: str, image_size: int, multitask: bool, weights: str | None = "imagenet",
+                learning_rate: float = 2e-5, hidden_units: int = 256):
+    """A compiled baseline or multi-task model.
+
+    Returns
+    -------
+    model : keras.Model
+        Outputs ``diagnosis`` (and ``annotation`` when ``multitask``).
+    weights_init : str
+        ``imagenet``, ``random`` or ``random (imagenet unavailable)``.
+    """
+    _check_arch(arch)
+    inputs = keras.Input((image_size, image_size, 3))
+    features, weights_init = _conv_base(arch, inputs, None if arch == "small" else weights)
+    hidden = layers.Dense(hidden_units, activation="relu")(layers.Flatten()(features))
+    outputs = {DIAGNOSIS: layers.Dense(1, activation="sigmoid", name=DIAGNOSIS)(hidden)}
+    losses = {DIAGNOSIS: keras.losses.BinaryCrossentropy()}
+    loss_weights = {DIAGNOSIS: 1.0}
+    if multitask:
+        outputs[ANNOTATION] = layers.Dense(1, activation="linear", name=ANNOTATION)(hidden)
+        losses[ANNOTATION] = masked_mse
+        loss_weights = {DIAGNOSIS: 0.5, ANNOTATION: 0.5}
+    model = keras.Model(inputs, outputs, name=f"{arch}_{'multitask' if multitask else 'baseline'}")
+    model.compile(optimizer=keras.optimizers.RMSprop(learning_rate), loss=losses,
+                  loss_weights=loss_weights, metrics={DIAGNOSIS: [keras.metrics.AUC(name="auc")]})
+    return model, weights_init
+
+
+def balanced_class_weights(labels) -> dict[int, float]:
+    """``n / (2 n_c)`` per class, as scikit-learn's ``compute_class_weight('balanced')``."""
+    from sklearn.utils.class_weight import compute_class_weight
+
+    labels = np.asarray(labels).astype(int)
+    weights = compute_class_weight("balanced", classes=np.array([0, 1]), y=labels)
+    return {0: float(weights[0]), 1: float(weights[1])}

@@ -1,0 +1,114 @@
+"""The training input pipeline (chapter 06): tf.data instead of a Python generator.
+
+decode → resize → cache → shuffle → batch → augment (on whole batches) → preprocess →
+prefetch. The cache holds the resized ``uint8`` images, so decoding happens once per run and
+every epoch still gets fresh augmentations (caching *after* augmentation would freeze them).
+
+The augmentation follows the paper's Keras 2 ``ImageDataGenerator`` settings — rotation
+0–360°, shifts of 10%, shear 0.2, zoom 20%, channel shift 20, both flips, nearest fill — with
+Keras 3 preprocessing layers. Keras 2 read ``shear_range=0.2`` as 0.2 *degrees*; that (tiny)
+shear is kept. :func:`naive_batches` is the original one-image-at-a-time generator, kept for
+the benchmark in ``benchmarks/bench_pipeline.py``.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+from PIL import Image
+
+AUTOTUNE = tf.data.AUTOTUNE
+SHEAR = math.tan(math.radians(0.2))
+
+
+def check_images(paths: list[Path]) -> list[str | None]:
+    """For each image: ``None`` when it can be read, else the reason it cannot."""
+    reasons = []
+    for path in paths:
+        try:
+            with Image.open(path) as image:
+                image.verify()
+            reasons.append(None)
+        except FileNotFoundError:
+            reasons.append(f"image not found: {path}")
+        except Exception as err:  # PIL raises many types for broken files
+            reasons.append(f"unreadable image {path}: {type(err).__name__}: {err}")
+    return reasons
+
+
+def augmenter(seed: int | None = None) -> keras.Sequential:
+    """Random rotation, shift, shear, zoom, channel shift and flips of 0–255 float images."""
+    return keras.Sequential([
+        keras.layers.RandomFlip("horizontal_and_vertical", seed=seed),
+        keras.layers.RandomRotation(0.5, fill_mode="nearest", seed=seed),
+        keras.layers.RandomTranslation(0.1, 0.1, fill_mode="nearest", seed=seed),
+        keras.layers.RandomShear(SHEAR, SHEAR, fill_mode="nearest", seed=seed),
+        keras.layers.RandomZoom(0.2, 0.2, fill_mode="nearest", seed=seed),
+        keras.layers.RandomBrightness(20 / 255, value_range=(0, 255), seed=seed),
+    ], name="augmentation")
+
+
+def _load(path, image_size: int):
+    raw = tf.io.read_file(path)
+    image = tf.io.decode_image(raw, channels=3, expand_animations=False)
+    image = tf.image.resize(image, (image_size, image_size), antialias=True)
+    return tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
+
+
+def make_dataset(paths, labels, image_size: int, batch_size: int, preprocess, *,
+                 annotation=None, available=None, class_weights: dict | None = None,
+                 training: bool = False, seed: int = 0, cache: bool = True) -> tf.data.Dataset:
+    """A batched dataset of ``(images, targets, sample_weights)``.
+
+    Targets are ``{"diagnosis": label}`` plus, for a multi-task model,
+    ``{"annotation": [value, available]}``; sample weights carry the class weights of the
+    diagnosis (1 for the annotation output, whose loss masks itself).
+    """
+    labels = np.asarray(labels, np.float32).reshape(-1, 1)
+    weights = np.ones(len(labels), np.float32)
+    if class_weights:
+        weights = np.where(labels[:, 0] > 0.5, class_weights[1], class_weights[0]).astype(np.float32)
+    targets = {"diagnosis": labels}
+    sample_weights = {"diagnosis": weights}
+    if annotation is not None:
+        both = np.stack([np.nan_to_num(np.asarray(annotation, np.float32)),
+                         np.asarray(available, np.float32)], axis=1)
+        targets["annotation"] = both
+        sample_weights["annotation"] = np.ones(len(labels), np.float32)
+    data = tf.data.Dataset.from_tensor_slices(([str(p) for p in paths], targets, sample_weights))
+    data = data.map(lambda p, t, w: (_load(p, image_size), t, w), num_parallel_calls=AUTOTUNE)
+    if cache:
+        data = data.cache()
+    if training:
+        data = data.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
+    data = data.batch(batch_size)
+    if training:
+        augment = augmenter(seed)
+        data = data.map(lambda x, t, w: (augment(tf.cast(x, tf.float32), training=True), t, w),
+                        num_parallel_calls=AUTOTUNE)
+    data = data.map(lambda x, t, w: (preprocess(tf.cast(x, tf.float32)), t, w),
+                    num_parallel_calls=AUTOTUNE)
+    return data.prefetch(AUTOTUNE)
+
+
+def naive_batches(paths, image_size: int, batch_size: int, seed: int = 0):
+    """The original approach: load, resize and augment one image at a time in Python."""
+    from keras.src.legacy.preprocessing.image import ImageDataGenerator  # Keras 2 API, kept
+
+    generator = ImageDataGenerator(rotation_range=360, width_shift_range=0.1,
+                                   height_shift_range=0.1, shear_range=0.2, zoom_range=0.2,
+                                   channel_shift_range=20, horizontal_flip=True,
+                                   vertical_flip=True, fill_mode="nearest")
+    rng = np.random.default_rng(seed)
+    index = 0
+    while True:
+        batch = []
+        for _ in range(batch_size):
+            with Image.open(paths[index % len(paths)]) as image:
+                array = np.asarray(image.convert("RGB").resize((image_size, image_size)), np.float32)
+            batch.append(generator.random_transform(array, seed=int(rng.integers(2**31))) / 255.0)
+            index += 1
+        yield np.stack(batch)

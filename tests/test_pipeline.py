@@ -1,0 +1,54 @@
+"""The tf.data input pipeline (chapter 06)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+tf = pytest.importorskip("tensorflow")
+
+from enhance_utils import multitask, pipeline  # noqa: E402
+
+
+@pytest.fixture
+def images(tmp_path):
+    paths = []
+    rng = np.random.default_rng(0)
+    for i, shape in enumerate([(40, 60), (50, 50), (30, 20), (64, 48)]):
+        path = tmp_path / f"img{i}.jpg"
+        Image.fromarray(rng.integers(0, 255, shape + (3,), dtype=np.uint8)).save(path)
+        paths.append(path)
+    return paths
+
+
+def test_dataset_structure_and_weights(images):
+    ds = pipeline.make_dataset(images, [0, 1, 0, 1], 16, 3, multitask.preprocess_input("small"),
+                               annotation=[0.5, np.nan, 1.0, np.nan], available=[1, 0, 1, 0],
+                               class_weights={0: 0.5, 1: 3.0})
+    batches = list(ds)
+    assert [b[0].shape[0] for b in batches] == [3, 1]
+    x, targets, weights = batches[0]
+    assert x.shape == (3, 16, 16, 3) and 0.0 <= float(tf.reduce_min(x)) <= float(tf.reduce_max(x)) <= 1.0
+    assert targets["annotation"].numpy().tolist() == [[0.5, 1.0], [0.0, 0.0], [1.0, 1.0]]
+    assert weights["diagnosis"].numpy().tolist() == [0.5, 3.0, 0.5]
+
+
+def test_training_dataset_augments_each_epoch(images):
+    ds = pipeline.make_dataset(images, [0, 1, 0, 1], 16, 4, lambda x: x, training=True, seed=1)
+    first, second = (next(iter(ds))[0].numpy() for _ in range(2))
+    assert first.shape == (4, 16, 16, 3)
+    assert not np.allclose(np.sort(first.ravel()), np.sort(second.ravel()))  # fresh augmentation
+    assert first.min() >= 0 and first.max() <= 255
+
+
+def test_broken_and_missing_images_get_reasons(images, tmp_path):
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8 not a jpeg")
+    reasons = pipeline.check_images([images[0], broken, tmp_path / "absent.jpg"])
+    assert reasons[0] is None
+    assert reasons[1].startswith("unreadable image") and reasons[2].startswith("image not found")
+
+
+def test_naive_generator_matches_shape(images):
+    batch = next(pipeline.naive_batches(images, 16, 3))
+    assert batch.shape == (3, 16, 16, 3) and 0 <= batch.min() and batch.max() <= 1.0
