@@ -14,6 +14,7 @@ leaves only a ``.partial`` folder that the next attempt clears and redoes.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import platform
 import shutil
@@ -128,6 +129,7 @@ def train_one(spec: RunSpec, context: Context, root: Path, progress: bool = True
     from . import multitask, pipeline
 
     settings = get_profile(spec.profile).training
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)  # retracing notes, one per run
     keras.utils.set_random_seed(spec.split.seed)
     by_id = context.lesions.set_index("lesion_id")
     missing = [i for part in (spec.split.train, spec.split.validation, spec.split.test)
@@ -238,6 +240,50 @@ def load_runs(profile: str, results=None) -> pd.DataFrame:
     columns = ["arch", "target", "split", "seed", "auc", "n_train", "n_test", "weights_init",
                "train_seconds"]
     return pd.DataFrame(rows, columns=columns)
+
+
+_SHORT = {"automated": "auto", "crowd": "crowd", "student": "stud"}
+
+
+def model_name(target: str) -> str:
+    """The paper's name of a model: ``baseline``, ``autoA``, ``crowdB``, ``studC``."""
+    parsed = parse_target(target)
+    return "baseline" if parsed is None else f"{_SHORT[parsed[0]]}{parsed[1]}"
+
+
+def summarize(runs: pd.DataFrame) -> pd.DataFrame:
+    """Mean and SD of the AUC (× 100, as the paper's Table 5) per architecture and model."""
+    frame = runs.assign(model=runs.target.map(model_name), auc100=runs.auc * 100)
+    out = frame.groupby(["arch", "model"], sort=False).auc100.agg(
+        mean_auc="mean", sd_auc=lambda x: x.std(ddof=1), n_splits="count").reset_index()
+    return out.round({"mean_auc": 1, "sd_auc": 1})
+
+
+def plot_aucs(runs: pd.DataFrame, title: str = "", ax=None):
+    """AUC of every run (dots, one per split) and the mean per model, per architecture."""
+    import matplotlib.pyplot as plt
+
+    frame = runs.assign(model=runs.target.map(model_name))
+    order = list(dict.fromkeys(frame.sort_values("target").model))
+    order = ["baseline"] + [m for m in order if m != "baseline"]
+    archs = list(dict.fromkeys(frame.arch))
+    if ax is None:
+        _, ax = plt.subplots(figsize=(1 + 0.7 * len(order) * len(archs), 3.6))
+    width = 0.8 / max(len(archs), 1)
+    for k, arch in enumerate(archs):
+        part = frame[frame.arch == arch]
+        for i, model in enumerate(order):
+            values = part[part.model == model].auc
+            x = i + (k - (len(archs) - 1) / 2) * width
+            ax.scatter([x] * len(values), values, s=14, alpha=0.6, color=f"C{k}",
+                       label=arch if i == 0 else None)
+            ax.hlines(values.mean(), x - width / 2.5, x + width / 2.5, color=f"C{k}")
+    ax.set_xticks(range(len(order)), order, rotation=45, ha="right")
+    ax.set_ylabel("test AUC")
+    ax.axhline(0.5, color="grey", lw=0.5, ls=":")
+    ax.legend(title="architecture", fontsize=8)
+    ax.set_title(title)
+    return ax
 
 
 def load_predictions(profile: str, results=None) -> pd.DataFrame:

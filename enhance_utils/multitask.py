@@ -49,6 +49,8 @@ def masked_mse(y_true, y_pred):
     ``y_true[:, 0]`` is the annotation, ``y_true[:, 1]`` is 1 where it exists, 0 elsewhere.
     Returns 0 for a batch without any annotation, so nothing is propagated.
     """
+    y_pred = ops.convert_to_tensor(y_pred)
+    y_true = ops.cast(y_true, y_pred.dtype)
     value, available = y_true[:, 0], y_true[:, 1]
     squared = available * ops.square(value - ops.reshape(y_pred, (-1,)))
     return ops.sum(squared) / ops.maximum(ops.sum(available), 1.0)
@@ -115,3 +117,42 @@ def balanced_class_weights(labels) -> dict[int, float]:
     labels = np.asarray(labels).astype(int)
     weights = compute_class_weight("balanced", classes=np.array([0, 1]), y=labels)
     return {0: float(weights[0]), 1: float(weights[1])}
+
+
+def plot_architecture(ax=None):
+    """A schematic of the baseline (top) and the multi-task model (bottom), as the paper's Fig. 2."""
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import FancyBboxPatch
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(12, 3.8))
+    step, width = 2.5, 2.1
+    trunk = ["image\n384×384×3", "convolutional base\nVGG16, Inception v3,\nResNet50 or small CNN",
+             "flatten", "dense 256\nReLU"]
+
+    def box(x, y, text, colour):
+        ax.add_patch(FancyBboxPatch((x, y - 0.32), width, 0.64, boxstyle="round,pad=0.05",
+                                    fc=colour, ec="black", lw=0.8))
+        ax.text(x + width / 2, y, text, ha="center", va="center", fontsize=7.5)
+
+    def arrow(x0, y0, x1, y1):
+        ax.annotate("", (x1, y1), (x0, y0), arrowprops=dict(arrowstyle="->", lw=0.8))
+
+    heads = {"baseline": [(2.7, "dense 1, sigmoid\ndiagnosis", "#f7e3e3", "class-weighted BCE")],
+             "multi-task": [(1.35, "dense 1, sigmoid\ndiagnosis", "#f7e3e3", "0.5 × class-weighted BCE"),
+                            (0.45, "dense 1, linear\nannotation (A, B or C)", "#e3f2e3",
+                             "0.5 × MSE over the\nannotated lesions only")]}
+    for y, name in [(2.7, "baseline"), (0.9, "multi-task")]:
+        ax.text(-0.2, y, name, ha="right", va="center", fontsize=10, weight="bold")
+        for i, text in enumerate(trunk):
+            box(step * i, y, text, "#e8eef7" if i < 2 else "#f3f3f3")
+            if i:
+                arrow(step * i - (step - width), y, step * i, y)
+        for head_y, text, colour, loss in heads[name]:
+            box(step * 4, head_y, text, colour)
+            arrow(step * 3 + width, y, step * 4, head_y)
+            ax.text(step * 4 + width + 0.25, head_y, loss, fontsize=8, va="center")
+    ax.set_xlim(-1.8, step * 4 + width + 3.2)
+    ax.set_ylim(-0.05, 3.2)
+    ax.set_axis_off()
+    return ax

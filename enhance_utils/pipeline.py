@@ -5,9 +5,9 @@ prefetch. The cache holds the resized ``uint8`` images, so decoding happens once
 every epoch still gets fresh augmentations (caching *after* augmentation would freeze them).
 
 The augmentation follows the paper's Keras 2 ``ImageDataGenerator`` settings — rotation
-0–360°, shifts of 10%, shear 0.2, zoom 20%, channel shift 20, both flips, nearest fill — with
-Keras 3 preprocessing layers. Keras 2 read ``shear_range=0.2`` as 0.2 *degrees*; that (tiny)
-shear is kept. :func:`naive_batches` is the original one-image-at-a-time generator, kept for
+0–360°, shifts of 10%, shear 0.2, zoom 20%, channel shift 20, both flips, nearest fill —
+composed into one affine map per image (:func:`augment_batch`). Keras 2 read
+``shear_range=0.2`` as 0.2 *degrees*; that (tiny) shear is kept. :func:`naive_batches` is the original one-image-at-a-time generator, kept for
 the benchmark in ``benchmarks/bench_pipeline.py``.
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ import tensorflow as tf
 from PIL import Image
 
 AUTOTUNE = tf.data.AUTOTUNE
-SHEAR = math.tan(math.radians(0.2))
+SHEAR_RADIANS = math.radians(0.2)  # Keras 2 read shear_range=0.2 as degrees
 
 
 def check_images(paths: list[Path]) -> list[str | None]:
@@ -39,16 +39,52 @@ def check_images(paths: list[Path]) -> list[str | None]:
     return reasons
 
 
-def augmenter(seed: int | None = None) -> keras.Sequential:
-    """Random rotation, shift, shear, zoom, channel shift and flips of 0–255 float images."""
-    return keras.Sequential([
-        keras.layers.RandomFlip("horizontal_and_vertical", seed=seed),
-        keras.layers.RandomRotation(0.5, fill_mode="nearest", seed=seed),
-        keras.layers.RandomTranslation(0.1, 0.1, fill_mode="nearest", seed=seed),
-        keras.layers.RandomShear(SHEAR, SHEAR, fill_mode="nearest", seed=seed),
-        keras.layers.RandomZoom(0.2, 0.2, fill_mode="nearest", seed=seed),
-        keras.layers.RandomBrightness(20 / 255, value_range=(0, 255), seed=seed),
-    ], name="augmentation")
+def affine_parameters(theta, shear, zoom_x, zoom_y, shift_x, shift_y, flip_x, flip_y,
+                      height: int, width: int):
+    """Output-to-input affine maps in the 8-parameter form of ``keras.ops.image.affine_transform``.
+
+    The map is built as Keras 2's ``ImageDataGenerator`` built its one: rotation by ``theta``
+    (radians), shear by ``shear`` (radians), zoom, then flips, all about the image centre,
+    plus a shift in pixels. Arguments are tensors of shape ``(n,)`` (flips are ±1).
+    """
+    cos, sin = tf.cos(theta), tf.sin(theta)
+    sx, sy = zoom_x * flip_x, zoom_y * flip_y
+    a00, a01 = cos * sx, -(cos * tf.sin(shear) + sin * tf.cos(shear)) * sy
+    a10, a11 = sin * sx, (cos * tf.cos(shear) - sin * tf.sin(shear)) * sy
+    cx = (tf.cast(width, tf.float32) - 1.0) / 2.0
+    cy = (tf.cast(height, tf.float32) - 1.0) / 2.0
+    a2 = cx - (a00 * cx + a01 * cy) + shift_x
+    b2 = cy - (a10 * cx + a11 * cy) + shift_y
+    zero = tf.zeros_like(theta)
+    return tf.stack([a00, a01, a2, a10, a11, b2, zero, zero], axis=1)
+
+
+def augment_batch(images):
+    """Random rotation 0–360°, shifts of 10%, shear 0.2°, zoom 0.8–1.2, both flips and a
+    channel shift of up to ±20 for a batch of 0–255 float images.
+
+    All geometric changes are composed into one affine map per image and applied in a single
+    resampling (``keras.ops.image.affine_transform``, nearest fill), instead of one pass per
+    transformation as a chain of Keras preprocessing layers would do.
+    """
+    shape = tf.shape(images)
+    n, height, width = shape[0], shape[1], shape[2]
+    h, w = tf.cast(height, tf.float32), tf.cast(width, tf.float32)
+
+    def uniform(low, high):
+        return tf.random.uniform((n,), low, high)
+
+    def flip():
+        return tf.where(uniform(0.0, 1.0) < 0.5, -1.0, 1.0)
+
+    transforms = affine_parameters(
+        uniform(0.0, 2 * math.pi), uniform(-SHEAR_RADIANS, SHEAR_RADIANS),
+        uniform(0.8, 1.2), uniform(0.8, 1.2), uniform(-0.1, 0.1) * w, uniform(-0.1, 0.1) * h,
+        flip(), flip(), height, width)
+    moved = keras.ops.image.affine_transform(images, transforms, interpolation="bilinear",
+                                             fill_mode="nearest")
+    shifted = moved + tf.reshape(uniform(-20.0, 20.0), (-1, 1, 1, 1))
+    return tf.clip_by_value(shifted, 0.0, 255.0)
 
 
 def _load(path, image_size: int):
@@ -86,8 +122,7 @@ def make_dataset(paths, labels, image_size: int, batch_size: int, preprocess, *,
         data = data.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
     data = data.batch(batch_size)
     if training:
-        augment = augmenter(seed)
-        data = data.map(lambda x, t, w: (augment(tf.cast(x, tf.float32), training=True), t, w),
+        data = data.map(lambda x, t, w: (augment_batch(tf.cast(x, tf.float32)), t, w),
                         num_parallel_calls=AUTOTUNE)
     data = data.map(lambda x, t, w: (preprocess(tf.cast(x, tf.float32)), t, w),
                     num_parallel_calls=AUTOTUNE)

@@ -52,3 +52,36 @@ def test_broken_and_missing_images_get_reasons(images, tmp_path):
 def test_naive_generator_matches_shape(images):
     batch = next(pipeline.naive_batches(images, 16, 3))
     assert batch.shape == (3, 16, 16, 3) and 0 <= batch.min() and batch.max() <= 1.0
+
+
+def _apply(image, **params):
+    defaults = dict(theta=0.0, shear=0.0, zoom_x=1.0, zoom_y=1.0, shift_x=0.0, shift_y=0.0,
+                    flip_x=1.0, flip_y=1.0)
+    defaults.update(params)
+    args = {k: tf.constant([v], tf.float32) for k, v in defaults.items()}
+    h, w = image.shape[:2]
+    transform = pipeline.affine_parameters(**args, height=h, width=w)
+    import keras
+
+    out = keras.ops.image.affine_transform(tf.constant(image[None], tf.float32), transform,
+                                           interpolation="nearest", fill_mode="constant")
+    return np.asarray(out)[0], np.asarray(transform)[0]
+
+
+def test_affine_identity_flip_and_rotation():
+    image = np.arange(5 * 5 * 1, dtype=np.float32).reshape(5, 5, 1)
+    same, transform = _apply(image)
+    assert transform.tolist() == [1, 0, 0, 0, 1, 0, 0, 0] and (same == image).all()
+    flipped, _ = _apply(image, flip_x=-1.0)
+    assert (flipped == image[:, ::-1]).all()
+    turned, _ = _apply(image, theta=np.pi / 2)
+    assert (turned == np.rot90(image, k=1)).all() or (turned == np.rot90(image, k=-1)).all()
+    zoomed, _ = _apply(image, zoom_x=0.5, zoom_y=0.5)
+    assert zoomed[2, 2, 0] == image[2, 2, 0]  # the centre stays put
+
+
+def test_augment_batch_keeps_range_and_shape():
+    images = tf.random.uniform((3, 24, 24, 3), 0, 255)
+    out = pipeline.augment_batch(images)
+    assert out.shape == (3, 24, 24, 3)
+    assert 0.0 <= float(tf.reduce_min(out)) and float(tf.reduce_max(out)) <= 255.0

@@ -1,0 +1,93 @@
+"""The experiment store and runner: finished runs are kept, interrupted ones redone."""
+from __future__ import annotations
+
+import json
+import os
+
+import pandas as pd
+import pytest
+
+pytest.importorskip("tensorflow")
+
+from enhance_utils import datasets, experiments, profiles, splits  # noqa: E402
+
+TINY = profiles.Profile("tiny", "tests", 1, profiles.Training(
+    ("small",), ("baseline", "crowd:A"), (1970,), 32, 60, 1, 20, 1e-3, None))
+
+
+@pytest.fixture
+def tiny_profile(monkeypatch):
+    monkeypatch.setitem(profiles.PROFILES, "tiny", TINY)
+
+
+@pytest.fixture
+def tree(data_root, tmp_path):
+    """A data tree linked to the real one, with one image of the sample made unreadable."""
+    root = tmp_path / "data"
+    (root / "isic2017" / "ISIC-2017_Training_Data").mkdir(parents=True)
+    os.symlink(data_root / "enhance", root / "enhance")
+    os.symlink(data_root / "ph2", root / "ph2")
+    os.symlink(data_root / datasets.ISIC_GROUND_TRUTH, root / datasets.ISIC_GROUND_TRUTH)
+    gt = datasets.isic_ground_truth(data_root)
+    broken = splits.subsample(gt[["lesion_id", "label"]], TINY.training.n_lesions).lesion_id[0]
+    for lesion_id in gt.lesion_id:
+        target = datasets.isic_image_path(lesion_id, root)
+        if lesion_id == broken:
+            target.write_bytes(b"\xff\xd8 broken")
+        else:
+            os.symlink(datasets.isic_image_path(lesion_id, data_root), target)
+    return root, broken
+
+
+def test_grid_trains_stores_and_skips(tiny_profile, tree, tmp_path, monkeypatch):
+    root, broken = tree
+    results = tmp_path / "results"
+    runs = experiments.run_grid("tiny", results=results, data_root=root, progress=False)
+    assert sorted(runs.target) == ["baseline", "crowd:A"]
+    assert runs.auc.between(0, 1).all() and (runs.weights_init == "random").all()
+    folder = results / "tiny" / "small" / "crowd-A" / "seed1970"
+    record = json.loads((folder / "run.json").read_text())
+    assert record["seed"] == 1970 and record["n_train_annotated"] > 0
+    assert {"tensorflow", "keras"} <= set(record["versions"])
+    assert record["skipped_lesions"][0]["lesion_id"] == broken
+    assert "unreadable image" in record["skipped_lesions"][0]["reason"]
+    predictions = pd.read_csv(folder / "predictions.csv")
+    assert list(predictions.columns) == ["lesion_id", "label", "score"]
+    assert len(predictions) == record["n_test"] and broken not in set(predictions.lesion_id)
+    assert len(pd.read_csv(folder / "history.csv")) == TINY.training.epochs
+
+    def must_not_train(*args, **kwargs):
+        raise AssertionError("a finished run was trained again")
+
+    monkeypatch.setattr(experiments, "train_one", must_not_train)
+    again = experiments.run_grid("tiny", results=results, data_root=root, progress=False)
+    assert again.sort_values("target").auc.tolist() == runs.sort_values("target").auc.tolist()
+
+
+def test_interrupted_run_is_redone(tiny_profile, tree, tmp_path, monkeypatch):
+    root, _ = tree
+    results = tmp_path / "results"
+    experiments.run_grid("tiny", targets=["baseline"], results=results, data_root=root, progress=False)
+    # an interrupted second run: a partial folder and no run.json
+    partial = results / "tiny" / "small" / "crowd-A" / ("seed1970" + experiments.PARTIAL)
+    partial.mkdir(parents=True)
+    (partial / "predictions.csv").write_text("lesion_id,label,score\n")
+    trained = []
+    original = experiments.train_one
+    monkeypatch.setattr(experiments, "train_one",
+                        lambda spec, *a, **k: trained.append(spec.target) or original(spec, *a, **k))
+    runs = experiments.run_grid("tiny", results=results, data_root=root, progress=False)
+    assert trained == ["crowd:A"]
+    assert len(runs) == 2 and not partial.exists()
+
+
+def test_unknown_target_is_an_error():
+    with pytest.raises(ValueError, match="unknown target"):
+        experiments.parse_target("dermatologist:A")
+    assert experiments.parse_target("baseline") is None
+    assert experiments.parse_target("student:C") == ("student", "C")
+
+
+def test_empty_store_loads_empty(tmp_path):
+    assert experiments.load_runs("smoke", tmp_path).empty
+    assert list(experiments.load_predictions("smoke", tmp_path).columns)[:3] == ["lesion_id", "label", "score"]
