@@ -88,6 +88,14 @@ def _list(text: str) -> list[str]:
     return [item for item in text.split(",") if item]
 
 
+def _targets(text: str) -> list[str]:
+    """Comma-separated targets; ``real`` and ``random`` stand for the ten and the nine."""
+    from .profiles import ALL_TARGETS, RANDOM_TARGETS
+
+    groups = {"real": list(ALL_TARGETS), "random": list(RANDOM_TARGETS)}
+    return [t for item in _list(text) for t in groups.get(item, [item])]
+
+
 def _cmd_book(args) -> int:
     from . import book  # papermill and jupyter-book are only needed here
 
@@ -140,7 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train baseline and multi-task models (resumable)")
     p.add_argument("--profile", default="smoke", choices=["smoke", "cpu", "paper"])
     p.add_argument("--arch", type=_list, default=None, help="e.g. small or vgg16,resnet50")
-    p.add_argument("--targets", type=_list, default=None, help="e.g. baseline,crowd:A,student:C")
+    p.add_argument("--targets", type=_targets, default=None,
+                   help="e.g. baseline,crowd:A,random:student:C; 'real' = baseline and the nine "
+                        "annotations, 'random' = their nine randomized controls")
     p.add_argument("--splits", type=lambda t: [int(s) for s in _list(t)], default=None,
                    help="split seeds, e.g. 1970,1972 (default: the profile's)")
     p.add_argument("--kfold", action="store_true", help="stratified 5-fold instead of the paper's splits")

@@ -19,6 +19,7 @@ import os
 import platform
 import shutil
 import time
+import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -46,19 +47,43 @@ class RunSpec:
 
 
 def target_dirname(target: str) -> str:
-    """``crowd:A`` → ``crowd-A`` (a folder name)."""
+    """``crowd:A`` → ``crowd-A``, ``random:crowd:A`` → ``random-crowd-A`` (folder names)."""
     return target.replace(":", "-")
 
 
+RANDOM = "random"
+
+
 def parse_target(target: str) -> tuple[str, str] | None:
-    """``None`` for the baseline, else ``(source, feature)``; a clear error otherwise."""
+    """``None`` for the baseline, else ``(source, feature)``; a clear error otherwise.
+
+    ``random:SOURCE:FEATURE`` (the randomized control of chapter 8) parses to the same pair:
+    it keeps that annotation's availability and replaces its values (:func:`is_random`).
+    """
     if target == "baseline":
         return None
-    source, _, feature = target.partition(":")
-    if source not in SOURCES or feature not in annotations.FEATURES:
-        raise ValueError(f"unknown target {target!r}: use 'baseline' or SOURCE:FEATURE with "
-                         f"SOURCE in {SOURCES} and FEATURE in {annotations.FEATURES}")
-    return source, feature
+    parts = target.split(":")
+    if parts[0] == RANDOM:
+        parts = parts[1:]
+    if len(parts) != 2 or parts[0] not in SOURCES or parts[1] not in annotations.FEATURES:
+        raise ValueError(f"unknown target {target!r}: use 'baseline', SOURCE:FEATURE or "
+                         f"random:SOURCE:FEATURE with SOURCE in {SOURCES} and FEATURE in "
+                         f"{annotations.FEATURES}")
+    return parts[0], parts[1]
+
+
+def is_random(target: str) -> bool:
+    """True for a randomized-annotation target (``random:crowd:A``)."""
+    return target.startswith(RANDOM + ":")
+
+
+def random_values(target: str, lesion_ids) -> np.ndarray:
+    """Uniform [0, 1) values, one per lesion, fixed by the target name and the lesion id."""
+    out = np.empty(len(lesion_ids))
+    for i, lesion_id in enumerate(lesion_ids):
+        seed = zlib.crc32(f"{target}|{lesion_id}".encode())
+        out[i] = np.random.default_rng(seed).random()
+    return out
 
 
 def run_dir(root: Path, spec: RunSpec) -> Path:
@@ -83,7 +108,10 @@ class Context:
         source, feature = parse_target(target)
         part = self.scores[(self.scores.source == source) & (self.scores.feature == feature)]
         values = part.set_index("lesion_id").score.reindex(list(lesion_ids)).to_numpy(float)
-        return values, (~np.isnan(values)).astype(np.float32)
+        available = ~np.isnan(values)
+        if is_random(target):
+            values = np.where(available, random_values(target, list(lesion_ids)), np.nan)
+        return values, available.astype(np.float32)
 
 
 def build_context(n_lesions: int | None, root=None) -> Context:
@@ -246,9 +274,12 @@ _SHORT = {"automated": "auto", "crowd": "crowd", "student": "stud"}
 
 
 def model_name(target: str) -> str:
-    """The paper's name of a model: ``baseline``, ``autoA``, ``crowdB``, ``studC``."""
+    """The paper's name of a model: ``baseline``, ``autoA``, ``crowdB``, ``studC``; a
+    randomized control gets ``_random`` appended (``crowdA_random``)."""
     parsed = parse_target(target)
-    return "baseline" if parsed is None else f"{_SHORT[parsed[0]]}{parsed[1]}"
+    if parsed is None:
+        return "baseline"
+    return f"{_SHORT[parsed[0]]}{parsed[1]}" + ("_random" if is_random(target) else "")
 
 
 def summarize(runs: pd.DataFrame) -> pd.DataFrame:

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 ALL_TARGETS = ("baseline", "automated:A", "automated:B", "automated:C", "crowd:A", "crowd:B",
                "crowd:C", "student:A", "student:B", "student:C")
+#: the randomized control (chapter 8): each annotation's values replaced by uniform [0, 1)
+RANDOM_TARGETS = tuple(f"random:{t}" for t in ALL_TARGETS if t != "baseline")
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -91,3 +92,20 @@ def test_unknown_target_is_an_error():
 def test_empty_store_loads_empty(tmp_path):
     assert experiments.load_runs("smoke", tmp_path).empty
     assert list(experiments.load_predictions("smoke", tmp_path).columns)[:3] == ["lesion_id", "label", "score"]
+
+
+def test_random_targets_keep_availability(data_root):
+    context = experiments.build_context(200, data_root)
+    ids = list(context.lesions.lesion_id)
+    real, real_available = context.annotation("crowd:A", ids)
+    noise, noise_available = context.annotation("random:crowd:A", ids)
+    assert (noise_available == real_available).all() and 0 < real_available.sum() < len(ids)
+    kept = noise[noise_available == 1]
+    assert ((kept >= 0) & (kept < 1)).all() and not np.allclose(kept, real[real_available == 1])
+    assert np.isnan(noise[noise_available == 0]).all()
+    again, _ = context.annotation("random:crowd:A", ids[::-1])
+    assert np.allclose(again[::-1], noise, equal_nan=True)  # fixed per lesion, not per order
+    other, _ = context.annotation("random:crowd:B", ids)
+    assert not np.allclose(other, noise, equal_nan=True)
+    assert experiments.model_name("random:crowd:A") == "crowdA_random"
+    assert experiments.target_dirname("random:crowd:A") == "random-crowd-A"
