@@ -121,11 +121,14 @@ def make_dataset(paths, labels, image_size: int, batch_size: int, preprocess, *,
     if training:
         data = data.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
     data = data.batch(batch_size)
-    if training:
-        data = data.map(lambda x, t, w: (augment_batch(tf.cast(x, tf.float32)), t, w),
-                        num_parallel_calls=AUTOTUNE)
-    data = data.map(lambda x, t, w: (preprocess(tf.cast(x, tf.float32)), t, w),
-                    num_parallel_calls=AUTOTUNE)
+
+    def prepare(images, targets, weights):
+        images = tf.cast(images, tf.float32)
+        if training:
+            images = augment_batch(images)
+        return preprocess(images), targets, weights
+
+    data = data.map(prepare, num_parallel_calls=AUTOTUNE)
     return data.prefetch(AUTOTUNE)
 
 
