@@ -76,19 +76,25 @@ class _Unrar(pooch.processors.ExtractorProcessor):
     def suffix(self):
         return ".unrar"
 
+    def _tool(self, fname, extract_dir) -> str:
+        for tool in ("bsdtar", "unrar"):
+            if shutil.which(tool):
+                return tool
+        raise FetchError(f"{fname} is a RAR archive: install bsdtar (Debian: libarchive-tools) "
+                         f"or unrar to unpack it, or unpack it by hand into {extract_dir}")
+
     def _all_members(self, fname):
-        return None
+        """File names in the archive, so that a half-unpacked archive is unpacked again."""
+        tool = self._tool(fname, self.extract_dir)
+        cmd = ["bsdtar", "-tf", fname] if tool == "bsdtar" else ["unrar", "lb", fname]
+        listing = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+        return [line for line in listing.splitlines() if line and not line.endswith("/")]
 
     def _extract_file(self, fname, extract_dir):
-        if shutil.which("bsdtar"):
+        if self._tool(fname, extract_dir) == "bsdtar":
             cmd = ["bsdtar", "-xf", fname, "-C", extract_dir]
-        elif shutil.which("unrar"):
-            cmd = ["unrar", "x", "-o+", fname, extract_dir + "/"]
         else:
-            raise FetchError(
-                f"{fname} is a RAR archive: install bsdtar (Debian: libarchive-tools) or unrar "
-                f"to unpack it, or unpack it by hand into {extract_dir}"
-            )
+            cmd = ["unrar", "x", "-o+", fname, extract_dir + "/"]
         subprocess.run(cmd, check=True)
 
 

@@ -135,3 +135,12 @@ def test_bad_data_dir_is_a_clear_error(tmp_path, monkeypatch):
 def test_unknown_registry_path(download_env):
     with pytest.raises(KeyError, match="not in the registry: nope.csv"):
         fetch.fetch(["nope.csv"])
+
+
+def test_rar_without_a_tool_says_what_to_install(tmp_path, monkeypatch):
+    monkeypatch.setattr(fetch.shutil, "which", lambda name: None)
+    archive = tmp_path / "PH2Dataset.rar"
+    archive.write_bytes(b"Rar!")
+    unrar = fetch._processor(fetch.RemoteFile("ph2/PH2Dataset.rar", "x", unpack_to="ph2"))
+    with pytest.raises(fetch.FetchError, match="bsdtar.*unrar.*by hand"):
+        unrar(str(archive), "download", None)
