@@ -3,9 +3,15 @@
 Every chapter listed in ``book/_toc.yml`` is executed once, headless, with its ``profile``
 parameter, into ``_build/book-src``; Jupyter Book then renders those executed copies (its own
 execution is off). A failing cell stops the build with the chapter's name.
+
+Executed chapters are kept in ``_build/executed`` under a key made of the notebook, the
+profile, the package's source, the data (paths, sizes and times of its files) and the
+experiment store of the *other* profiles (a chapter shows committed ``cpu`` results next to
+the ones it trains); a rebuild in which none of these changed executes no notebook.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -44,6 +50,35 @@ def execute_chapter(notebook: Path, output: Path, profile: str, cwd: Path) -> fl
         raise ChapterFailed(f"chapter {notebook.name} failed in cell {err.exec_count}: "
                             f"{err.ename}: {err.evalue} (executed copy: {output})") from err
     return time.perf_counter() - start
+
+
+def _stat_fingerprint(folder: Path, digest) -> None:
+    if not folder.is_dir():
+        return
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        info = path.stat()
+        digest.update(f"{path.relative_to(folder)}|{info.st_size}|{info.st_mtime_ns}\n".encode())
+
+
+def _content_fingerprint(paths, digest) -> None:
+    for path in sorted(paths):
+        digest.update(path.name.encode() + path.read_bytes())
+
+
+def inputs_fingerprint(profile: str, data_root: Path) -> str:
+    """What every chapter of a build depends on besides its own notebook."""
+    digest = hashlib.sha256(profile.encode())
+    package = config.PACKAGE_DIR
+    _content_fingerprint([p for p in package.rglob("*") if p.suffix in {".py", ".csv"}], digest)
+    _stat_fingerprint(Path(data_root), digest)
+    results = config.results_dir()
+    for other in sorted(p for p in results.glob("*") if p.is_dir() and p.name != profile):
+        _stat_fingerprint(other, digest)
+    return digest.hexdigest()
+
+
+def chapter_key(notebook: Path, inputs: str) -> str:
+    return hashlib.sha256(inputs.encode() + notebook.read_bytes()).hexdigest()[:20]
 
 
 def _assemble_sources(project: Path, src: Path) -> None:
@@ -89,19 +124,31 @@ def build(profile: str = "smoke", project: Path | None = None, out: Path | None 
         Chapter file stems to execute (others are skipped); all by default.
     """
     get_profile(profile)
-    ensure_data()
+    data_root = ensure_data()
     project = Path(project or config.project_dir() or Path.cwd()).resolve()
     out = Path(out or project / "_build").resolve()
-    src = out / "book-src"
+    src, cache = out / "book-src", out / "executed"
     if src.exists():
         shutil.rmtree(src)
     src.mkdir(parents=True)
+    cache.mkdir(parents=True, exist_ok=True)
     _assemble_sources(project, src)
+    inputs = inputs_fingerprint(profile, data_root)
     for notebook in chapters(project):
         if only and notebook.stem not in only:
             continue
         target = src / notebook.relative_to(project)
+        kept = cache / f"{notebook.stem}-{chapter_key(notebook, inputs)}.ipynb"
+        if kept.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(kept, target)
+            print(f"reused {notebook.relative_to(project)} ({profile}): nothing it depends on changed",
+                  flush=True)
+            continue
         seconds = execute_chapter(notebook, target, profile, cwd=notebook.parent)
+        for stale in cache.glob(f"{notebook.stem}-*.ipynb"):
+            stale.unlink()
+        shutil.copy2(target, kept)
         print(f"executed {notebook.relative_to(project)} ({profile}) in {seconds:.1f} s", flush=True)
     render(src)
     return src / "_build" / "html"

@@ -59,3 +59,39 @@ def test_failing_chapter_is_named(tmp_path, monkeypatch):
     with pytest.raises(book.ChapterFailed, match="09_broken.ipynb.*ValueError: boom"):
         book.execute_chapter(project / "chapters" / "09_broken.ipynb", tmp_path / "out.ipynb",
                              "smoke", cwd=project)
+
+
+def _tiny_project(root, body="print('hello')"):
+    (root / "book").mkdir(parents=True)
+    (root / "chapters").mkdir()
+    (root / "book" / "_config.yml").write_text("title: tiny\nexecute:\n  execute_notebooks: 'off'\n")
+    (root / "book" / "intro.md").write_text("# Tiny\n")
+    (root / "book" / "_toc.yml").write_text(
+        "format: jb-book\nroot: intro\nparts:\n  - chapters:\n      - file: chapters/01_tiny\n")
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell('profile = "smoke"', metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(body)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, root / "chapters" / "01_tiny.ipynb")
+
+
+def test_rebuild_with_nothing_changed_executes_nothing(data_root, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ENHANCE_DATA_DIR", str(data_root))
+    monkeypatch.setenv("ENHANCE_RESULTS_DIR", str(tmp_path / "results"))
+    monkeypatch.setattr(book, "render", lambda src: None)  # HTML is covered by the test above
+    project = tmp_path / "project"
+    _tiny_project(project)
+    out = tmp_path / "out"
+    book.build("smoke", project=project, out=out)
+    assert "executed chapters/01_tiny.ipynb" in capsys.readouterr().out
+    book.build("smoke", project=project, out=out)
+    second = capsys.readouterr().out
+    assert "reused chapters/01_tiny.ipynb" in second and "executed" not in second
+    executed = nbformat.read(out / "book-src" / "chapters" / "01_tiny.ipynb", as_version=4)
+    assert executed.cells[-1].outputs[0]["text"] == "hello\n"
+    path = project / "chapters" / "01_tiny.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[-1].source = "print('changed')"
+    nbformat.write(nb, path)
+    book.build("smoke", project=project, out=out)
+    assert "executed chapters/01_tiny.ipynb" in capsys.readouterr().out
