@@ -6,11 +6,17 @@ Each subcommand is a thin wrapper over a function of the package:
     download (and unpack) the registry's files, or check an existing tree;
 ``enhance annotations --out DIR``
     the long table, per-lesion scores, problem report and Table 2 counts as CSV;
+``enhance abc --dataset {isic2017,ph2} --feature {A,B,C} --mode {published,described} --out FILE``
+    the automated ABC scores of chapter 03, one row per lesion;
 ``enhance stats --out DIR [--resamples N] [--seed S]``
     correlation with the label (Table 3), agreement between sources (Fig. 5) and
     within-source reliability as CSV;
-``enhance abc --dataset {isic2017,ph2} --feature {A,B,C} --mode {published,described} --out FILE``
-    the automated ABC scores of chapter 03, one row per lesion.
+``enhance train --profile smoke|cpu|paper [--arch ...] [--targets ...] [--splits ...]``
+    train the grid of baseline and multi-task models; finished runs are skipped;
+``enhance report --profile smoke|cpu|paper --out DIR``
+    Tables 5 and 4 with ensembles, and paired comparisons, from the experiment store;
+``enhance book [--profile smoke|cpu|paper]``
+    execute every chapter with papermill and render the HTML.
 """
 from __future__ import annotations
 
@@ -81,6 +87,20 @@ def _cmd_train(args) -> int:
                                 seeds=args.splits, kfold=args.kfold, results=args.results)
     summary = runs.groupby(["arch", "target"]).auc.agg(["mean", "std", "count"]).round(3)
     print(summary.to_string())
+    return 0
+
+
+def _cmd_report(args) -> int:
+    from . import ensembles  # reads the store only: no TensorFlow
+
+    start = time.perf_counter()
+    tables = ensembles.report(args.profile, args.out, results=args.results)
+    missing = tables["missing_runs"]
+    for row in missing.itertuples():
+        print(f"no {row.model} for {row.arch} {row.split}: missing {row.missing}")
+    print(f"{len(tables['table5'])} rows in table5, {len(tables['table4'])} in table4, "
+          f"{len(tables['paired'])} paired comparisons, {len(missing)} ensemble splits left out "
+          f"for missing runs; wrote {args.out} in {time.perf_counter() - start:.1f} s")
     return 0
 
 
@@ -156,6 +176,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kfold", action="store_true", help="stratified 5-fold instead of the paper's splits")
     p.add_argument("--results", default=None, help="experiment store (default: results/)")
     p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("report", help="write Tables 5 and 4 and paired comparisons from the store")
+    p.add_argument("--profile", default="smoke", choices=["smoke", "cpu", "paper"])
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--results", default=None, help="experiment store (default: results/)")
+    p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("book", help="execute the chapters and render the book")
     p.add_argument("--profile", default="smoke", choices=["smoke", "cpu", "paper"])

@@ -1,0 +1,391 @@
+"""Ensembles of the A, B and C models of one source, Tables 5 and 4 (chapters 07–08).
+
+The paper averages the test predictions of the three multi-task models of one annotation
+source (e.g. crowdA, crowdB, crowdC → crowdABC) with equal weights, per architecture and split
+(section 4.2). Everything here reads the experiment store of :mod:`enhance_utils.experiments`
+and needs no TensorFlow: an ensemble is computed from the stored ``predictions.csv`` files.
+
+An ensemble exists for a split only when all three of its runs are in the store; a split where
+one is missing is listed by :func:`missing_members` instead of being averaged over two models.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_auc_score, roc_curve
+
+from . import experiments, paired
+from .profiles import ALL_TARGETS
+
+FEATURES = ("A", "B", "C")
+SOURCES = ("automated", "crowd", "student")
+_SHORT = {"automated": "auto", "crowd": "crowd", "student": "stud"}
+
+
+def _members(source: str, randomized: bool) -> tuple[str, ...]:
+    prefix = experiments.RANDOM + ":" if randomized else ""
+    return tuple(f"{prefix}{source}:{f}" for f in FEATURES)
+
+
+def ensemble_name(source: str, randomized: bool = False) -> str:
+    """``crowd`` → ``crowdABC``; the randomized control → ``crowdABC_random``."""
+    return f"{_SHORT[source]}ABC" + ("_random" if randomized else "")
+
+
+#: ensemble name → its three targets, the paper's three and their randomized controls
+ENSEMBLES: dict[str, tuple[str, ...]] = {
+    ensemble_name(s, r): _members(s, r) for r in (False, True) for s in SOURCES}
+
+PRED_COLUMNS = ["arch", "model", "split", "lesion_id", "label", "score"]
+AUC_COLUMNS = ["arch", "model", "split", "auc", "n_test"]
+
+
+def _clean(predictions: pd.DataFrame) -> pd.DataFrame:
+    """Drop duplicated lesions of one run (a run read twice while the store was being written)."""
+    return predictions.drop_duplicates(["arch", "target", "split", "lesion_id"])
+
+
+def _splits_by_arch(predictions: pd.DataFrame) -> dict[str, list[str]]:
+    return {arch: sorted(part.split.unique()) for arch, part in predictions.groupby("arch")}
+
+
+def missing_members(predictions: pd.DataFrame, ensembles=None) -> pd.DataFrame:
+    """Ensembles that cannot be formed for a split because one or two of their runs are missing.
+
+    One row per architecture × ensemble × split where at least one but not all three member
+    runs are in the store (an ensemble none of whose runs exist is simply absent).
+    """
+    ensembles = ENSEMBLES if ensembles is None else ensembles
+    have = set(map(tuple, _clean(predictions)[["arch", "target", "split"]].drop_duplicates()
+                   .to_numpy()))
+    rows = []
+    for arch, split_list in _splits_by_arch(predictions).items():
+        for name, members in ensembles.items():
+            for split in split_list:
+                present = [t for t in members if (arch, t, split) in have]
+                if 0 < len(present) < len(members):
+                    rows.append({"arch": arch, "model": name, "split": split,
+                                 "present": ", ".join(present),
+                                 "missing": ", ".join(t for t in members if t not in present)})
+    return pd.DataFrame(rows, columns=["arch", "model", "split", "present", "missing"])
+
+
+def ensemble_predictions(predictions: pd.DataFrame, ensembles=None) -> pd.DataFrame:
+    """Equal-weight average of the members' test scores, per arch, ensemble and split.
+
+    Lesions are matched by ``lesion_id``; only lesions that all three runs scored are kept
+    (in a consistent store the three test sets are identical). Columns: arch, model, split,
+    lesion_id, label, score.
+    """
+    ensembles = ENSEMBLES if ensembles is None else ensembles
+    predictions = _clean(predictions)
+    frames = []
+    for (arch, split), part in predictions.groupby(["arch", "split"], sort=True):
+        by_target = {t: g.set_index("lesion_id") for t, g in part.groupby("target")}
+        for name, members in ensembles.items():
+            if not all(t in by_target for t in members):
+                continue
+            common = by_target[members[0]].index
+            for t in members[1:]:
+                common = common.intersection(by_target[t].index)
+            labels = np.vstack([by_target[t].label.reindex(common).to_numpy() for t in members])
+            if (labels != labels[0]).any():
+                raise ValueError(f"{arch} {name} {split}: the member runs disagree on labels")
+            score = np.mean([by_target[t].score.reindex(common).to_numpy(float)
+                             for t in members], axis=0)
+            frames.append(pd.DataFrame({"arch": arch, "model": name, "split": split,
+                                        "lesion_id": list(common), "label": labels[0],
+                                        "score": score}))
+    if not frames:
+        return pd.DataFrame(columns=PRED_COLUMNS)
+    return pd.concat(frames, ignore_index=True)[PRED_COLUMNS]
+
+
+def model_predictions(predictions: pd.DataFrame, ensembles=None) -> pd.DataFrame:
+    """Single models (named as the paper) and ensembles together: arch, model, split, ..."""
+    single = _clean(predictions).assign(model=lambda f: f.target.map(experiments.model_name))
+    return pd.concat([single[PRED_COLUMNS], ensemble_predictions(predictions, ensembles)],
+                     ignore_index=True)
+
+
+def split_aucs(model_preds: pd.DataFrame) -> pd.DataFrame:
+    """Test AUC per arch, model and split (from :func:`model_predictions`)."""
+    rows = []
+    for (arch, model, split), part in model_preds.groupby(["arch", "model", "split"], sort=False):
+        auc = roc_auc_score(part.label, part.score) if part.label.nunique() == 2 else np.nan
+        rows.append({"arch": arch, "model": model, "split": split, "auc": auc,
+                     "n_test": len(part)})
+    return pd.DataFrame(rows, columns=AUC_COLUMNS)
+
+
+# --------------------------------------------------------------------------- tables
+def _model_order(model: str) -> tuple:
+    base = model.removesuffix("_random")
+    if base == "baseline":
+        return (0, 0, 0, 0)
+    source = next(i for i, s in enumerate(_SHORT.values()) if base.startswith(s))
+    feature = base[len(list(_SHORT.values())[source]):]
+    return (1, int(model.endswith("_random")), source, ["A", "B", "C", "ABC"].index(feature))
+
+
+def _sort(frame: pd.DataFrame) -> pd.DataFrame:
+    keys = frame.model.map(_model_order)
+    return (frame.assign(_key=keys).sort_values(["arch", "_key"], kind="stable")
+            .drop(columns="_key").reset_index(drop=True))
+
+
+def summarize_aucs(aucs: pd.DataFrame) -> pd.DataFrame:
+    """Mean and SD (× 100, rounded to 0.1) and number of splits per arch and model."""
+    frame = aucs.dropna(subset=["auc"]).assign(auc100=lambda f: f.auc * 100)
+    out = frame.groupby(["arch", "model"], sort=False).auc100.agg(
+        mean_auc="mean", sd_auc=lambda x: x.std(ddof=1), n_splits="count").reset_index()
+    return out.round({"mean_auc": 1, "sd_auc": 1})
+
+
+TABLE5_COLUMNS = ["arch", "model", "mean_auc", "sd_auc", "n_splits"]
+
+
+def _real_only(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[~frame.target.map(experiments.is_random)]
+
+
+def table5(runs: pd.DataFrame, predictions: pd.DataFrame, randomized: bool = True) -> pd.DataFrame:
+    """Table 5 of the paper from the store: single models (:func:`experiments.summarize`) and
+    the ensembles, per architecture, in the paper's order (randomized controls after, unless
+    ``randomized`` is False)."""
+    runs = runs.drop_duplicates(["arch", "target", "split"])
+    if not randomized:
+        runs, predictions = _real_only(runs), _real_only(predictions)
+    parts = [experiments.summarize(runs) if len(runs) else None,
+             summarize_aucs(split_aucs(ensemble_predictions(predictions)))]
+    parts = [p[TABLE5_COLUMNS] for p in parts if p is not None and len(p)]
+    if not parts:
+        return pd.DataFrame(columns=TABLE5_COLUMNS)
+    return _sort(pd.concat(parts, ignore_index=True))
+
+
+TABLE4_COLUMNS = ["arch", "model", "annotations", "mean_auc", "sd_auc", "n_splits"]
+
+
+def table4(table: pd.DataFrame) -> pd.DataFrame:
+    """Table 4: each source's ensemble with the original and with randomized annotations.
+
+    ``table`` is :func:`table5`'s output; one row per arch × ensemble × annotations (original,
+    randomized) that the store holds.
+    """
+    rows = []
+    for _, row in table.iterrows():
+        for source in SOURCES:
+            for randomized, label in ((False, "original"), (True, "randomized")):
+                if row.model == ensemble_name(source, randomized):
+                    rows.append({"arch": row.arch, "model": ensemble_name(source),
+                                 "annotations": label, "mean_auc": row.mean_auc,
+                                 "sd_auc": row.sd_auc, "n_splits": row.n_splits})
+    frame = pd.DataFrame(rows, columns=TABLE4_COLUMNS)
+    return frame.sort_values(["arch", "model", "annotations"]).reset_index(drop=True)
+
+
+def wide(table: pd.DataFrame, index: str = "model", columns: str = "arch") -> pd.DataFrame:
+    """``mean ± SD`` strings laid out as the paper prints its tables."""
+    cells = table.assign(value=[f"{m:.1f} ± {s:.1f}" if pd.notna(s) else f"{m:.1f}"
+                                for m, s in zip(table.mean_auc, table.sd_auc)])
+    order = list(dict.fromkeys(cells[index].itertuples(index=False, name=None))
+                 if isinstance(index, list) else dict.fromkeys(cells[index]))
+    return cells.pivot(index=index, columns=columns, values="value").reindex(order)
+
+
+def _gain(frame: pd.DataFrame, name: str) -> pd.Series:
+    """Mean AUC minus the reference row of the same arch: the baseline (Table 5) or the
+    randomized ensemble (Table 4)."""
+    if name == "table4":
+        ref = frame[frame.annotations == "randomized"].set_index(["arch", "model"]).mean_auc
+        keys = list(zip(frame.arch, frame.model))
+    else:
+        ref = frame[frame.model == "baseline"].set_index("arch").mean_auc
+        keys = list(frame.arch)
+    return pd.Series([m - ref.get(k, np.nan) for m, k in zip(frame.mean_auc, keys)],
+                     index=frame.index).round(1)
+
+
+def beside_paper(computed: pd.DataFrame, name: str = "table5", paper_arch: str = "resnet50"):
+    """Computed Table 5 or 4 next to the paper's, with each side's gain.
+
+    The gain is the mean AUC minus that of the baseline (Table 5) or of the randomized
+    ensemble (Table 4) of the same architecture: with a small CNN instead of the paper's
+    networks, only such differences can be compared, not the levels. A computed architecture
+    the paper has (``paper`` profile) is matched to itself; any other (``small``) is matched
+    to ``paper_arch``.
+    """
+    from . import reference
+
+    paper = reference.paper_table(name)
+    keys = ["model", "annotations"] if name == "table4" else ["model"]
+    computed = computed.assign(gain=_gain(computed, name))
+    paper = paper.assign(gain=_gain(paper, name))
+    frames = []
+    for arch in dict.fromkeys(computed.arch):
+        match = arch if arch in set(paper.arch) else paper_arch
+        left = computed[computed.arch == arch]
+        right = paper[paper.arch == match][keys + ["mean_auc", "sd_auc", "gain"]].rename(
+            columns={"mean_auc": "paper_mean_auc", "sd_auc": "paper_sd_auc",
+                     "gain": "paper_gain"})
+        frames.append(_sort(left.merge(right, on=keys, how="outer", sort=False)
+                            .assign(arch=arch, paper_arch=match)))
+    columns = ["arch"] + keys + ["mean_auc", "sd_auc", "n_splits", "gain", "paper_arch",
+                                 "paper_mean_auc", "paper_sd_auc", "paper_gain"]
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(frames, ignore_index=True)[columns]
+
+
+# --------------------------------------------------------------------------- paired statistics
+def default_pairs(models) -> list[tuple[str, str]]:
+    """Every single model and ensemble against the baseline, then each ensemble against its
+    randomized control, for the models given."""
+    models = list(dict.fromkeys(models))
+    ordered = sorted((m for m in models if m != "baseline"), key=_model_order)
+    pairs = [(m, "baseline") for m in ordered if "baseline" in models]
+    pairs += [(ensemble_name(s), ensemble_name(s, True)) for s in SOURCES
+              if ensemble_name(s) in models and ensemble_name(s, True) in models]
+    return pairs
+
+
+COMPARISON_COLUMNS = [
+    "arch", "model_a", "model_b", "n_pairs", "mean_diff", "sd_diff", "ci_low", "ci_high", "p",
+    "n_train", "n_test", "corrected_ci_low", "corrected_ci_high", "corrected_p",
+    "delong_diff", "delong_p", "delong_min_split_p", "verdict"]
+
+
+def compare(model_preds: pd.DataFrame, runs: pd.DataFrame, arch: str, model_a: str,
+            model_b: str) -> tuple[dict, pd.DataFrame]:
+    """Paired comparison of two models of one architecture over their common splits.
+
+    Returns one row (see :data:`COMPARISON_COLUMNS`) and DeLong per split. The AUCs are
+    recomputed from the predictions; ``n_train`` / ``n_test`` for the corrected t-test come
+    from the runs' ``run.json`` (mean over the splits used).
+    """
+    part = model_preds[model_preds.arch == arch]
+    a = part[part.model == model_a][["split", "lesion_id", "label", "score"]]
+    b = part[part.model == model_b][["split", "lesion_id", "score"]]
+    both = a.merge(b, on=["split", "lesion_id"], how="inner", suffixes=("_a", "_b"))
+    aucs = split_aucs(pd.concat([
+        both.assign(arch=arch, model="a", score=both.score_a),
+        both.assign(arch=arch, model="b", score=both.score_b)]))
+    wide_aucs = aucs.pivot(index="split", columns="model", values="auc").dropna()
+    splits_used = list(wide_aucs.index)
+    x = wide_aucs.get("a", pd.Series(dtype=float)).to_numpy()
+    y = wide_aucs.get("b", pd.Series(dtype=float)).to_numpy()
+    sizes = runs[(runs.arch == arch) & runs.split.isin(splits_used)].drop_duplicates("split")
+    n_train = float(sizes.n_train.mean()) if len(sizes) else np.nan
+    n_test = float(sizes.n_test.mean()) if len(sizes) else np.nan
+    plain = paired.paired_difference(x, y)
+    corrected = paired.corrected_t_test(x, y, n_train, n_test) if len(sizes) else \
+        paired.PairedResult(len(x), plain.mean_diff, plain.sd_diff, np.nan, np.nan, np.nan)
+    per_split, combined = paired.delong_across_splits(both[both.split.isin(splits_used)])
+    row = {"arch": arch, "model_a": model_a, "model_b": model_b, "n_pairs": plain.n_pairs,
+           "mean_diff": plain.mean_diff, "sd_diff": plain.sd_diff, "ci_low": plain.ci_low,
+           "ci_high": plain.ci_high, "p": plain.p, "n_train": n_train, "n_test": n_test,
+           "corrected_ci_low": corrected.ci_low, "corrected_ci_high": corrected.ci_high,
+           "corrected_p": corrected.p, "delong_diff": combined["diff"],
+           "delong_p": combined["p"],
+           "delong_min_split_p": float(per_split.p.min()) if len(per_split) else np.nan,
+           "verdict": paired.verdict(model_a, model_b, corrected)}
+    return row, per_split.assign(arch=arch, model_a=model_a, model_b=model_b)
+
+
+def control_pairs() -> list[tuple[str, str]]:
+    """Each model of the paper against its randomized control: the three ensembles first,
+    then the nine single models (chapter 08)."""
+    pairs = [(ensemble_name(s), ensemble_name(s, True)) for s in SOURCES]
+    return pairs + [(f"{_SHORT[s]}{f}", f"{_SHORT[s]}{f}_random") for s in SOURCES
+                    for f in FEATURES]
+
+
+def paired_comparisons(runs: pd.DataFrame, predictions: pd.DataFrame, pairs=None,
+                       randomized: bool = True) -> pd.DataFrame:
+    """:func:`compare` for every architecture and pair (default :func:`default_pairs`);
+    ``randomized=False`` leaves the randomized controls out."""
+    if not randomized:
+        predictions = _real_only(predictions)
+    preds = model_predictions(predictions)
+    rows = []
+    for arch in dict.fromkeys(preds.arch):
+        models = preds[preds.arch == arch].model.unique()
+        for model_a, model_b in (pairs if pairs is not None else default_pairs(models)):
+            if model_a in models and model_b in models:
+                rows.append(compare(preds, runs, arch, model_a, model_b)[0])
+    return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
+
+
+def plot_roc(model_preds: pd.DataFrame, arch: str, models=("baseline", "crowdABC"), ax=None,
+             title: str = ""):
+    """ROC curves (one thin line per split) of a few models of one architecture."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.6, 4.4))
+    part = model_preds[model_preds.arch == arch]
+    for k, model in enumerate(models):
+        curves = [(roc_curve(one.label, one.score), roc_auc_score(one.label, one.score))
+                  for _, one in part[part.model == model].groupby("split")
+                  if one.label.nunique() == 2]
+        if not curves:
+            continue
+        label = f"{model}: mean AUC {np.mean([a for _, a in curves]):.3f}, {len(curves)} splits"
+        for i, ((fpr, tpr, _), _) in enumerate(curves):
+            ax.plot(fpr, tpr, color=f"C{k}", lw=1, alpha=0.7, label=None if i else label)
+    ax.plot([0, 1], [0, 1], color="grey", lw=0.6, ls=":")
+    ax.set_xlabel("false positive rate")
+    ax.set_ylabel("true positive rate")
+    ax.set_aspect("equal")
+    ax.legend(fontsize=7, loc="lower right")
+    ax.set_title(title or f"test ROC per split, {arch}")
+    return ax
+
+
+def report(profile: str, out, results=None) -> dict[str, pd.DataFrame]:
+    """Write ``table5.csv``, ``table4.csv``, ``paired.csv``, ``split_aucs.csv`` and
+    ``missing_runs.csv`` for whatever the store of ``profile`` holds; returns the tables."""
+    from pathlib import Path
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    runs = experiments.load_runs(profile, results)
+    predictions = experiments.load_predictions(profile, results)
+    t5 = table5(runs, predictions)
+    tables = {
+        "table5": t5,
+        "table4": table4(t5),
+        "paired": paired_comparisons(runs, predictions),
+        "split_aucs": split_aucs(model_predictions(predictions)),
+        "missing_runs": missing_members(predictions),
+    }
+    for name, frame in tables.items():
+        frame.to_csv(out / f"{name}.csv", index=False)
+    return tables
+
+
+def control_overview(context, lesion_ids, targets=None) -> pd.DataFrame:
+    """What the randomized control changes, per annotation: the same lesions are annotated,
+    but the values are uniform [0, 1) and unrelated to the diagnosis.
+
+    ``context`` is an :class:`enhance_utils.experiments.Context` (anything with ``annotation``
+    and ``lesions``); one row per real target with its annotated count, mean and Pearson r with
+    the label, for the real values and for the randomized ones.
+    """
+    targets = targets or [t for t in ALL_TARGETS if t != "baseline"]
+    label = context.lesions.set_index("lesion_id").label.reindex(list(lesion_ids)).to_numpy(float)
+    rows = []
+    for target in targets:
+        row = {"target": target}
+        for kind, name in (("real", target), ("random", f"{experiments.RANDOM}:{target}")):
+            values, available = context.annotation(name, lesion_ids)
+            kept = available == 1
+            row[f"n_{kind}"] = int(kept.sum())
+            row[f"mean_{kind}"] = float(np.mean(values[kept])) if kept.any() else np.nan
+            row[f"r_{kind}"] = (float(np.corrcoef(values[kept], label[kept])[0, 1])
+                                if kept.sum() > 2 else np.nan)
+            row[f"_mask_{kind}"] = kept
+        row["same_lesions"] = bool((row.pop("_mask_real") == row.pop("_mask_random")).all())
+        rows.append(row)
+    return pd.DataFrame(rows).round(3)

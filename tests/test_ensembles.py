@@ -1,0 +1,177 @@
+"""Ensembles, Tables 5 and 4 and the report on a small synthetic experiment store."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from enhance_utils import cli, ensembles, experiments
+
+LABELS = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+IDS = [f"L{i}" for i in range(8)]
+BASE = LABELS.astype(float)  # a perfect score
+NOISE_A = np.array([2, 0, 0, 0, 0, 0, 0, 0.0])  # lifts one negative above every positive
+NOISE_B = np.array([0, 0, 0, 0, -2, 0, 0, 0.0])  # drops one positive below every negative
+#: members with AUC 0.75, 0.75, 1.0 whose average is exactly BASE (AUC 1.0)
+MEMBERS = {"A": BASE + NOISE_A, "B": BASE + NOISE_B, "C": BASE - NOISE_A - NOISE_B}
+SPLITS = ("seed1970", "seed1972")
+
+
+def write_run(root, target, split, scores, arch="small", profile="smoke", order=None):
+    folder = root / profile / arch / experiments.target_dirname(target) / split
+    folder.mkdir(parents=True)
+    order = np.arange(len(IDS)) if order is None else order
+    frame = pd.DataFrame({"lesion_id": IDS, "label": LABELS, "score": scores}).iloc[order]
+    frame.to_csv(folder / "predictions.csv", index=False)
+    auc = float(ensembles.roc_auc_score(frame.label, frame.score))
+    record = {"profile": profile, "arch": arch, "target": target, "split": split,
+              "seed": int(split[4:]), "auc": auc, "n_train": 56, "n_test": len(IDS),
+              "weights_init": "random", "train_seconds": 1.0}
+    (folder / "run.json").write_text(json.dumps(record))
+
+
+@pytest.fixture
+def store(tmp_path):
+    """baseline (AUC 0.75), crowd A/B/C and their randomized controls in two splits; student
+    A and B in both splits but C only in the first."""
+    root = tmp_path / "results"
+    rng = np.random.default_rng(0)
+    for split in SPLITS:
+        write_run(root, "baseline", split, MEMBERS["A"])
+        for feature, scores in MEMBERS.items():
+            write_run(root, f"crowd:{feature}", split, scores, order=rng.permutation(8))
+            write_run(root, f"random:crowd:{feature}", split, MEMBERS["A"])
+            if feature != "C" or split == SPLITS[0]:
+                write_run(root, f"student:{feature}", split, scores)
+    return root
+
+
+def load(root):
+    return experiments.load_runs("smoke", root), experiments.load_predictions("smoke", root)
+
+
+def test_ensemble_averages_members_matched_by_lesion(store):
+    _, predictions = load(store)
+    ens = ensembles.ensemble_predictions(predictions)
+    crowd = ens[(ens.model == "crowdABC") & (ens.split == "seed1970")].set_index("lesion_id")
+    assert np.allclose(crowd.score.reindex(IDS), BASE)  # rows were shuffled per member
+    assert (crowd.label.reindex(IDS) == LABELS).all()
+    aucs = ensembles.split_aucs(ensembles.model_predictions(predictions))
+    auc = aucs.set_index(["model", "split"]).auc
+    assert auc["crowdA", "seed1970"] == 0.75 and auc["crowdC", "seed1972"] == 1.0
+    assert auc["crowdABC", "seed1970"] == 1.0 and auc["crowdABC_random", "seed1972"] == 0.75
+
+
+def test_missing_member_is_reported_not_averaged(store):
+    _, predictions = load(store)
+    ens = ensembles.ensemble_predictions(predictions)
+    assert sorted(ens[ens.model == "studABC"].split.unique()) == ["seed1970"]
+    missing = ensembles.missing_members(predictions)
+    assert missing[["model", "split", "missing"]].values.tolist() == [
+        ["studABC", "seed1972", "student:C"]]
+    assert "autoABC" not in set(missing.model)  # no member at all: absent, not "missing"
+
+
+def test_members_disagreeing_on_labels_is_an_error(store):
+    path = store / "smoke" / "small" / "crowd-B" / "seed1970" / "predictions.csv"
+    frame = pd.read_csv(path)
+    frame.loc[frame.lesion_id == "L0", "label"] = 1
+    frame.to_csv(path, index=False)
+    with pytest.raises(ValueError, match="disagree on labels"):
+        ensembles.ensemble_predictions(load(store)[1])
+
+
+def test_table5_and_table4(store):
+    runs, predictions = load(store)
+    t5 = ensembles.table5(runs, predictions)
+    assert list(t5.columns) == ["arch", "model", "mean_auc", "sd_auc", "n_splits"]
+    assert list(t5.model[:5]) == ["baseline", "crowdA", "crowdB", "crowdC", "crowdABC"]
+    row = t5.set_index("model")
+    assert row.loc["crowdABC", "mean_auc"] == 100.0 and row.loc["crowdABC", "sd_auc"] == 0
+    assert row.loc["crowdABC", "n_splits"] == 2 and row.loc["studABC", "n_splits"] == 1
+    assert row.loc["studC", "n_splits"] == 1 and row.loc["baseline", "mean_auc"] == 75.0
+    singles = experiments.summarize(runs).set_index(["arch", "model"])
+    mine = t5.set_index(["arch", "model"]).loc[singles.index]
+    assert np.allclose(mine.mean_auc, singles.mean_auc)
+    t4 = ensembles.table4(t5)
+    assert t4[["model", "annotations", "mean_auc"]].values.tolist() == [
+        ["crowdABC", "original", 100.0], ["crowdABC", "randomized", 75.0],
+        ["studABC", "original", 100.0]]
+
+
+def test_beside_paper_compares_gains(store):
+    t5 = ensembles.table5(*load(store))
+    side = ensembles.beside_paper(t5, "table5").set_index("model")
+    assert (side.paper_arch == "resnet50").all()
+    assert side.loc["crowdABC", "gain"] == 25.0
+    assert side.loc["crowdABC", "paper_gain"] == pytest.approx(86.3 - 83.6)
+    assert np.isnan(side.loc["autoABC", "mean_auc"])  # the paper has it, the store does not
+    t4 = ensembles.beside_paper(ensembles.table4(t5), "table4")
+    crowd = t4[(t4.model == "crowdABC") & (t4.annotations == "original")].iloc[0]
+    assert crowd.gain == 25.0 and crowd.paper_gain == pytest.approx(1.9)
+    assert crowd.paper_mean_auc == 86.3 and crowd.paper_sd_auc == 2.4
+
+
+def test_paired_comparisons(store):
+    runs, predictions = load(store)
+    comp = ensembles.paired_comparisons(runs, predictions)
+    row = comp.set_index(["model_a", "model_b"])
+    assert ("crowdABC", "baseline") in row.index and ("crowdABC", "crowdABC_random") in row.index
+    same = row.loc[("crowdABC_random", "baseline")]  # identical scores
+    assert same.mean_diff == 0 and same.delong_diff == 0 and same.corrected_p == 1.0
+    assert "cannot separate" in same.verdict
+    better = row.loc[("crowdABC", "baseline")]
+    assert better.mean_diff == pytest.approx(0.25) and better.n_pairs == 2
+    assert better.n_train == 56 and better.n_test == 8
+    assert row.loc[("studABC", "baseline")].n_pairs == 1
+    assert "too few" in row.loc[("studABC", "baseline")].verdict
+
+
+def test_report_command_and_empty_store(store, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert cli.main(["report", "--profile", "smoke", "--out", str(out),
+                     "--results", str(store)]) == 0
+    t5 = pd.read_csv(out / "table5.csv")
+    assert list(t5.columns) == ["arch", "model", "mean_auc", "sd_auc", "n_splits"]
+    assert len(pd.read_csv(out / "table4.csv")) == 3 and len(pd.read_csv(out / "paired.csv")) > 0
+    assert "no studABC for small seed1972: missing student:C" in capsys.readouterr().out
+    empty = tmp_path / "empty"
+    assert cli.main(["report", "--profile", "cpu", "--out", str(empty),
+                     "--results", str(tmp_path / "none")]) == 0
+    assert pd.read_csv(empty / "table5.csv").empty and pd.read_csv(empty / "paired.csv").empty
+    assert list(pd.read_csv(empty / "table4.csv").columns)[:3] == ["arch", "model", "annotations"]
+
+
+def test_roc_plot_has_one_line_per_split(store):
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    preds = ensembles.model_predictions(load(store)[1])
+    ax = ensembles.plot_roc(preds, "small", ["baseline", "crowdABC"])
+    assert len(ax.lines) == 2 * len(SPLITS) + 1  # + the diagonal
+    assert "crowdABC: mean AUC 1.000, 2 splits" in [t.get_text() for t in ax.get_legend().texts]
+
+
+def test_real_only_tables_and_control_pairs(store):
+    runs, predictions = load(store)
+    real = ensembles.table5(runs, predictions, randomized=False)
+    assert not real.model.str.endswith("_random").any() and "crowdABC" in set(real.model)
+    comp = ensembles.paired_comparisons(runs, predictions, pairs=ensembles.control_pairs())
+    assert comp[["model_a", "model_b"]].values.tolist()[:1] == [["crowdABC", "crowdABC_random"]]
+    assert set(comp.model_b) == {"crowdABC_random", "crowdA_random", "crowdB_random",
+                                 "crowdC_random"}
+    assert ensembles.paired_comparisons(runs, predictions, randomized=False).model_b.eq(
+        "baseline").all()
+
+
+def test_control_overview_keeps_the_lesions():
+    scores = pd.DataFrame({"source": "crowd", "feature": "A", "lesion_id": IDS[:6],
+                           "score": [0.1, 0.2, 0.3, 0.8, 0.9, 1.0]})
+    lesions = pd.DataFrame({"lesion_id": IDS, "label": LABELS, "path": ""})
+    context = experiments.Context(lesions, [], scores)
+    row = ensembles.control_overview(context, IDS, ["crowd:A"]).iloc[0]
+    assert row.n_real == row.n_random == 6 and row.same_lesions
+    assert row.mean_real == pytest.approx(0.55) and row.r_real > 0.7
+    assert 0 <= row.mean_random < 1 and row.r_random != row.r_real
