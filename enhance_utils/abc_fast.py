@@ -25,6 +25,7 @@ import math
 
 import cv2
 import numpy as np
+from scipy.signal import find_peaks
 from skimage.filters import threshold_otsu
 from skimage.segmentation import slic
 from skimage.transform import SimilarityTransform
@@ -37,11 +38,13 @@ _KERNEL3 = np.ones((3, 3), np.uint8)
 
 
 # =========================================================================== shared pieces
-def otsu(gray: np.ndarray) -> float:
-    """``threshold_otsu(gray)`` from a bincount histogram for ``uint8`` images."""
+def otsu(gray: np.ndarray, hist: np.ndarray | None = None) -> float:
+    """``threshold_otsu(gray)`` from a 256-bin histogram for ``uint8`` images."""
     if gray.dtype != np.uint8:
         return threshold_otsu(gray)
-    counts = cv2.calcHist([gray], [0], None, [256], [0, 256]).ravel().astype(np.int64)
+    if hist is None:
+        hist = cv2.calcHist([np.ascontiguousarray(gray)], [0], None, [256], [0, 256])
+    counts = hist.ravel().astype(np.int64)
     present = np.flatnonzero(counts)
     if present.size == 1:
         return gray.reshape(-1)[0]
@@ -142,6 +145,23 @@ def _code_image(binary: np.ndarray, pad: int = 2) -> np.ndarray:
     return cv2.add(padded, cv2.add(gradient, gradient))
 
 
+def count_regions(binary: np.ndarray) -> int:
+    """Number of connected (8) regions of the non-zero pixels of a 2-D image.
+
+    Same count as ``cv2.connectedComponents(binary, connectivity=8)[0] - 1``, from the
+    contour tracing of ``cv2.findContours`` (non-zero pixels 8-connected; every region has
+    exactly one outer border, the top level of the two-level hierarchy), which only follows
+    the borders and is several times faster on large masks.
+    """
+    image = binary.view(np.uint8) if binary.dtype == bool else binary
+    padded = cv2.copyMakeBorder(np.ascontiguousarray(image), 1, 1, 1, 1,
+                                cv2.BORDER_CONSTANT, value=0)
+    _, hierarchy = cv2.findContours(padded, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    if hierarchy is None:
+        return 0
+    return int(np.count_nonzero(hierarchy.reshape(-1, 4)[:, 3] < 0))
+
+
 def _uncertain(codes: np.ndarray):
     """(rows, cols) of the pixels whose code says 'mixed neighbourhood'."""
     points = cv2.findNonZero(cv2.compare(codes, 2, cv2.CMP_GE))
@@ -149,21 +169,6 @@ def _uncertain(codes: np.ndarray):
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     points = points.reshape(-1, 2).astype(np.int64)
     return points[:, 1], points[:, 0]
-
-
-def background_regions(background: np.ndarray, lesion_rows, lesion_cols) -> int:
-    """Connected (8) background regions, counted on the lesion's box grown by one pixel.
-
-    Outside that box every pixel is background, and each part of it touches the box's
-    one-pixel frame, so the count inside the box is the count in the whole image.
-    """
-    if lesion_rows.size == 0:
-        return 1
-    rows, cols = background.shape
-    r0, r1 = max(lesion_rows[0] - 1, 0), min(lesion_rows[-1] + 2, rows)
-    c0, c1 = max(lesion_cols[0] - 1, 0), min(lesion_cols[-1] + 2, cols)
-    crop = np.ascontiguousarray(background[r0:r1, c0:c1]).view(np.uint8)
-    return cv2.connectedComponents(crop, connectivity=8)[0] - 1
 
 
 def _warp_codes(code: np.ndarray, tform, out_origin, out_size, pad: int) -> np.ndarray:
@@ -188,25 +193,156 @@ def _source_points(tform, rows: np.ndarray, cols: np.ndarray):
     return mapped[:, 1], mapped[:, 0]
 
 
+# =========================================================================== one mask, once
+class Prepared:
+    """A grey mask and what the asymmetry, the border and the input checks derive from it.
+
+    Each quantity is computed on first use and kept, so that scoring A and B of one mask
+    (:func:`enhance_utils.automated_abc.score_many`) decodes the file once, finds the lesion's
+    box once, labels its components once and takes its moments once. The fast functions
+    accept a :class:`Prepared` wherever they accept a grey array.
+    """
+
+    def __init__(self, gray: np.ndarray, hist: np.ndarray | None = None):
+        self.gray = gray
+        self._hist = hist
+        self._cache: dict = {}
+
+    @classmethod
+    def of(cls, gray) -> "Prepared":
+        return gray if isinstance(gray, Prepared) else cls(gray)
+
+    @property
+    def is_uint8(self) -> bool:
+        return self.gray.dtype == np.uint8 and self.gray.ndim == 2
+
+    @property
+    def hist(self) -> np.ndarray | None:
+        """256-bin histogram of a ``uint8`` mask (``None`` for other arrays)."""
+        if self._hist is None and self.is_uint8:
+            self._hist = cv2.calcHist([np.ascontiguousarray(self.gray)], [0], None, [256],
+                                      [0, 256]).ravel()
+        return self._hist
+
+    @property
+    def binary(self) -> bool:
+        """``uint8`` mask with values 0 and 255 only."""
+        return self.is_uint8 and not self.hist[1:255].any()
+
+    def otsu(self) -> float:
+        if "otsu" not in self._cache:
+            self._cache["otsu"] = otsu(self.gray, self.hist)
+        return self._cache["otsu"]
+
+    def lesion(self):
+        """``(box, crop)``: the box ``(r0, r1, c0, c1)`` of the pixels ``> 127`` and the
+        boolean crop of that box; ``(None, None)`` when there is none."""
+        if "lesion" not in self._cache:
+            gray = self.gray
+            if self.binary:
+                x, y, w, h = cv2.boundingRect(np.ascontiguousarray(gray))
+                if w == 0:
+                    out = (None, None)
+                else:
+                    out = ((y, y + h, x, x + w), gray[y:y + h, x:x + w] != 0)
+            else:
+                lesion = gray > 127
+                rows = np.flatnonzero(lesion.any(axis=1))
+                if rows.size == 0:
+                    out = (None, None)
+                else:
+                    cols = np.flatnonzero(lesion.any(axis=0))
+                    box = (int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1)
+                    out = (box, lesion[box[0]:box[1], box[2]:box[3]])
+            self._cache["lesion"] = out
+        return self._cache["lesion"]
+
+    def n_components(self) -> int:
+        """Connected (8) lesion regions."""
+        if "n_components" not in self._cache:
+            _, crop = self.lesion()
+            if crop is None:
+                self._cache["n_components"] = 0
+            else:
+                self._cache["n_components"] = count_regions(crop)
+        return self._cache["n_components"]
+
+    def lesion_moments(self):
+        """Exact raw moments of all lesion pixels, in full-image coordinates."""
+        if "moments" not in self._cache:
+            box, crop = self.lesion()
+            self._cache["moments"] = region_moments(np.ascontiguousarray(crop), (box[0], box[2]))
+        return self._cache["moments"]
+
+
 # =========================================================================== asymmetry
-def asymmetry_published(gray: np.ndarray, symmetry_level: float = 0.9) -> Result:
-    """Fast :func:`abc_reference.asymmetry_published`."""
-    background = gray <= otsu(gray)
+def _background_regions_in(frame: np.ndarray) -> int:
+    """Connected (8) regions of a background crop that has the lesion's box plus a frame."""
+    return count_regions(frame)
+
+
+def asymmetry_published(gray, symmetry_level: float = 0.9) -> Result:
+    """Fast :func:`abc_reference.asymmetry_published` (``gray`` may be a :class:`Prepared`)."""
+    prep = Prepared.of(gray)
+    gray = prep.gray
+    threshold = prep.otsu()
     rows, cols = gray.shape
-    lesion = ~background
-    lr, lc = np.flatnonzero(lesion.any(axis=1)), np.flatnonzero(lesion.any(axis=0))
-    n_regions = background_regions(background, lr, lc)
+    if prep.binary and 0 <= threshold < 255:
+        # the pixels above the threshold are the non-zero ones: the shared lesion crop
+        box, crop = prep.lesion()
+        background_full = None
+    else:
+        background_full = gray <= threshold
+        lesion = ~background_full
+        lr = np.flatnonzero(lesion.any(axis=1))
+        if lr.size:
+            lc = np.flatnonzero(lesion.any(axis=0))
+            box = (int(lr[0]), int(lr[-1]) + 1, int(lc[0]), int(lc[-1]) + 1)
+            crop = lesion[box[0]:box[1], box[2]:box[3]]
+        else:
+            box, crop = None, None
+    if box is None:
+        n_regions = 1
+    else:
+        r0, r1 = max(box[0] - 1, 0), min(box[1] + 1, rows)
+        c0, c1 = max(box[2] - 1, 0), min(box[3] + 1, cols)
+        if background_full is None:
+            frame = gray[r0:r1, c0:c1] == 0
+        else:
+            frame = background_full[r0:r1, c0:c1]
+        n_regions = _background_regions_in(frame)
     if n_regions != 1:
         raise Skip(f"thresholded mask has {n_regions} connected background regions, not 1 "
                    "(lesion touching the border, holes, or several lesions)")
     full = rectangle_moments(rows, cols)
-    if lr.size:
-        crop = lesion[lr[0]:lr[-1] + 1, lc[0]:lc[-1] + 1]
-        inner = region_moments(crop, (int(lr[0]), int(lc[0])))
-    else:
+    if box is None:
         inner = (0,) * 6
+    elif background_full is None:
+        inner = prep.lesion_moments()
+    else:
+        inner = region_moments(np.ascontiguousarray(crop), (box[0], box[2]))
     moments = tuple(f - i for f, i in zip(full, inner))
     centroid, orientation = centroid_orientation(moments)
+    counts = None
+    if box is not None:
+        counts = _flip_counts_window(crop, box, gray.shape, centroid, orientation)
+    if counts is None:
+        if background_full is None:
+            background_full = gray <= threshold
+        counts = _flip_counts_full(background_full, centroid, orientation)
+    total, kept, rr_ud, rr_lr = counts
+    # lesion L = 1 - rotated R, so |L| = N - |R| and |L & flip L| = N - 2|R| + |R & flip R|
+    area = np.int64(total - kept)
+    ud = total - 2 * kept + rr_ud
+    lr_ = total - 2 * kept + rr_lr
+    return ref._asymmetry_result(float(np.int64(ud) / area), float(np.int64(lr_) / area),
+                                 symmetry_level)
+
+
+def _flip_counts_full(background: np.ndarray, centroid, orientation):
+    """``(N, |R|, |R & flipud R|, |R & fliplr R|)`` of the rotated background R, computed
+    on the whole rotated image (the general path)."""
+    rows, cols = background.shape
     shifted = _shift_nearest(background, rows / 2 - centroid[0], cols / 2 - centroid[1])
     tform, out_shape = rotation_transform(shifted.shape, -orientation * (180 / math.pi))
     pad = 2
@@ -220,14 +356,195 @@ def asymmetry_published(gray: np.ndarray, symmetry_level: float = 0.9) -> Result
         values = np.zeros(ur.size, dtype=np.uint8)
         values[ok] = shifted[ir[ok], ic[ok]]
         rotated[ur, uc] = values
-    # lesion L = 1 - rotated, so |L| = N - |R| and |L & flip L| = N - 2|R| + |R & flip R|
     total = rotated.size
     kept = cv2.countNonZero(rotated)
-    area = np.int64(total - kept)
-    ud = total - 2 * kept + cv2.countNonZero(cv2.bitwise_and(rotated, cv2.flip(rotated, 0)))
-    lr_ = total - 2 * kept + cv2.countNonZero(cv2.bitwise_and(rotated, cv2.flip(rotated, 1)))
-    return ref._asymmetry_result(float(np.int64(ud) / area), float(np.int64(lr_) / area),
-                                 symmetry_level)
+    ud = cv2.countNonZero(cv2.bitwise_and(rotated, cv2.flip(rotated, 0)))
+    lr_ = cv2.countNonZero(cv2.bitwise_and(rotated, cv2.flip(rotated, 1)))
+    return total, kept, ud, lr_
+
+
+def _run(index: np.ndarray):
+    """``(first, last, offset)`` of the valid entries of a nearest-index map when they form
+    one run of consecutive sources (``index[i] = i + offset``), else ``None``."""
+    valid = np.flatnonzero(index >= 0)
+    if valid.size == 0:
+        return None
+    if valid[-1] - valid[0] + 1 != valid.size or np.any(np.diff(index[valid]) != 1):
+        return None
+    return int(valid[0]), int(valid[-1]), int(index[valid[0]] - valid[0])
+
+
+def _support_rows(tform, out_shape, shape, vr, vc):
+    """Per output row, the columns ``[start, end)`` where the rotation reads a pixel of the
+    translated image's support ``vr`` × ``vc`` (inclusive source ranges), or ``None``.
+
+    The support is a rectangle, so its rotated image is one run per row. The run's ends are
+    solved from the affine map, then every column within 3 pixels of them (24 columns for
+    short runs) is decided with scikit-image's own arithmetic; the pattern must be one run,
+    or the caller falls back to the general path.
+    """
+    rows_out, cols_out = out_shape
+    m = tform.params
+    r = np.arange(rows_out, dtype=float)
+    lo = np.full(rows_out, -np.inf)
+    hi = np.full(rows_out, np.inf)
+    empty = np.zeros(rows_out, dtype=bool)
+    for axis, (a, b, d, v0, v1, size) in enumerate(
+            ((m[0, 0], m[0, 1], m[0, 2], vc[0], vc[1], shape[1]),
+             (m[1, 0], m[1, 1], m[1, 2], vr[0], vr[1], shape[0]))):
+        if a == 0:
+            # constant along the row: decide each row exactly at column 0
+            src = _source_points(tform, r, np.zeros_like(r))
+            idx = _scipy_nearest_index(src[1 - axis], size)
+            empty |= (idx < v0) | (idx > v1)
+            continue
+        if abs(a) < 1e-6:
+            return None
+        beta = b * r + d
+        lower, upper = (v0 - 0.5 - beta) / a, (v1 + 0.5 - beta) / a
+        if a < 0:
+            lower, upper = upper, lower
+        lo = np.maximum(lo, lower)
+        hi = np.minimum(hi, upper)
+    s = np.ceil(np.clip(lo, -30, cols_out + 30)).astype(np.int64)
+    e = np.ceil(np.clip(hi, -30, cols_out + 30)).astype(np.int64)
+    s, e = np.clip(s, 0, cols_out), np.clip(e, 0, cols_out)
+    start = np.zeros(rows_out, dtype=np.int64)
+    end = np.zeros(rows_out, dtype=np.int64)
+
+    def member(rr, cc):
+        src_r, src_c = _source_points(tform, rr.ravel().astype(float), cc.ravel().astype(float))
+        ir = _scipy_nearest_index(src_r, shape[0])
+        ic = _scipy_nearest_index(src_c, shape[1])
+        inside = (cc.ravel() >= 0) & (cc.ravel() < cols_out)
+        out = inside & (ir >= vr[0]) & (ir <= vr[1]) & (ic >= vc[0]) & (ic <= vc[1])
+        return out.reshape(cc.shape)
+
+    width = e - s
+    long_ = ~empty & (width >= 8)
+    short = ~empty & (width < 8) & (width >= -14)
+    k7 = np.arange(-3, 4)
+    if long_.any():
+        rows_l = np.flatnonzero(long_)
+        left = s[rows_l, None] + k7
+        right = e[rows_l, None] + k7
+        rr = np.repeat(rows_l[:, None], 7, axis=1)
+        ml, mr = member(rr, left), member(rr, right)
+        ok = (~ml[:, 0] & ml[:, -1] & np.all(np.diff(ml.view(np.int8), axis=1) >= 0, axis=1)
+              & mr[:, 0] & ~mr[:, -1] & np.all(np.diff(mr.view(np.int8), axis=1) <= 0, axis=1))
+        if not ok.all():
+            return None
+        start[rows_l] = left[:, 0] + np.argmax(ml, axis=1)
+        end[rows_l] = right[:, 0] + mr.sum(axis=1)
+    if short.any():
+        rows_s = np.flatnonzero(short)
+        cc = np.minimum(s, e)[rows_s, None] - 3 + np.arange(24)
+        rr = np.repeat(rows_s[:, None], 24, axis=1)
+        ms = member(rr, cc)
+        steps = np.count_nonzero(np.diff(ms.view(np.int8), axis=1), axis=1)
+        if ms[:, 0].any() or ms[:, -1].any() or np.any(steps > 2):
+            return None
+        has = ms.any(axis=1)
+        first = np.argmax(ms, axis=1)
+        start[rows_s] = np.where(has, cc[:, 0] + first, 0)
+        end[rows_s] = np.where(has, cc[:, 0] + first + ms.sum(axis=1), 0)
+    return start, end
+
+
+def _flip_counts_window(crop: np.ndarray, box, shape, centroid, orientation):
+    """Same as :func:`_flip_counts_full`, without touching the whole rotated image.
+
+    The rotated background is R = S − L: S, the rotated support of the translated image (a
+    rotated rectangle, counted row by row from its runs) minus L, the rotated lesion
+    (warped in a window around it). Then |R| = |S| − |L| and
+    |R ∧ fR| = |S ∧ fS| − 2|L ∧ fS| + |L ∧ fL| for either flip f. Returns ``None`` when a
+    condition of this path does not hold (the caller uses the general path).
+    """
+    rows, cols = shape
+    ri = _scipy_nearest_index(np.arange(rows, dtype=float) + (cols / 2 - centroid[1]), rows)
+    ci = _scipy_nearest_index(np.arange(cols, dtype=float) + (rows / 2 - centroid[0]), cols)
+    run_r, run_c = _run(ri), _run(ci)
+    if run_r is None or run_c is None:
+        return None
+    vr0, vr1, d_r = run_r
+    vc0, vc1, d_c = run_c
+    tform, out_shape = rotation_transform(shape, -orientation * (180 / math.pi))
+    H, W = out_shape
+    runs = _support_rows(tform, out_shape, shape, (vr0, vr1), (vc0, vc1))
+    if runs is None:
+        return None
+    s, e = runs
+    total = H * W
+    n_s = int((e - s).sum())
+    s_ud, e_ud = s[::-1], e[::-1]
+    ss_ud = int(np.maximum(np.minimum(e, e_ud) - np.maximum(s, s_ud), 0).sum())
+    ss_lr = int(np.maximum(np.minimum(e, W - s) - np.maximum(s, W - e), 0).sum())
+    # the lesion in the translated image's coordinates, inside the support
+    b_r0, b_r1, b_c0, b_c1 = box
+    a0, a1 = max(b_r0 - d_r, vr0), min(b_r1 - d_r, vr1 + 1)
+    c0, c1 = max(b_c0 - d_c, vc0), min(b_c1 - d_c, vc1 + 1)
+    if a1 <= a0 or c1 <= c0:
+        return total, n_s, ss_ud, ss_lr
+    lesion = np.ascontiguousarray(crop[a0 + d_r - b_r0:a1 + d_r - b_r0,
+                                       c0 + d_c - b_c0:c1 + d_c - b_c0]).view(np.uint8)
+    corners = np.array([[c0 - 2, a0 - 2], [c1 + 1, a0 - 2], [c0 - 2, a1 + 1], [c1 + 1, a1 + 1]],
+                       dtype=float)
+    out_corners = tform.inverse(corners)
+    o_r0 = max(int(math.floor(out_corners[:, 1].min())) - 2, 0)
+    o_c0 = max(int(math.floor(out_corners[:, 0].min())) - 2, 0)
+    o_r1 = min(int(math.ceil(out_corners[:, 1].max())) + 3, H)
+    o_c1 = min(int(math.ceil(out_corners[:, 0].max())) + 3, W)
+    if o_r1 <= o_r0 or o_c1 <= o_c0:
+        return None
+    pad = 2
+    local = tform + SimilarityTransform(translation=(-c0, -a0))
+    codes = _warp_codes(_code_image(lesion, pad), local, (o_r0, o_c0),
+                        (o_r1 - o_r0, o_c1 - o_c0), pad)
+    win = codes & 1
+    ur, uc = _uncertain(codes)
+    if ur.size:
+        sr, sc = _source_points(tform, (ur + o_r0).astype(float), (uc + o_c0).astype(float))
+        ir, ic = _scipy_nearest_index(sr, rows), _scipy_nearest_index(sc, cols)
+        ok = (ir >= a0) & (ir < a1) & (ic >= c0) & (ic < c1)
+        values = np.zeros(ur.size, dtype=np.uint8)
+        values[ok] = lesion[ir[ok] - a0, ic[ok] - c0]
+        win[ur, uc] = values
+    h, w = win.shape
+    n_l = cv2.countNonZero(win)
+    # |L ∧ fS|: the lesion pixels of each window row inside the flipped support's run;
+    # counted as all of them minus those left of the run and right of it (thin strips)
+    out_rows = np.arange(h) + o_r0
+
+    def in_run(lo_, hi_):
+        lo_ = np.clip(lo_ - o_c0, 0, w)
+        hi_ = np.maximum(np.clip(hi_ - o_c0, 0, w), lo_)
+        outside = 0
+        left = int(lo_.max())
+        if left > 0:
+            outside += int(np.count_nonzero(win[:, :left] & (np.arange(left) < lo_[:, None])))
+        right = int(hi_.min())
+        if right < w:
+            outside += int(np.count_nonzero(
+                win[:, right:] & (np.arange(right, w) >= hi_[:, None])))
+        return n_l - outside
+
+    ls_ud = in_run(s[H - 1 - out_rows], e[H - 1 - out_rows])
+    ls_lr = in_run(W - e[out_rows], W - s[out_rows])
+    # |L ∧ fL|: the window against its own mirror image
+    g_r0 = H - o_r0 - h
+    lo_r, hi_r = max(o_r0, g_r0), min(o_r0 + h, g_r0 + h)
+    ll_ud = 0
+    if hi_r > lo_r:
+        ll_ud = int(np.count_nonzero(win[lo_r - o_r0:hi_r - o_r0]
+                                     & win[::-1][lo_r - g_r0:hi_r - g_r0]))
+    g_c0 = W - o_c0 - w
+    lo_c, hi_c = max(o_c0, g_c0), min(o_c0 + w, g_c0 + w)
+    ll_lr = 0
+    if hi_c > lo_c:
+        ll_lr = int(np.count_nonzero(win[:, lo_c - o_c0:hi_c - o_c0]
+                                     & win[:, ::-1][:, lo_c - g_c0:hi_c - g_c0]))
+    kept = n_s - n_l
+    return (total, kept, ss_ud - 2 * ls_ud + ll_ud, ss_lr - 2 * ls_lr + ll_lr)
 
 
 #: the described modes already work on the lesion's crop with OpenCV warps; the reference
@@ -239,18 +556,22 @@ asymmetry_described = ref.asymmetry_described
 class _Translated:
     """The published bilinear translation of a 0/1 mask, evaluated lazily and exactly."""
 
-    def __init__(self, mask: np.ndarray, t_col: float, t_row: float):
-        self.mask = mask
-        rows, cols = mask.shape
+    def __init__(self, mask: np.ndarray, t_col: float, t_row: float, offset=(0, 0),
+                 shape=None):
+        # ``mask`` is the lesion's box at ``offset`` (row, col) of an image of ``shape``;
+        # every pixel outside the box is 0
+        self.mask, self.offset = mask, offset
+        rows, cols = shape if shape is not None else mask.shape
         y = np.arange(rows, dtype=float) + t_row
         x = np.arange(cols, dtype=float) + t_col
         self.r0, self.r1 = np.floor(y).astype(np.int64), np.ceil(y).astype(np.int64)
         self.c0, self.c1 = np.floor(x).astype(np.int64), np.ceil(x).astype(np.int64)
         self.dr, self.dc = y - self.r0, x - self.c0
-        self.shape = mask.shape
+        self.shape = (rows, cols)
 
     def _pixel(self, r, c):
-        rows, cols = self.shape
+        rows, cols = self.mask.shape
+        r, c = r - self.offset[0], c - self.offset[1]
         ok = (r >= 0) & (r < rows) & (c >= 0) & (c < cols)
         out = np.zeros(r.shape, dtype=float)
         out[ok] = self.mask[r[ok], c[ok]]
@@ -277,7 +598,7 @@ class _Translated:
         out = None
         for rr in (self.r0[r], self.r1[r]):
             for cc in (self.c0[c], self.c1[c]):
-                part = _take2d(self.mask, rr, cc)
+                part = _take2d(self.mask, rr - self.offset[0], cc - self.offset[1])
                 out = part if out is None else (out & part)
         return out
 
@@ -401,39 +722,43 @@ def border_profile(win: _Window, bbox):
     return np.concatenate(pieces).astype(np.int64), box
 
 
-def rotated_ones(gray: np.ndarray):
+def rotated_ones(gray):
     """The exact-1.0 pixels of the published centred and rotated mask, in a window.
 
     Returns a :class:`_Window`, or ``None`` when the fast path does not apply (the caller
-    then uses the reference implementation).
+    then uses the reference implementation). ``gray`` may be a :class:`Prepared`.
     """
-    if gray.dtype != np.uint8 or gray.ndim != 2:
+    prep = Prepared.of(gray)
+    gray = prep.gray
+    if not prep.binary:
         return None
-    hist = cv2.calcHist([gray], [0], None, [256], [0, 256]).ravel()
-    if hist[1:255].any():
-        return None
-    lesion = gray == 255
-    lr, lc = np.flatnonzero(lesion.any(axis=1)), np.flatnonzero(lesion.any(axis=0))
-    if lr.size == 0:
+    # binary mask: the lesion (== 255) is the shared crop of the pixels > 127
+    box, crop = prep.lesion()
+    if box is None:
         raise Skip("mask has no lesion pixel")
-    box = np.ascontiguousarray(lesion[lr[0]:lr[-1] + 1, lc[0]:lc[-1] + 1]).view(np.uint8)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(box, connectivity=8)
-    areas = stats[1:, cv2.CC_STAT_AREA]
-    if np.count_nonzero(areas == areas.max()) > 1:
-        return None  # tie: the reference decides by label order
-    k = 1 + int(np.argmax(areas))
-    x0, y0, w0, h0 = (int(v) for v in stats[k, :4])
-    region = labels[y0:y0 + h0, x0:x0 + w0] == k
-    y0, x0 = y0 + int(lr[0]), x0 + int(lc[0])
-    centroid, orientation = centroid_orientation(region_moments(region, (y0, x0)))
+    if prep.n_components() == 1:
+        moments = prep.lesion_moments()
+    else:
+        box_u8 = np.ascontiguousarray(crop).view(np.uint8)
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(box_u8, connectivity=8)
+        areas = stats[1:, cv2.CC_STAT_AREA]
+        if np.count_nonzero(areas == areas.max()) > 1:
+            return None  # tie: the reference decides by label order
+        k = 1 + int(np.argmax(areas))
+        x0, y0, w0, h0 = (int(v) for v in stats[k, :4])
+        region = labels[y0:y0 + h0, x0:x0 + w0] == k
+        moments = region_moments(region, (y0 + box[0], x0 + box[2]))
+    centroid, orientation = centroid_orientation(moments)
     rows, cols = gray.shape
-    source = _Translated(lesion, rows / 2 - centroid[0], cols / 2 - centroid[1])
+    lr0, lr_last, lc0, lc_last = box[0], box[1] - 1, box[2], box[3] - 1
+    source = _Translated(crop, rows / 2 - centroid[0], cols / 2 - centroid[1],
+                         offset=(box[0], box[2]), shape=gray.shape)
     # pixels of the translated image that can be non-zero: the lesion box shifted back
     t_row, t_col = cols / 2 - centroid[1], rows / 2 - centroid[0]
-    r_lo = max(int(math.floor(lr[0] - t_row)) - 2, 0)
-    r_hi = min(int(math.ceil(lr[-1] - t_row)) + 3, rows)
-    c_lo = max(int(math.floor(lc[0] - t_col)) - 2, 0)
-    c_hi = min(int(math.ceil(lc[-1] - t_col)) + 3, cols)
+    r_lo = max(int(math.floor(lr0 - t_row)) - 2, 0)
+    r_hi = min(int(math.ceil(lr_last - t_row)) + 3, rows)
+    c_lo = max(int(math.floor(lc0 - t_col)) - 2, 0)
+    c_hi = min(int(math.ceil(lc_last - t_col)) + 3, cols)
     if r_hi <= r_lo or c_hi <= c_lo:
         raise Skip("no pixel of the rotated mask is exactly 1.0")
     ones1 = source.ones(slice(r_lo, r_hi), slice(c_lo, c_hi))
@@ -451,32 +776,38 @@ def rotated_ones(gray: np.ndarray):
     shift = SimilarityTransform(translation=(-c_lo, -r_lo)) if (r_lo or c_lo) else None
     local = tform + shift if shift is not None else tform
     codes = _warp_codes(code, local, (o_r0, o_c0), (o_r1 - o_r0, o_c1 - o_c0), pad)
-    ones = (codes & 1).astype(bool)
+    ones = codes & 1
     ur, uc = _uncertain(codes)
     if ur.size:
         exact = _bilinear_exact(source, tform, ur + o_r0, uc + o_c0)
         ones[ur, uc] = np.clip(exact, 0.0, 1.0) >= 1.0
-    return _Window(ones, (o_r0, o_c0), out_shape)
+    return _Window(ones.view(bool), (o_r0, o_c0), out_shape)
 
 
-def border_published(gray: np.ndarray, sigma: float = 0.5, width: int = 15) -> Result:
-    """Fast :func:`abc_reference.border_published`."""
-    win = rotated_ones(gray)
+def border_published(gray, sigma: float = 0.5, width: int = 15) -> Result:
+    """Fast :func:`abc_reference.border_published` (``gray`` may be a :class:`Prepared`)."""
+    prep = Prepared.of(gray)
+    win = rotated_ones(prep)
     if win is None:
-        return ref.border_published(gray, sigma, width)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(win.ones.view(np.uint8), connectivity=8)
+        return ref.border_published(prep.gray, sigma, width)
+    ones_u8 = win.ones.view(np.uint8)
+    n = count_regions(ones_u8) + 1
     if n < 2:
         raise Skip("no pixel of the rotated mask is exactly 1.0")
-    areas = stats[1:, cv2.CC_STAT_AREA]
-    if np.count_nonzero(areas == areas.max()) > 1:
-        return ref.border_published(gray, sigma, width)
-    k = 1 + int(np.argmax(areas))
-    x0, y0, w0, h0 = (int(v) for v in stats[k, :4])
+    if n == 2:
+        # one region: its box is the box of all exact-1.0 pixels
+        x0, y0, w0, h0 = cv2.boundingRect(ones_u8)
+    else:
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(ones_u8, connectivity=8)
+        areas = stats[1:, cv2.CC_STAT_AREA]
+        if np.count_nonzero(areas == areas.max()) > 1:
+            return ref.border_published(prep.gray, sigma, width)
+        k = 1 + int(np.argmax(areas))
+        x0, y0, w0, h0 = (int(v) for v in stats[k, :4])
     bbox = (y0 + win.origin[0], x0 + win.origin[1], y0 + h0 + win.origin[0],
             x0 + w0 + win.origin[1])
     profile, box = border_profile(win, bbox)
     smoothed = ref.smooth(profile, sigma, width)
-    from scipy.signal import find_peaks
     peaks, _ = find_peaks(smoothed, height=0)
     return Result(score=int(len(peaks)), raw={"n_profile": int(profile.size), **box})
 

@@ -69,22 +69,48 @@ def input_paths(dataset: str, lesion_id: str, feature: str, root=None) -> dict[s
     return paths
 
 
+def _is_grey8_png(path: Path) -> bool:
+    """Whether the file starts as an 8-bit greyscale, non-interlaced PNG (the ISIC masks)."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(29)
+    except OSError:
+        return False
+    return (len(head) == 29 and head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR"
+            and head[24] == 8 and head[25] == 0 and head[28] == 0)
+
+
 def read_mask(path) -> tuple[np.ndarray, list[str]]:
     """A mask file as a 2-D ``uint8`` grey array (lesion = 255 for binary masks) and notes.
 
     1-bit masks become 0/255; RGB(A) masks (24-bit) are merged by the channel maximum;
     anything else that is not 0/255 is kept as it is and noted as non-binary.
     """
+    array, notes, _ = _read_mask(path)
+    return array, notes
+
+
+def _read_mask(path):
+    """:func:`read_mask` plus the mask's 256-bin histogram (reused by the fast scores)."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"mask file not found: {path.name}")
     notes = []
-    try:
-        with Image.open(path) as image:
-            mode = image.mode
-            array = np.asarray(image)
-    except (UnidentifiedImageError, OSError, ValueError) as err:
-        raise InputError(f"unreadable mask {path.name}: {err}") from None
+    array = None
+    if _is_grey8_png(path):
+        # OpenCV decodes an 8-bit grey PNG to the same array as Pillow, faster; anything
+        # it cannot read goes through Pillow, which gives the error message
+        array = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        if array is not None and (array.dtype != np.uint8 or array.ndim != 2):
+            array = None
+        mode = "L"
+    if array is None:
+        try:
+            with Image.open(path) as image:
+                mode = image.mode
+                array = np.asarray(image)
+        except (UnidentifiedImageError, OSError, ValueError) as err:
+            raise InputError(f"unreadable mask {path.name}: {err}") from None
     if array.dtype == bool:
         array = array.astype(np.uint8) * 255
     if array.ndim == 3:
@@ -96,10 +122,11 @@ def read_mask(path) -> tuple[np.ndarray, list[str]]:
         array = np.round(array.astype(float) / top * 255).astype(np.uint8)
     if array.ndim != 2 or array.size == 0:
         raise InputError(f"mask {path.name} has shape {array.shape}, expected a 2-D image")
-    hist = cv2.calcHist([np.ascontiguousarray(array)], [0], None, [256], [0, 256]).ravel()
+    array = np.ascontiguousarray(array)
+    hist = cv2.calcHist([array], [0], None, [256], [0, 256]).ravel()
     if hist[1:255].any():
         notes.append("non-binary mask (grey levels between 0 and 255)")
-    return array, notes
+    return array, notes, hist
 
 
 def read_image(path) -> np.ndarray:
@@ -129,6 +156,30 @@ def mask_notes(lesion: np.ndarray) -> list[str]:
     return notes
 
 
+def _mask_notes_prepared(prep: abc_fast.Prepared) -> list[str]:
+    """:func:`mask_notes` of ``prep.gray > 127``, from the quantities the fast scores share."""
+    if "notes" not in prep._cache:
+        box, crop = prep.lesion()
+        if box is None:
+            prep._cache["notes"] = InputError("empty mask (no lesion pixel)")
+        else:
+            rows, cols = prep.gray.shape
+            if box == (0, rows, 0, cols) and np.count_nonzero(crop) == crop.size:
+                prep._cache["notes"] = InputError("mask covers the whole image")
+            else:
+                notes = []
+                if box[0] == 0 or box[1] == rows or box[2] == 0 or box[3] == cols:
+                    notes.append("lesion touches the image border")
+                n_comp = prep.n_components()
+                if n_comp > 1:
+                    notes.append(f"mask has {n_comp} separate lesion regions")
+                prep._cache["notes"] = notes
+    notes = prep._cache["notes"]
+    if isinstance(notes, InputError):
+        raise notes
+    return list(notes)
+
+
 def _resize_mask(gray: np.ndarray, shape) -> tuple[np.ndarray, list[str]]:
     if gray.shape == tuple(shape[:2]):
         return gray, []
@@ -153,8 +204,14 @@ def _function(feature: str, mode: str, impl: str):
 
 
 def score_arrays(feature: str, mode: str, gray: np.ndarray, image: np.ndarray | None = None,
-                 impl: str = "fast", params: dict | None = None) -> dict:
-    """Score one lesion given as arrays; returns a row without ``lesion_id``."""
+                 impl: str = "fast", params: dict | None = None,
+                 prepared: abc_fast.Prepared | None = None) -> dict:
+    """Score one lesion given as arrays; returns a row without ``lesion_id``.
+
+    ``prepared`` (fast implementation only) is a :class:`abc_fast.Prepared` of ``gray``
+    shared between the features of one mask, so that A and B find the lesion, label its
+    regions and take its moments once; the outputs are the same with or without it.
+    """
     params = {**DEFAULTS[feature], **(params or {})}
     func = _function(feature, mode, impl)
     notes = []
@@ -162,17 +219,29 @@ def score_arrays(feature: str, mode: str, gray: np.ndarray, image: np.ndarray | 
         if image is not None:
             gray, resized = _resize_mask(gray, image.shape)
             notes += resized
-        lesion = gray > 127
-        notes += mask_notes(lesion)
+            if resized:
+                prepared = None
+        if impl == "fast":
+            if prepared is None or prepared.gray is not gray:
+                prepared = abc_fast.Prepared(gray)
+            notes += _mask_notes_prepared(prepared)
+            lesion = None
+        else:
+            lesion = gray > 127
+            notes += mask_notes(lesion)
         if feature == "C" and image is None:
             raise InputError("colour needs the dermoscopic image")
         if mode == "published":
             if feature == "C":
                 result = func(image, gray, **params)
+            elif impl == "fast":
+                result = func(prepared, **params)
             else:
                 result = func(gray, **params)
         else:
             kwargs = {k: v for k, v in params.items() if k != "mask_level"}
+            if lesion is None:
+                lesion = gray > 127
             result = func(image, lesion, **kwargs) if feature == "C" else func(lesion, **kwargs)
     except InputError as err:
         return {"feature": feature, "score": np.nan, "raw": {}, "status": "error",
@@ -211,80 +280,145 @@ def _cache_file(key: str) -> Path:
     return folder / f"{key}.json"
 
 
+def _features(feature) -> tuple[str, ...]:
+    """``"A"``, ``"AB"``, ``["A", "B"]`` -> ``("A", "B")``, checked."""
+    out = tuple(dict.fromkeys(feature))
+    for f in out:
+        if f not in FEATURES:
+            raise ValueError(f"feature must be one of {FEATURES} (or several, e.g. 'AB'), "
+                             f"not {feature!r}")
+    if not out:
+        raise ValueError("no feature given")
+    return out
+
+
+def _load(loaded: dict, name: str, reader, path):
+    """``reader(path)`` once per lesion; its :class:`InputError` is raised again each time."""
+    if name not in loaded:
+        try:
+            loaded[name] = reader(path)
+        except InputError as err:
+            loaded[name] = err
+    if isinstance(loaded[name], InputError):
+        raise loaded[name]
+    return loaded[name]
+
+
 def score_lesion(dataset: str, lesion_id: str, feature: str, mode: str = "published",
                  impl: str = "fast", params: dict | None = None, root=None,
                  cache: bool = True) -> dict:
     """Score one lesion of a dataset from its files; one row of :data:`COLUMNS`."""
-    params = {**DEFAULTS[feature], **(params or {})}
-    paths = input_paths(dataset, lesion_id, feature, root)
-    key = _cache_key(paths, feature, mode, impl, params) if cache else None
-    if cache:
-        file = _cache_file(key)
-        if file.is_file():
-            try:
-                return json.loads(file.read_text())
-            except (OSError, ValueError):
-                pass
-    try:
-        gray, notes = read_mask(paths["mask"])
-        image = read_image(paths["image"]) if "image" in paths else None
-    except InputError as err:
-        row = {"feature": feature, "score": np.nan, "raw": {}, "status": "error",
-               "reason": str(err)}
-    else:
-        row = score_arrays(feature, mode, gray, image, impl, params)
-        row["reason"] = "; ".join([r for r in [row["reason"]] + notes if r])
-    row = {"lesion_id": lesion_id, **row}
-    row["score"] = None if row["score"] != row["score"] else row["score"]
-    if cache and row["status"] != "error":
-        _cache_file(key).write_text(json.dumps(row))
-    return row
+    return score_lesion_many(dataset, lesion_id, [feature], mode, impl,
+                             {feature: params} if params else None, root, cache)[0]
+
+
+def score_lesion_many(dataset: str, lesion_id: str, features, mode: str = "published",
+                      impl: str = "fast", params: dict | None = None, root=None,
+                      cache: bool = True) -> list[dict]:
+    """Several features of one lesion, reading each file once; one row per feature.
+
+    ``params`` maps a feature to its parameter overrides. Each feature is cached on its
+    own, under the same key as a one-feature run, so that runs of "AB", "A" and "B" share
+    their results; only the features missing from the cache are computed.
+    """
+    features = _features(features)
+    params = params or {}
+    rows: dict[str, dict] = {}
+    todo = []
+    keys = {}
+    for feature in features:
+        p = {**DEFAULTS[feature], **(params.get(feature) or {})}
+        paths = input_paths(dataset, lesion_id, feature, root)
+        keys[feature] = (paths, p, _cache_key(paths, feature, mode, impl, p) if cache else None)
+        if cache:
+            file = _cache_file(keys[feature][2])
+            if file.is_file():
+                try:
+                    rows[feature] = json.loads(file.read_text())
+                    continue
+                except (OSError, ValueError):
+                    pass
+        todo.append(feature)
+    loaded: dict = {}
+    prepared = None
+    for feature in todo:
+        paths, p, key = keys[feature]
+        try:
+            gray, notes, hist = _load(loaded, "mask", _read_mask, paths["mask"])
+            image = _load(loaded, "image", read_image, paths["image"]) if "image" in paths \
+                else None
+        except InputError as err:
+            row = {"feature": feature, "score": np.nan, "raw": {}, "status": "error",
+                   "reason": str(err)}
+        else:
+            if impl == "fast" and prepared is None:
+                prepared = abc_fast.Prepared(gray, hist)
+            row = score_arrays(feature, mode, gray, image, impl, p, prepared=prepared)
+            row["reason"] = "; ".join([r for r in [row["reason"]] + notes if r])
+        row = {"lesion_id": lesion_id, **row}
+        row["score"] = None if row["score"] != row["score"] else row["score"]
+        if cache and row["status"] != "error":
+            _cache_file(key).write_text(json.dumps(row))
+        rows[feature] = row
+    return [rows[feature] for feature in features]
 
 
 def _work(args):
-    return score_lesion(*args[:-1], **args[-1])
+    return score_lesion_many(*args[:-1], **args[-1])
 
 
-def compute(dataset: str, feature: str, mode: str = "published", ids=None, impl: str = "fast",
+def compute(dataset: str, feature, mode: str = "published", ids=None, impl: str = "fast",
             workers: int | None = 2, cache: bool = True, progress: bool = True,
             params: dict | None = None, root=None, limit: int | None = None) -> pd.DataFrame:
-    """Score many lesions; one row per requested id, in the order given.
+    """Score many lesions; one row per requested id (and feature), in the order given.
 
     Parameters
     ----------
+    feature : str
+        ``"A"``, ``"B"`` or ``"C"``, or several at once (``"AB"``, ``"ABC"``): each file is
+        then read once per lesion, and A and B share their work on the mask (the outputs are
+        those of the one-feature runs). The rows come feature by feature, each in the order
+        of ``ids``.
     ids : list of str, optional
         Lesion ids (suffixes such as ``_segmentation`` are removed); all of the dataset
         by default; ``limit`` keeps the first N.
     workers : int
         Processes (2 by default: the machines of the course have two cores).
+    params : dict, optional
+        Parameter overrides: for one feature, ``{name: value}``; for several,
+        ``{feature: {name: value}}``.
     """
+    features = _features(feature)
     ids = lesion_ids(dataset, root) if ids is None else [annotations._strip_suffix(str(i))
                                                           for i in ids]
     if limit is not None:
         ids = ids[:limit]
     root = str(root) if root is not None else None
+    if params and len(features) == 1 and not set(params) <= set(FEATURES):
+        params = {features[0]: params}
     options = {"impl": impl, "params": params, "root": root, "cache": cache}
-    jobs = [(dataset, lesion_id, feature, mode, options) for lesion_id in ids]
-    rows = []
+    jobs = [(dataset, lesion_id, features, mode, options) for lesion_id in ids]
+    results = []
     bar = None
     if progress:
         from tqdm.auto import tqdm
-        bar = tqdm(total=len(jobs), desc=f"{dataset} {feature} {mode}", unit="lesion")
+        bar = tqdm(total=len(jobs), desc=f"{dataset} {''.join(features)} {mode}", unit="lesion")
     if workers and workers > 1 and len(jobs) > 1:
         context = mp.get_context("fork") if hasattr(os, "fork") else mp.get_context()
         with context.Pool(workers) as pool:
-            for row in pool.imap(_work, jobs, chunksize=2):
-                rows.append(row)
+            for rows in pool.imap(_work, jobs, chunksize=2):
+                results.append(rows)
                 if bar is not None:
                     bar.update()
     else:
         for job in jobs:
-            rows.append(_work(job))
+            results.append(_work(job))
             if bar is not None:
                 bar.update()
     if bar is not None:
         bar.close()
-    frame = pd.DataFrame.from_records(rows, columns=COLUMNS)
+    records = [rows[k] for k in range(len(features)) for rows in results]
+    frame = pd.DataFrame.from_records(records, columns=COLUMNS)
     frame["score"] = pd.to_numeric(frame["score"], errors="coerce")
     return frame
 
@@ -339,6 +473,8 @@ def agreement(computed: pd.DataFrame, dataset: str, feature: str, root=None,
     colour: share identical and within 1.
     """
     pub = published(dataset, feature, root)
+    if computed.feature.nunique() > 1:   # a run of several features at once
+        computed = computed[computed.feature == feature]
     run = computed.set_index("lesion_id")
     ids = run.index
     in_pub = ids.isin(pub.lesion_id)

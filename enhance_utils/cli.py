@@ -191,7 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("abc", help="compute the automated ABC scores (chapter 03) as CSV")
     p.add_argument("--dataset", required=True, choices=["isic2017", "ph2"])
-    p.add_argument("--feature", required=True, choices=["A", "B", "C"])
+    p.add_argument("--feature", required=True, choices=["A", "B", "C", "AB"],
+                   help="AB: asymmetry and border in one pass over the masks")
     p.add_argument("--mode", default="published", choices=["published", "described"])
     p.add_argument("--limit", type=int, default=None, help="only the first N lesions")
     p.add_argument("--ids", default=None, help="file with one lesion id per line")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import math
 
+import cv2
 import numpy as np
 import pandas as pd
 import pytest
@@ -203,6 +204,82 @@ def test_fast_equals_reference_on_real_masks(data_root):
     for g in masks:
         for name in ("asymmetry_published", "border_published"):
             assert outcome(getattr(abc_fast, name), g) == outcome(getattr(abc_reference, name), g)
+
+
+def test_combined_ab_equals_separate_on_real_masks(data_root):
+    """One prepared mask shared by A and B (the "AB" runs) gives the one-feature outputs,
+    the notes included; and the fast window path of the asymmetry equals the general one."""
+    ids = ["ISIC_0000000", "ISIC_0000013", "ISIC_0000046", "ISIC_0000039", "ISIC_0010466"]
+    masks = [automated_abc.read_mask(datasets.isic_mask_path(i, data_root))[0] for i in ids]
+    masks.append(automated_abc.read_mask(datasets.ph2_mask_path("IMD003", data_root))[0])
+    for g in masks:
+        prep = abc_fast.Prepared(g)
+        for name in ("asymmetry_published", "border_published"):
+            func = getattr(abc_fast, name)
+            assert outcome(func, prep) == outcome(func, g)
+        for feature in ("A", "B"):
+            for mode in ("published", "described"):
+                alone = automated_abc.score_arrays(feature, mode, g)
+                shared = automated_abc.score_arrays(feature, mode, g, prepared=prep)
+                assert repr(alone) == repr(shared)
+                assert automated_abc._mask_notes_prepared(prep) == \
+                    automated_abc.mask_notes(g > 127)
+    # the window path of the fast asymmetry against its general, whole-image path
+    for g in masks[:3]:
+        prep = abc_fast.Prepared(g)
+        box, crop = prep.lesion()
+        moments = tuple(f - i for f, i in zip(abc_fast.rectangle_moments(*g.shape),
+                                              prep.lesion_moments()))
+        centroid, orientation = abc_fast.centroid_orientation(moments)
+        window = abc_fast._flip_counts_window(crop, box, g.shape, centroid, orientation)
+        assert window is not None
+        assert window == abc_fast._flip_counts_full(g == 0, centroid, orientation)
+
+
+def test_combined_run_equals_separate_runs(data_root):
+    ids = ["ISIC_0000000", "ISIC_0000001", "ISIC_0000004"]
+    both = automated_abc.compute("isic2017", "AB", ids=ids, root=data_root, workers=1,
+                                 progress=False, cache=False)
+    assert both.feature.tolist() == ["A"] * 3 + ["B"] * 3
+    for feature in ("A", "B"):
+        alone = automated_abc.compute("isic2017", feature, ids=ids, root=data_root, workers=1,
+                                      progress=False, cache=False)
+        assert alone.equals(both[both.feature == feature].reset_index(drop=True))
+    # per-feature caching: an "AB" run fills the caches of the "A" and "B" runs
+    automated_abc.compute("isic2017", "AB", ids=ids[:1], root=data_root, workers=1,
+                          progress=False)
+    files = list((automated_abc.config.cache_dir() / "automated_abc").rglob("*.json"))
+    assert len(files) == 2
+    row = automated_abc.score_lesion("isic2017", ids[0], "B", root=data_root)
+    expected = both[both.feature == "B"].iloc[0]
+    assert (row["status"], row["score"]) == (expected.status, expected.score)
+
+
+def test_count_regions_equals_connected_components():
+    rng = np.random.default_rng(3)
+    cases = [np.zeros((5, 5), np.uint8), np.eye(6, dtype=np.uint8),   # diagonal: one region
+             np.pad(np.ones((3, 3), np.uint8), 2)]
+    ring = np.zeros((21, 21), np.uint8)
+    ring[2:19, 2:19] = 1
+    ring[5:16, 5:16] = 0
+    ring[9:12, 9:12] = 1                                              # island in a hole
+    cases.append(ring)
+    cases += [(rng.random((40, 50)) < p).astype(np.uint8) for p in (0.2, 0.45, 0.6)]
+    cases += [g > 0 for g in random_masks(5, seed=4)]
+    for binary in cases:
+        expected = cv2.connectedComponents(binary.view(np.uint8), connectivity=8)[0] - 1
+        assert abc_fast.count_regions(binary) == expected
+
+
+def test_png_masks_decode_as_with_pillow(tmp_path, data_root):
+    path = datasets.isic_mask_path("ISIC_0000000", data_root)
+    with Image.open(path) as image:
+        expected = np.asarray(image)
+    assert np.array_equal(automated_abc.read_mask(path)[0], expected)
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(automated_abc.InputError, match="unreadable"):
+        automated_abc.read_mask(broken)
 
 
 # --------------------------------------------------------------------------- bad inputs
