@@ -1,0 +1,124 @@
+"""Grad-CAM of the stored models (chapter 09)."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from enhance_utils import explain, multitask  # noqa: E402
+
+SIZE = 32
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    """A just-initialised multi-task small CNN (no training needed for shape checks)."""
+    keras.utils.set_random_seed(0)
+    model, _ = multitask.build_model("small", SIZE, multitask=True, learning_rate=1e-3)
+    return model
+
+
+def test_map_shape_range_and_determinism(tiny):
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (48, 40, 3), dtype=np.uint8)  # not square, not the model's size
+    first = explain.explain_image(tiny, image, "small", towards="predicted")
+    second = explain.explain_image(tiny, image, "small", towards="predicted")
+    assert first.cam.shape == (48, 40)
+    assert first.cam.min() >= 0.0 and first.cam.max() <= 1.0
+    assert first.cam.max() == pytest.approx(1.0) or first.empty
+    np.testing.assert_array_equal(first.cam, second.cam)
+    assert 0.0 <= first.probability <= 1.0 and isinstance(first.annotation, float)
+    out = tiny.predict(multitask.preprocess_input("small")(
+        explain.model_input(image, SIZE)[None].astype("float32")), verbose=0)
+    assert first.probability == pytest.approx(float(out["diagnosis"][0, 0]), abs=1e-6)
+    assert first.annotation == pytest.approx(float(out["annotation"][0, 0]), abs=1e-5)
+    # the last convolutional layer is found; naming it gives the same map
+    layer = explain.find_conv_layer(tiny)
+    assert isinstance(layer, keras.layers.Conv2D)
+    later = tiny.layers[tiny.layers.index(layer) + 1:]
+    assert not any(isinstance(other, keras.layers.Conv2D) for other in later)
+    named = explain.grad_cam(tiny, image, "small", layer=layer.name, towards=first.towards)
+    np.testing.assert_array_equal(named, first.cam)
+
+
+def test_baseline_has_no_annotation():
+    model, _ = multitask.build_model("small", SIZE, multitask=False)
+    ex = explain.explain_image(model, np.zeros((SIZE, SIZE, 3), np.uint8), "small")
+    assert ex.annotation is None
+
+
+def _quadrant_model(size: int = 16):
+    """Diagnosis logit = sum of the red channel over the top-right quadrant minus 1.
+
+    ``conv`` has two 1×1 channels: red and green brightness. Only red in the top-right
+    quadrant reaches the diagnosis; green anywhere (and red elsewhere) does not.
+    """
+    inputs = keras.Input((size, size, 3))
+    conv = keras.layers.Conv2D(2, 1, activation="relu", name="conv")
+    features = conv(inputs)
+    hidden = keras.layers.Dense(1, name="hidden")(keras.layers.Flatten()(features))
+    diagnosis = keras.layers.Dense(1, activation="sigmoid", name="diagnosis")(hidden)
+    model = keras.Model(inputs, {"diagnosis": diagnosis})
+    kernel = np.zeros((1, 1, 3, 2), "float32")
+    kernel[0, 0, 0, 0] = kernel[0, 0, 1, 1] = 1.0
+    conv.set_weights([kernel, np.zeros(2, "float32")])
+    read = np.zeros((size, size, 2), "float32")
+    read[: size // 2, size // 2:, 0] = 1.0  # channel 0 (red), top-right quadrant only
+    model.get_layer("hidden").set_weights([read.reshape(-1, 1), np.zeros(1, "float32")])
+    model.get_layer("diagnosis").set_weights([np.ones((1, 1), "float32"), -np.ones(1, "float32")])
+    return model
+
+
+def test_map_finds_the_quadrant_the_model_reads():
+    model = _quadrant_model()
+    rows, cols = 40, 24  # not square: a transposed or mis-scaled map would miss the quadrant
+    image = np.zeros((rows, cols, 3), np.uint8)
+    image[: rows // 2, cols // 2:, 0] = 255  # red where the model looks
+    image[rows // 2:, : cols // 2, 1] = 255  # a green distractor it ignores
+    # (red elsewhere would light up too: Grad-CAM weighs whole channels, not positions)
+    ex = explain.explain_image(model, image, "small")
+    assert ex.probability > 0.99 and ex.layer == "conv"
+    quadrant = np.zeros((rows, cols), bool)
+    quadrant[: rows // 2, cols // 2:] = True
+    assert explain.mass_inside(ex.cam, quadrant) > 0.9
+    # nothing in the image speaks for "normal": the map for that class is empty
+    normal = explain.explain_image(model, image, "small", towards="normal")
+    assert normal.empty and np.isnan(explain.mass_inside(normal.cam, quadrant))
+
+
+def _store_run(folder, model, target="crowd:A"):
+    folder.mkdir(parents=True)
+    record = {"arch": "small", "target": target, "split": "seed1",
+              "settings": {"image_size": SIZE, "learning_rate": 1e-3}}
+    (folder / "run.json").write_text(json.dumps(record))
+    if model is not None:
+        model.save_weights(folder / explain.WEIGHTS)
+
+
+def test_load_run_restores_the_model(tiny, tmp_path):
+    folder = tmp_path / "smoke" / "small" / "crowd-A" / "seed1"
+    _store_run(folder, tiny)
+    run = explain.load_run(folder)
+    assert run.name == "crowdA" and run.multitask and run.image_size == SIZE
+    x = np.random.default_rng(1).random((2, SIZE, SIZE, 3)).astype("float32")
+    np.testing.assert_allclose(run.model.predict(x, verbose=0)["annotation"],
+                               tiny.predict(x, verbose=0)["annotation"], rtol=1e-6)
+
+
+def test_missing_weights_name_the_run_folder(tmp_path):
+    folder = tmp_path / "cpu" / "small" / "baseline" / "seed1970"
+    _store_run(folder, None, target="baseline")
+    with pytest.raises(FileNotFoundError, match=f"{folder}.*model.weights.h5"):
+        explain.load_run(folder)
+    with pytest.raises(FileNotFoundError, match="run.json"):
+        explain.load_run(tmp_path / "nothing")
+
+
+def test_ensure_runs_without_weights_or_training(tmp_path):
+    with pytest.raises(ValueError, match="keeps no model weights"):
+        explain.ensure_runs("cpu", ["baseline"], 1970, results=tmp_path)
+    with pytest.raises(FileNotFoundError, match="seed1970"):
+        explain.ensure_runs("smoke", ["baseline"], 1970, results=tmp_path, train=False)
