@@ -32,10 +32,8 @@ def test_notebook_is_clean_and_parametrised(path):
 
 
 @pytest.mark.book
-def test_book_builds_with_figures(data_root, tmp_path, monkeypatch):
-    monkeypatch.setenv("ENHANCE_DATA_DIR", str(data_root))
-    monkeypatch.delenv("MPLBACKEND", raising=False)
-    html = book.build("smoke", project=PROJECT, out=tmp_path)
+def test_book_builds_with_figures(built_book):
+    html = built_book
     assert (html / "index.html").is_file()
     for notebook in book.chapters(PROJECT):
         page = (html / "chapters" / f"{notebook.stem}.html").read_text()
@@ -95,3 +93,40 @@ def test_rebuild_with_nothing_changed_executes_nothing(data_root, tmp_path, monk
     nbformat.write(nb, path)
     book.build("smoke", project=project, out=out)
     assert "executed chapters/01_tiny.ipynb" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_chapter_has_exercises_with_executed_solutions(path):
+    """At least two sphinx-exercise exercises per chapter, each with a gated solution
+    (``solution-start`` … ``solution-end``) around at least one code cell, which papermill
+    therefore executes; exercise labels are unique across the book."""
+    exercise_re = re.compile(r"^```\{exercise\}[^\n]*\n(?::[^\n]*\n)*?:label: *(\S+)", re.M)
+    start_re = re.compile(r"^```\{solution-start\} *(\S+)", re.M)
+    end_re = re.compile(r"^```\{solution-end\}", re.M)
+    nb = nbformat.read(path, as_version=4)
+    exercises, solutions, open_label, code_cells = [], {}, None, 0
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            code_cells += open_label is not None
+            continue
+        exercises += exercise_re.findall(cell.source)
+        for label in start_re.findall(cell.source):
+            assert open_label is None, f"solution of {label} starts inside that of {open_label}"
+            open_label, code_cells = label, 0
+        if end_re.search(cell.source):
+            assert open_label is not None, "solution-end without solution-start"
+            solutions[open_label] = code_cells
+            open_label = None
+    assert open_label is None, f"the solution of {open_label} is never ended"
+    assert len(exercises) >= 2, f"{path.name} has {len(exercises)} exercises, needs at least 2"
+    assert len(set(exercises)) == len(exercises), "an exercise label is used twice"
+    for label in exercises:
+        assert label in solutions, f"exercise {label} has no gated solution"
+        assert solutions[label] >= 1, f"the solution of {label} has no code cell"
+    assert set(solutions) <= set(exercises), "a solution refers to no exercise of the chapter"
+    for other in NOTEBOOKS:
+        if other.resolve() != path.resolve():
+            text = "\n".join(c.source for c in nbformat.read(other, as_version=4).cells
+                             if c.cell_type == "markdown")
+            shared = set(exercises) & set(exercise_re.findall(text))
+            assert not shared, f"exercise labels {sorted(shared)} also used in {other.name}"

@@ -1,0 +1,102 @@
+"""Every page of the built book, opened in a real browser (headless Chromium via Playwright).
+
+Checks what a reader would notice: error output or tracebacks on the page, images that do not
+load, internal links that lead nowhere, launch buttons that open the wrong notebook or branch.
+Screenshots of every page are kept in ``_build/screenshots`` (CI artifacts).
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parents[1]
+SCREENSHOTS = PROJECT / "_build" / "screenshots"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+BRANCH = "main"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    playwright = pytest.importorskip("playwright.sync_api")
+    if CHROMIUM is None:
+        pytest.skip("no Chromium on this machine (Debian package `chromium`; .ci/run installs it)")
+    with playwright.sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield instance
+        instance.close()
+
+
+def _pages(html: Path) -> list[Path]:
+    skip = {"genindex.html", "search.html", "index.html"}  # index.html only redirects
+    return sorted(p for p in html.rglob("*.html")
+                  if p.name not in skip and "_static" not in p.parts and "_sources" not in p.parts)
+
+
+def _broken_links(page_file: Path, hrefs: list[str], html: Path) -> list[str]:
+    broken = []
+    for href in hrefs:
+        parsed = urlparse(href)
+        if parsed.scheme in ("http", "https", "mailto", "javascript") or href.startswith("#"):
+            continue
+        target = Path(unquote(parsed.path)) if parsed.scheme == "file" else page_file.parent / unquote(parsed.path)
+        if parsed.path and not target.resolve().exists():
+            broken.append(href)
+    return broken
+
+
+def _inspect(browser, page_file: Path, html: Path) -> dict:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(page_file.as_uri(), wait_until="load")
+    images = page.eval_on_selector_all(
+        "img", "els => els.map(e => ({src: e.getAttribute('src'), ok: e.complete && e.naturalWidth > 0}))")
+    hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.getAttribute('href'))")
+    errors = page.eval_on_selector_all(
+        ".output.traceback, .output.error, .output.stderr, .cell_output .stderr", "els => els.length")
+    text = page.inner_text("body")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    name = page_file.relative_to(html).as_posix().replace("/", "__").replace(".html", ".png")
+    page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
+    page.close()
+    return {"images": images, "hrefs": hrefs, "error_outputs": errors,
+            "traceback": "Traceback (most recent call last)" in text}
+
+
+def test_every_page_in_a_browser(built_book, browser):
+    html = built_book
+    pages = _pages(html)
+    assert any(p.parent.name == "chapters" for p in pages)
+    broken, missing, error_pages = [], [], []
+    for page_file in pages:
+        seen = _inspect(browser, page_file, html)
+        missing += [f"{page_file.name}: {i['src']}" for i in seen["images"] if not i["ok"]]
+        broken += [f"{page_file.name}: {h}" for h in _broken_links(page_file, seen["hrefs"], html)]
+        if seen["error_outputs"] or seen["traceback"]:
+            error_pages.append(page_file.name)
+    print(f"{len(pages)} pages: {len(broken)} broken links, {len(missing)} missing images, "
+          f"{len(error_pages)} pages with error output; screenshots in {SCREENSHOTS}")
+    assert not broken, broken
+    assert not missing, missing
+    assert not error_pages, error_pages
+
+
+def test_index_redirects_to_the_intro(built_book):
+    assert "intro.html" in (built_book / "index.html").read_text()
+
+
+def test_launch_buttons_open_the_right_notebook(built_book, browser):
+    for page_file in sorted((built_book / "chapters").glob("*.html")):
+        page = browser.new_page()
+        page.goto(page_file.as_uri())
+        hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
+        page.close()
+        notebook = f"chapters/{page_file.stem}.ipynb"
+        colab = [h for h in hrefs if "colab.research.google.com" in h]
+        binder = [h for h in hrefs if "mybinder.org" in h]
+        assert colab and all(h.endswith(f"/blob/{BRANCH}/{notebook}") for h in colab), colab
+        assert binder and all(f"/{BRANCH}?urlpath=" in h and h.endswith(notebook) for h in binder), binder
+        assert (PROJECT / notebook).is_file()
