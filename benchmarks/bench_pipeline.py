@@ -13,6 +13,7 @@ so a busy machine understates the difference.
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 
 from enhance_utils import datasets, multitask, pipeline
@@ -56,8 +57,8 @@ def main() -> None:
     print(f"{args.images} images x {args.epochs} epochs at {args.size} px, batch {args.batch}")
     print(f"naive generator: {slow:7.1f} s  ({n / slow:6.1f} images/s)")
     print(f"tf.data:         {fast:7.1f} s  ({n / fast:6.1f} images/s; first epoch "
-          f"{epochs[0]:.1f} s with decoding and tracing, later epochs {min(epochs[1:] or epochs):.1f} s)")
-    steady = min(epochs[1:] or epochs)
+          f"{epochs[0]:.1f} s with decoding and tracing, later epochs {statistics.median(epochs[1:] or epochs):.2f} s median)")
+    steady = statistics.median(epochs[1:] or epochs)
     naive_epoch = slow / args.epochs
     print(f"speed-up over the whole run: {slow / fast:.1f}x; per epoch once cached: "
           f"{naive_epoch / steady:.1f}x (target >= 5x)")
