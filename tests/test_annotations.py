@@ -11,7 +11,7 @@ from minitree import write_tree
 
 @pytest.fixture
 def mini(tmp_path, fixtures):
-    return write_tree(tmp_path, with_ph2_txt=fixtures / "PH2_dataset.txt")
+    return write_tree(tmp_path, with_ph2_txt=fixtures / "ph2_table_fixture.txt")
 
 
 @pytest.fixture(scope="module")

@@ -70,7 +70,7 @@ def test_ph2_image_path_finds_jpg(data_root):
 
 # --------------------------------------------------------------------------- fixtures
 def test_ph2_txt_fixture(fixtures):
-    table = datasets.read_ph2_txt(fixtures / "PH2_dataset.txt")
+    table = datasets.read_ph2_txt(fixtures / "ph2_table_fixture.txt")
     assert list(table.lesion_id) == ["IMD003", "IMD009", "IMD058"]
     assert list(table.clinical_diagnosis) == ["common_nevus", "atypical_nevus", "melanoma"]
     assert list(table.asymmetry) == [0, 1, 2]
@@ -80,7 +80,7 @@ def test_ph2_txt_fixture(fixtures):
 
 
 def test_ph2_table_prefers_official_txt(tmp_path, fixtures):
-    write_tree(tmp_path, with_ph2_txt=fixtures / "PH2_dataset.txt")
+    write_tree(tmp_path, with_ph2_txt=fixtures / "ph2_table_fixture.txt")
     assert len(datasets.ph2_table(tmp_path)) == 3
 
 
