@@ -31,11 +31,6 @@ ICC_MODEL = {"crowd": "ICC(1,1)", "student": "ICC(2,1)"}
 
 
 # --------------------------------------------------------------------------- between sources
-def _zscore(values: pd.Series) -> pd.Series:
-    std = values.std(ddof=0)
-    return (values - values.mean()) / std if std > 0 else values - values.mean()
-
-
 def source_table(scores: pd.DataFrame, dataset: str, feature: str) -> pd.DataFrame:
     """Per-lesion scores of one dataset and feature, one z-scored column per source.
 
@@ -53,7 +48,7 @@ def source_table(scores: pd.DataFrame, dataset: str, feature: str) -> pd.DataFra
     part = scores[(scores.dataset == dataset) & (scores.feature == feature)]
     wide = part.pivot(index="lesion_id", columns="source", values="score")
     order = [s for s in annotations.SOURCES if s in wide.columns]
-    return wide[order].apply(_zscore)
+    return wide[order].apply(annotations.zscore)
 
 
 def between_sources(scores: pd.DataFrame, resamples: int = DEFAULT_RESAMPLES,

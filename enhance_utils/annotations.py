@@ -293,7 +293,8 @@ def load(root=None, sources=SOURCES) -> Annotations:
 
 
 # --------------------------------------------------------------------------- aggregation
-def _zscore(values: pd.Series) -> pd.Series:
+def zscore(values: pd.Series) -> pd.Series:
+    """Standardise to mean 0 and (population) SD 1; a constant series becomes all zeros."""
     std = values.std(ddof=0)
     centred = values - values.mean()
     return centred / std if std > 0 else centred
@@ -330,7 +331,7 @@ def per_lesion(long: pd.DataFrame, student_rule: str = "first_group",
         keep &= long.row_complete.astype(bool)
     data = long[keep].copy()
     keys = ["dataset", "source", "feature", "group", "annotator"]
-    data["z"] = data.groupby(keys, sort=False)["value"].transform(_zscore)
+    data["z"] = data.groupby(keys, sort=False)["value"].transform(zscore)
     lesion_keys = ["dataset", "lesion_id", "source", "feature", "group"]
     by_group = (data.groupby(lesion_keys, sort=True)
                 .agg(score=("z", "mean"), n_annotators=("annotator", "nunique"))
