@@ -55,6 +55,25 @@ def lesion_ids(dataset: str, root=None) -> list[str]:
     raise ValueError(f"unknown dataset {dataset!r}; use one of {DATASETS}")
 
 
+#: lesions of the step-by-step figures: two small ISIC masks (767 x 576) and one PH2 lesion
+EXAMPLES = (("isic2017", "ISIC_0000000"), ("isic2017", "ISIC_0000004"), ("ph2", "IMD003"))
+#: lesions per dataset that chapter 03 recomputes in a profile (absent: all of them)
+RECOMPUTE = {"smoke": 40, "cpu": 400}
+
+
+def evenly_spaced(ids: list[str], n: int | None) -> list[str]:
+    """``n`` ids spread evenly over the list (all of them when ``n`` is None or too large)."""
+    if n is None or n >= len(ids):
+        return list(ids)
+    step = len(ids) / n
+    return [ids[int(k * step)] for k in range(n)]
+
+
+def recompute_ids(dataset: str, n: int | None, root=None) -> list[str]:
+    """The lesions chapter 03 recomputes: ``n`` spread over the dataset (all for None)."""
+    return evenly_spaced(lesion_ids(dataset, root), n)
+
+
 def input_paths(dataset: str, lesion_id: str, feature: str, root=None) -> dict[str, Path]:
     if dataset == "isic2017":
         paths = {"mask": datasets.isic_mask_path(lesion_id, root)}

@@ -91,19 +91,25 @@ def _assemble_sources(project: Path, src: Path) -> None:
             shutil.copy2(item, target)
 
 
-def ensure_data() -> Path:
-    """Locate the data (``ENHANCE_DATA_DIR``, checked) or download it; returns its root.
+def ensure_data(profile: str, notebooks: list[Path]) -> Path:
+    """Locate the data (``ENHANCE_DATA_DIR``, checked) or download what the chapters read.
 
-    The root is exported as an absolute ``ENHANCE_DATA_DIR`` so that chapters, which run in
-    their own folder, find it too.
+    Without ``ENHANCE_DATA_DIR`` only the files that the chapters read in ``profile`` are
+    downloaded (:func:`enhance_utils.chapter_data.ensure`), not the whole archives. The root
+    is exported as an absolute ``ENHANCE_DATA_DIR`` so that chapters, which run in their own
+    folder, find it too.
     """
+    from . import chapter_data
+
     if config.is_external_data_dir():
         root = config.data_dir()
         bad = [r for r in fetch.verify(root) if r["status"] != "ok"]
         for row in bad:
             print(f"warning: {row['path']}: {row['status']} {row['detail']}", flush=True)
     else:
-        root = fetch.fetch()
+        root = config.download_dir()
+        for notebook in notebooks:
+            root = chapter_data.ensure(notebook.stem, profile)
     os.environ["ENHANCE_DATA_DIR"] = str(root)
     return root
 
@@ -124,8 +130,9 @@ def build(profile: str = "smoke", project: Path | None = None, out: Path | None 
         Chapter file stems to execute (others are skipped); all by default.
     """
     get_profile(profile)
-    data_root = ensure_data()
     project = Path(project or config.project_dir() or Path.cwd()).resolve()
+    notebooks = [n for n in chapters(project) if not only or n.stem in only]
+    data_root = ensure_data(profile, notebooks)
     out = Path(out or project / "_build").resolve()
     src, cache = out / "book-src", out / "executed"
     if src.exists():
@@ -134,9 +141,7 @@ def build(profile: str = "smoke", project: Path | None = None, out: Path | None 
     cache.mkdir(parents=True, exist_ok=True)
     _assemble_sources(project, src)
     inputs = inputs_fingerprint(profile, data_root)
-    for notebook in chapters(project):
-        if only and notebook.stem not in only:
-            continue
+    for notebook in notebooks:
         target = src / notebook.relative_to(project)
         kept = cache / f"{notebook.stem}-{chapter_key(notebook, inputs)}.ipynb"
         if kept.is_file():

@@ -2,8 +2,9 @@
 
 Each subcommand is a thin wrapper over a function of the package:
 
-``enhance fetch [--verify] [PATH ...]``
-    download (and unpack) the registry's files, or check an existing tree;
+``enhance fetch [--verify] [PATH ...]``, ``enhance fetch --chapter NAME [--profile P]``
+    download (and unpack) the registry's files, or only what one chapter reads, or check an
+    existing tree;
 ``enhance annotations --out DIR``
     the long table, per-lesion scores, problem report and Table 2 counts as CSV;
 ``enhance abc --dataset {isic2017,ph2} --feature {A,B,C} --mode {published,described} --out FILE``
@@ -38,8 +39,13 @@ def _cmd_fetch(args) -> int:
               f"under {config.data_dir()}")
         return 1 if bad else 0
     try:
-        root = fetch.fetch(args.paths or None)
-    except fetch.FetchError as err:
+        if args.chapter:
+            from . import chapter_data
+
+            root = chapter_data.ensure(args.chapter, args.profile)
+        else:
+            root = fetch.fetch(args.paths or None)
+    except (fetch.FetchError, FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(f"data ready under {root}")
@@ -150,6 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("fetch", help="download the data, or verify ENHANCE_DATA_DIR")
     p.add_argument("paths", nargs="*", help="registry paths to fetch (default: all)")
     p.add_argument("--verify", action="store_true", help="check checksums, download nothing")
+    p.add_argument("--chapter", help="only the files this chapter reads, e.g. 06_multitask")
+    p.add_argument("--profile", default="smoke", help="the chapter's profile (default: smoke)")
     p.set_defaults(func=_cmd_fetch)
 
     p = sub.add_parser("annotations", help="write the annotation tables as CSV")

@@ -101,6 +101,17 @@ def isic_mask_path(lesion_id: str, root=None) -> Path:
     return _root(root) / ISIC_MASKS / f"{lesion_id}_segmentation.png"
 
 
+def examples(n: int, root=None) -> tuple[list[tuple[str, str]], list[str]]:
+    """The first lesion of each diagnosis, ``n`` per dataset, and their diagnoses as captions.
+
+    Returns ``[(dataset, lesion_id), ...]`` (ISIC 2017 first, then PH2) and the captions.
+    """
+    isic = isic_ground_truth(root).groupby("diagnosis").lesion_id.first().head(n)
+    ph2 = ph2_table(root).groupby("clinical_diagnosis").lesion_id.first().head(n)
+    lesions = [("isic2017", i) for i in isic] + [("ph2", i) for i in ph2]
+    return lesions, list(isic.index) + list(ph2.index)
+
+
 # --------------------------------------------------------------------------- PH2
 def ph2_table(root=None) -> pd.DataFrame:
     """The PH2 table, from the official ``PH2_dataset.txt`` if present, else the ``.xlsx``.

@@ -118,7 +118,7 @@ def build_context(n_lesions: int | None, root=None) -> Context:
     """Ground truth (optionally a stratified sample), readable images, annotation scores."""
     from .pipeline import check_images
 
-    gt = splits.subsample(datasets.isic_ground_truth(root)[["lesion_id", "label"]], n_lesions)
+    gt = splits.training_lesions(n_lesions, root)
     gt["path"] = [datasets.isic_image_path(i, root) for i in gt.lesion_id]
     reasons = check_images(list(gt.path))
     skipped = [{"lesion_id": i, "reason": r} for i, r in zip(gt.lesion_id, reasons) if r]

@@ -5,6 +5,11 @@ layout, URL, sha256 and size where known, and the archive it comes in). Download
 through :mod:`pooch`: progress bar, retries, a temporary file renamed into place only once the
 checksum matches, nothing fetched twice, archives unpacked beside themselves.
 
+Single files of the ISIC zip archives (a few hundred images instead of the 6 GB archive) are
+read out of the remote archive with HTTP range requests (:func:`fetch_members`, built on
+:mod:`remotezip`); the archive's own CRC-32 checks every member, and the registry's sha256 where it
+has one.
+
 With ``ENHANCE_DATA_DIR`` set nothing is downloaded or written: :func:`verify` checks the
 files that are there against the registry instead.
 """
@@ -12,17 +17,25 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import os
 import shutil
 import subprocess
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pooch
+import requests
+from requests.adapters import HTTPAdapter
+from tqdm.auto import tqdm
+from urllib3.util.retry import Retry
 
 from . import config
 
 REGISTRY_FILE = config.PACKAGE_DIR / "registry.csv"
 RETRIES = 3
+#: bytes above which a file gets a download progress bar of its own
+LARGE_FILE = 10 * 2**20
 
 
 @dataclass(frozen=True)
@@ -116,7 +129,7 @@ def fetch(paths: list[str] | None = None, progressbar: bool = True) -> Path:
     paths : list of str, optional
         Registry paths to fetch; all downloadable files by default.
     progressbar : bool
-        Show a tqdm progress bar per file.
+        Show a tqdm progress bar over the files, and one per large file (the archives).
 
     Returns
     -------
@@ -135,15 +148,134 @@ def fetch(paths: list[str] | None = None, progressbar: bool = True) -> Path:
         registry={e.path: e.known_hash for e in entries},
         urls={e.path: e.url for e in entries},
     )
-    for entry in entries:
+    logger = pooch.get_logger()
+    level = logger.level
+    logger.setLevel("WARNING")  # one progress bar over the files instead of a line for each
+    try:
+        for entry in tqdm(entries, desc="data files", unit="file", disable=not progressbar):
+            _fetch_one(fetcher, entry, root, progressbar and _is_large(entry))
+    finally:
+        logger.setLevel(level)
+    return root
+
+
+def _is_large(entry: RemoteFile) -> bool:
+    """Files that get a download bar of their own: the archives, whose size is not recorded."""
+    return entry.size is None or entry.size > LARGE_FILE
+
+
+def _fetch_one(fetcher, entry: RemoteFile, root: Path, progressbar: bool) -> None:
+    try:
+        fetcher.fetch(entry.path, processor=_processor(entry), progressbar=progressbar)
+    except FetchError:
+        raise
+    except Exception as err:  # network, HTTP, checksum: all end the same way for a user
+        raise FetchError(f"could not fetch {entry.path} from {entry.url}: {err}. "
+                         f"Instead, {_manual_hint(entry, root)}.") from err
+
+
+def archive_of(path: str, reg: dict[str, RemoteFile] | None = None) -> RemoteFile | None:
+    """The registry archive a path of the unpacked layout comes from, or ``None``.
+
+    An archive ``U/NAME.zip`` (or ``.rar``) unpacked into ``U`` holds the files under
+    ``U/NAME/``: ``isic2017/ISIC-2017_Training_Data/ISIC_0000000.jpg`` comes from
+    ``isic2017/ISIC-2017_Training_Data.zip``.
+    """
+    reg = registry() if reg is None else reg
+    for entry in reg.values():
+        if entry.unpack_to and path.startswith(_members_folder(entry) + "/"):
+            return entry
+    return None
+
+
+def _members_folder(archive: RemoteFile) -> str:
+    return f"{archive.unpack_to}/{Path(archive.path).stem}"
+
+
+def _session() -> requests.Session:
+    session = requests.Session()
+    retry = Retry(total=RETRIES, backoff_factor=1.0, status_forcelist=(429, 500, 502, 503, 504))
+    session.mount("http://", HTTPAdapter(max_retries=retry))
+    session.mount("https://", HTTPAdapter(max_retries=retry))
+    return session
+
+
+def _open_archive(archive: RemoteFile, root: Path) -> zipfile.ZipFile:
+    """The archive itself when it was downloaded whole, otherwise a range-request view of it."""
+    from remotezip import RemoteZip
+
+    local = root / archive.path
+    if local.is_file():
+        return zipfile.ZipFile(local)
+    return RemoteZip(archive.url, session=_session(), timeout=60)
+
+
+def _is_present(path: Path, entry: RemoteFile | None) -> bool:
+    if not path.is_file():
+        return False
+    return entry is None or not entry.sha256 or file_sha256(path) == entry.sha256
+
+
+def fetch_members(archive_path: str, paths: list[str], progressbar: bool = True) -> list[Path]:
+    """Download single files of a zip archive of the registry, without the whole archive.
+
+    Parameters
+    ----------
+    archive_path : str
+        Registry path of the archive, e.g. ``isic2017/ISIC-2017_Training_Data.zip``.
+    paths : list of str
+        Paths of its files in the unpacked layout (``isic2017/ISIC-2017_Training_Data/...``).
+    progressbar : bool
+        Show a tqdm progress bar over the files still to download.
+
+    Returns
+    -------
+    list of pathlib.Path
+        Where the files are, under :func:`config.download_dir`. Files already there (with
+        the right checksum, where the registry has one) are not downloaded again.
+    """
+    if config.is_external_data_dir():
+        raise FetchError("ENHANCE_DATA_DIR is set: that tree is read-only and nothing is "
+                         "downloaded into it; unset it to download.")
+    reg = registry()
+    archive = reg.get(archive_path)
+    if archive is None or not archive.path.endswith(".zip") or not archive.url:
+        raise ValueError(f"{archive_path} is not a downloadable zip archive of the registry")
+    folder = _members_folder(archive)
+    outside = [p for p in paths if not p.startswith(folder + "/")]
+    if outside:
+        raise ValueError(f"not in {archive_path} (its files lie under {folder}/): {outside[:3]}")
+    root = config.download_dir()
+    todo = [p for p in paths if not _is_present(root / p, reg.get(p))]
+    if todo:
         try:
-            fetcher.fetch(entry.path, processor=_processor(entry), progressbar=progressbar)
+            with _open_archive(archive, root) as handle:
+                for path in tqdm(todo, desc=Path(archive.path).name, unit="file",
+                                 disable=not progressbar):
+                    _extract_member(handle, path, archive, reg.get(path), root)
         except FetchError:
             raise
-        except Exception as err:  # network, HTTP, checksum: all end the same way for a user
-            raise FetchError(f"could not fetch {entry.path} from {entry.url}: {err}. "
-                             f"Instead, {_manual_hint(entry, root)}.") from err
-    return root
+        except Exception as err:  # network, HTTP, a corrupt member: all end the same way
+            raise FetchError(f"could not read files of {archive.path} from {archive.url}: {err}. "
+                             f"Instead, {_manual_hint(archive, root)}.") from err
+    return [root / p for p in paths]
+
+
+def _extract_member(handle: zipfile.ZipFile, path: str, archive: RemoteFile,
+                    entry: RemoteFile | None, root: Path) -> None:
+    """One member to ``root/path``, written under a temporary name and renamed when checked."""
+    name = path[len(archive.unpack_to) + 1:]
+    try:
+        data = handle.read(name)  # zipfile checks the member's CRC-32
+    except KeyError:
+        raise FetchError(f"{archive.path} has no file {name}") from None
+    if entry is not None and entry.sha256 and hashlib.sha256(data).hexdigest() != entry.sha256:
+        raise FetchError(f"{path} from {archive.path} does not match the registry's sha256")
+    target = root / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".part")
+    partial.write_bytes(data)
+    os.replace(partial, target)
 
 
 def _select(paths: list[str] | None) -> list[RemoteFile]:

@@ -63,6 +63,14 @@ def subsample(lesions: pd.DataFrame, n: int | None, seed: int = 0) -> pd.DataFra
     return sample.sort_values("lesion_id").reset_index(drop=True)
 
 
+def training_lesions(n_lesions: int | None, root=None) -> pd.DataFrame:
+    """The ISIC lesions a training profile uses (``lesion_id``, ``label``): a stratified
+    sample of ``n_lesions``, or all 2000 when it is None."""
+    from . import datasets
+
+    return subsample(datasets.isic_ground_truth(root)[["lesion_id", "label"]], n_lesions)
+
+
 def check_disjoint(split: Split) -> None:
     """Raise if a lesion appears in two parts of a split."""
     parts = [set(split.train), set(split.validation), set(split.test)]

@@ -1,7 +1,10 @@
 """Shared fixtures: the real data tree (``ENHANCE_DATA_DIR``) and small written fixtures."""
 from __future__ import annotations
 
+import functools
+import http.server
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -46,3 +49,72 @@ def fixtures() -> Path:
 def _cache_in_tmp(tmp_path, monkeypatch):
     """Derived files of a test go to its own temporary folder."""
     monkeypatch.setenv("ENHANCE_CACHE_DIR", str(tmp_path / "cache"))
+
+
+class _RangeHandler(http.server.SimpleHTTPRequestHandler):
+    """A static file server that also answers ``Range: bytes=a-b`` (and ``-n``, ``a-``) with 206,
+    as the ISIC archive does; every request is logged in ``log`` (path, range, bytes sent)."""
+
+    log: list = []
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        ranged = self.headers.get("Range")
+        path = Path(self.translate_path(self.path))
+        if not ranged or not path.is_file():
+            self.log.append((self.path, None, path.stat().st_size if path.is_file() else 0))
+            return super().do_GET()
+        size = path.stat().st_size
+        first, _, last = ranged.removeprefix("bytes=").partition("-")
+        start, end = (size - int(last), size - 1) if not first else (int(first), int(last or size - 1))
+        start, end = max(start, 0), min(end, size - 1)
+        with open(path, "rb") as handle:
+            handle.seek(start)
+            body = handle.read(end - start + 1)
+        self.send_response(206)
+        self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        self.log.append((self.path, ranged, len(body)))
+
+
+@pytest.fixture
+def server(tmp_path):
+    """Serve ``tmp_path/served`` on 127.0.0.1 (with range requests); yields (folder, base URL,
+    request log)."""
+    folder = tmp_path / "served"
+    folder.mkdir()
+    log = []
+    handler = type("Handler", (_RangeHandler,), {"log": log})
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                            functools.partial(handler, directory=str(folder)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield folder, f"http://127.0.0.1:{httpd.server_address[1]}/", log
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture
+def download_env(tmp_path, monkeypatch):
+    """Downloads go to ``tmp_path/downloads``; no ``ENHANCE_DATA_DIR``; no retries."""
+    from enhance_utils import fetch
+
+    monkeypatch.delenv("ENHANCE_DATA_DIR", raising=False)
+    monkeypatch.setenv("ENHANCE_DOWNLOAD_DIR", str(tmp_path / "downloads"))
+    monkeypatch.setattr(fetch, "RETRIES", 0)
+    return tmp_path / "downloads"
+
+
+@pytest.fixture
+def use_registry(monkeypatch):
+    """Replace the registry by the given :class:`enhance_utils.fetch.RemoteFile` rows."""
+    from enhance_utils import fetch
+
+    def use(entries):
+        monkeypatch.setattr(fetch, "registry", lambda: {e.path: e for e in entries})
+
+    return use

@@ -1,41 +1,12 @@
 """Registry, download (against a local HTTP server) and verification of the data."""
 from __future__ import annotations
 
-import functools
 import hashlib
-import http.server
-import threading
 import zipfile
 
 import pytest
 
 from enhance_utils import config, fetch
-
-
-@pytest.fixture
-def server(tmp_path):
-    """Serve ``tmp_path/served`` on 127.0.0.1; yields (folder, base URL)."""
-    folder = tmp_path / "served"
-    folder.mkdir()
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
-    handler.log_message = lambda *args: None
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield folder, f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.shutdown()
-
-
-@pytest.fixture
-def download_env(tmp_path, monkeypatch):
-    monkeypatch.delenv("ENHANCE_DATA_DIR", raising=False)
-    monkeypatch.setenv("ENHANCE_DOWNLOAD_DIR", str(tmp_path / "downloads"))
-    monkeypatch.setattr(fetch, "RETRIES", 0)
-    return tmp_path / "downloads"
-
-
-def _use_registry(monkeypatch, entries):
-    monkeypatch.setattr(fetch, "registry", lambda: {e.path: e for e in entries})
 
 
 def test_registry_covers_every_enhance_file(data_root):
@@ -70,11 +41,11 @@ def test_verify_reports_missing_and_mismatch(tmp_path, data_root):
     assert status["enhance/crowd/border.csv"] == "missing"
 
 
-def test_fetch_downloads_checks_and_skips(server, download_env, monkeypatch):
-    folder, base = server
+def test_fetch_downloads_checks_and_skips(server, download_env, use_registry):
+    folder, base, _ = server
     (folder / "a.csv").write_text("ID,i\nISIC_0000001,1\n")
     digest = hashlib.sha256((folder / "a.csv").read_bytes()).hexdigest()
-    _use_registry(monkeypatch, [fetch.RemoteFile("enhance/x/a.csv", base + "a.csv", digest)])
+    use_registry([fetch.RemoteFile("enhance/x/a.csv", base + "a.csv", digest)])
     root = fetch.fetch(progressbar=False)
     target = root / "enhance/x/a.csv"
     assert root == download_env and target.read_text().startswith("ID,i")
@@ -84,28 +55,28 @@ def test_fetch_downloads_checks_and_skips(server, download_env, monkeypatch):
     assert not list(target.parent.glob("tmp*"))  # no temporary file left behind
 
 
-def test_fetch_unzips_archives(server, download_env, monkeypatch):
-    folder, base = server
+def test_fetch_unzips_archives(server, download_env, use_registry):
+    folder, base, _ = server
     with zipfile.ZipFile(folder / "masks.zip", "w") as archive:
         archive.writestr("Masks/ISIC_0000001_segmentation.png", b"not really a png")
     entry = fetch.RemoteFile("isic2017/masks.zip", base + "masks.zip", unpack_to="isic2017")
-    _use_registry(monkeypatch, [entry])
+    use_registry([entry])
     root = fetch.fetch(progressbar=False)
     assert (root / "isic2017/Masks/ISIC_0000001_segmentation.png").is_file()
 
 
-def test_checksum_mismatch_is_a_clear_error(server, download_env, monkeypatch):
-    folder, base = server
+def test_checksum_mismatch_is_a_clear_error(server, download_env, use_registry):
+    folder, base, _ = server
     (folder / "a.csv").write_text("tampered\n")
-    _use_registry(monkeypatch, [fetch.RemoteFile("enhance/a.csv", base + "a.csv", "0" * 64)])
+    use_registry([fetch.RemoteFile("enhance/a.csv", base + "a.csv", "0" * 64)])
     with pytest.raises(fetch.FetchError, match=r"enhance/a.csv.*put it at"):
         fetch.fetch(progressbar=False)
     assert not (download_env / "enhance/a.csv").exists()
 
 
-def test_offline_error_names_file_url_and_place(download_env, monkeypatch):
+def test_offline_error_names_file_url_and_place(download_env, use_registry):
     url = "http://127.0.0.1:9/ISIC-2017_Training_Part3_GroundTruth.csv"
-    _use_registry(monkeypatch, [fetch.RemoteFile("isic2017/gt.csv", url, "")])
+    use_registry([fetch.RemoteFile("isic2017/gt.csv", url, "")])
     with pytest.raises(fetch.FetchError) as err:
         fetch.fetch(progressbar=False)
     message = str(err.value)
@@ -144,3 +115,86 @@ def test_rar_without_a_tool_says_what_to_install(tmp_path, monkeypatch):
     unrar = fetch._processor(fetch.RemoteFile("ph2/PH2Dataset.rar", "x", unpack_to="ph2"))
     with pytest.raises(fetch.FetchError, match="bsdtar.*unrar.*by hand"):
         unrar(str(archive), "download", None)
+
+
+# --------------------------------------------------------------------------- single zip members
+MASKS_ZIP = "isic2017/ISIC-2017_Training_Part1_GroundTruth.zip"
+MASKS = "isic2017/ISIC-2017_Training_Part1_GroundTruth"
+
+
+def _serve_masks_zip(data_root, folder, base, ids, sha_of=()):
+    """A zip in the official layout made of real masks of the mirror; registry rows for it."""
+    with zipfile.ZipFile(folder / "masks.zip", "w", zipfile.ZIP_STORED) as archive:
+        for lesion in ids:
+            name = f"ISIC-2017_Training_Part1_GroundTruth/{lesion}_segmentation.png"
+            archive.write(data_root / "isic2017" / name, name)
+    rows = [fetch.RemoteFile(MASKS_ZIP, base + "masks.zip", unpack_to="isic2017")]
+    for lesion in sha_of:
+        path = f"{MASKS}/{lesion}_segmentation.png"
+        rows.append(fetch.RemoteFile(path, sha256=fetch.file_sha256(data_root / path),
+                                     archive=MASKS_ZIP))
+    return rows
+
+
+IDS = [f"ISIC_00000{n:02d}" for n in (0, 1, 2, 3, 4, 6, 7, 8, 9, 10, 11, 12)]  # no ISIC_0000005
+
+
+def test_fetch_members_reads_only_the_requested_files(data_root, server, download_env, use_registry):
+    folder, base, log = server
+    many = sorted(p.name.removesuffix("_segmentation.png") for p in (data_root / MASKS).glob("*.png"))
+    use_registry(_serve_masks_zip(data_root, folder, base, many[:150], sha_of=IDS[:1]))
+    wanted = [f"{MASKS}/{i}_segmentation.png" for i in (IDS[0], IDS[7])]
+    paths = fetch.fetch_members(MASKS_ZIP, wanted, progressbar=False)
+    for rel, path in zip(wanted, paths):
+        assert path == download_env / rel
+        assert path.read_bytes() == (data_root / rel).read_bytes()
+    sent = sum(n for _, _, n in log)
+    assert all(ranged for _, ranged, _ in log), log  # range requests only, never the whole file
+    assert sent < (folder / "masks.zip").stat().st_size / 2
+    log.clear()
+    fetch.fetch_members(MASKS_ZIP, wanted, progressbar=False)  # both present: no request at all
+    assert log == []
+    assert not list((download_env / MASKS).glob("*.part"))
+
+
+def test_fetch_members_uses_a_downloaded_archive(data_root, server, download_env, use_registry):
+    folder, base, log = server
+    use_registry(_serve_masks_zip(data_root, folder, base, IDS))
+    (download_env / "isic2017").mkdir(parents=True)
+    (folder / "masks.zip").rename(download_env / MASKS_ZIP)
+    path, = fetch.fetch_members(MASKS_ZIP, [f"{MASKS}/{IDS[3]}_segmentation.png"], progressbar=False)
+    assert path.is_file() and log == []
+
+
+def test_fetch_members_checks_crc_and_sha(data_root, server, download_env, use_registry):
+    folder, base, _ = server
+    rows = _serve_masks_zip(data_root, folder, base, IDS[:2])
+    use_registry(rows + [fetch.RemoteFile(f"{MASKS}/{IDS[1]}_segmentation.png", sha256="0" * 64,
+                                          archive=MASKS_ZIP)])
+    with pytest.raises(fetch.FetchError, match="does not match the registry's sha256"):
+        fetch.fetch_members(MASKS_ZIP, [f"{MASKS}/{IDS[1]}_segmentation.png"], progressbar=False)
+    data = bytearray((folder / "masks.zip").read_bytes())
+    data[200] ^= 0xFF  # inside the first member's bytes: its CRC-32 no longer matches
+    (folder / "masks.zip").write_bytes(bytes(data))
+    with pytest.raises(fetch.FetchError, match=r"masks.zip.*(CRC|Bad)"):
+        fetch.fetch_members(MASKS_ZIP, [f"{MASKS}/{IDS[0]}_segmentation.png"], progressbar=False)
+    assert not (download_env / MASKS / f"{IDS[0]}_segmentation.png").exists()
+
+
+def test_fetch_members_clear_errors(data_root, server, download_env, use_registry):
+    folder, base, _ = server
+    use_registry(_serve_masks_zip(data_root, folder, base, IDS[:1]))
+    with pytest.raises(fetch.FetchError, match="has no file .*ISIC_0000099_segmentation.png"):
+        fetch.fetch_members(MASKS_ZIP, [f"{MASKS}/ISIC_0000099_segmentation.png"], progressbar=False)
+    with pytest.raises(ValueError, match="not in .*Part1_GroundTruth.zip"):
+        fetch.fetch_members(MASKS_ZIP, ["isic2017/elsewhere/x.png"], progressbar=False)
+    with pytest.raises(ValueError, match="not a downloadable zip"):
+        fetch.fetch_members("isic2017/nope.zip", [], progressbar=False)
+
+
+def test_archive_of_follows_the_unpacked_layout():
+    assert fetch.archive_of(f"{MASKS}/ISIC_0000000_segmentation.png").path == MASKS_ZIP
+    assert fetch.archive_of("isic2017/ISIC-2017_Training_Data/ISIC_0000000.jpg").path == \
+        "isic2017/ISIC-2017_Training_Data.zip"
+    assert fetch.archive_of("ph2/PH2Dataset/PH2_dataset.xlsx").path == "ph2/PH2Dataset.rar"
+    assert fetch.archive_of("enhance/crowd/asymmetry.csv") is None

@@ -1,0 +1,159 @@
+"""The data each chapter reads, and getting only that (Colab, Binder, a fresh laptop).
+
+Every chapter's first code cell after its parameters calls :func:`ensure` with the chapter's
+name and profile. With ``ENHANCE_DATA_DIR`` set (CI, the local mirror) it only checks that the
+files the chapter will read are there and names the missing ones. Without it, it downloads
+what the chapter needs into :func:`enhance_utils.config.download_dir`, skipping what is
+already there:
+
+* the tables: the ENHANCE annotations, the ISIC ground truth and metadata, and the PH2
+  archive (about 150 MB; RAR cannot be read file by file, and every chapter needs the PH2 table);
+* only the ISIC images and masks of the lesions the chapter uses in that profile, read one by
+  one out of the official zip archives (:func:`enhance_utils.fetch.fetch_members`) instead of
+  the 6 GB archive: two examples in chapter 01, 41 masks and images in chapter 03 (``smoke``),
+  300 images in chapters 06–08 (``smoke``), and so on — :func:`needs` lists them.
+
+The lesions are chosen by the same functions the chapters call, so the list cannot drift
+from what the chapter reads.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import automated_abc, config, datasets, fetch, splits
+from .profiles import get_profile, weights_profile
+
+#: files every chapter reads: the annotations, the ISIC tables and the PH2 archive
+TABLES = ("isic2017/ISIC-2017_Training_Part3_GroundTruth.csv", "ph2/PH2Dataset.rar")
+PH2_TABLES = (f"{datasets.PH2_DIR}/PH2_dataset.txt", f"{datasets.PH2_DIR}/PH2_dataset.xlsx")
+
+
+@dataclass(frozen=True)
+class DataNeeds:
+    """What one chapter reads in one profile, as paths of the official unpacked layout."""
+
+    chapter: str
+    profile: str
+    #: registry files downloaded whole (archives are unpacked)
+    files: tuple[str, ...]
+    #: single files of the ISIC zip archives
+    members: tuple[str, ...]
+
+    def describe(self) -> str:
+        images = sum(p.startswith(datasets.ISIC_IMAGES + "/ISIC_") for p in self.members)
+        masks = sum(p.startswith(datasets.ISIC_MASKS + "/") for p in self.members)
+        return (f"chapter {self.chapter} ({self.profile}): annotations, ISIC and PH2 tables, "
+                f"PH2 archive, {images} ISIC images, {masks} ISIC masks")
+
+
+def table_files() -> tuple[str, ...]:
+    """Registry files downloaded whole for every chapter: all of ENHANCE plus :data:`TABLES`."""
+    enhance = sorted(p for p, e in fetch.registry().items()
+                     if p.startswith("enhance/") and e.downloadable)
+    return tuple(enhance) + TABLES
+
+
+# --------------------------------------------------------------------------- per chapter
+def _isic_files(images=(), masks=()) -> list[str]:
+    """Paths of the layout, relative to the data root, of ISIC images and masks."""
+    paths = [datasets.isic_image_path(i, Path()).as_posix() for i in images]
+    return paths + [datasets.isic_mask_path(i, Path()).as_posix() for i in masks]
+
+
+def _tables_only(profile: str, root: Path) -> list[str]:
+    return []
+
+
+def _dataset_examples(profile: str, root: Path) -> list[str]:
+    lesions, _ = datasets.examples(get_profile(profile).n_examples, root)
+    isic = [i for dataset, i in lesions if dataset == "isic2017"]
+    return _isic_files(isic, isic)
+
+
+def _abc_lesions(profile: str, root: Path, n_recompute: int | None = None) -> list[str]:
+    n = n_recompute if n_recompute is not None else automated_abc.RECOMPUTE.get(profile)
+    sample = automated_abc.recompute_ids("isic2017", n, root)
+    examples = [i for dataset, i in automated_abc.EXAMPLES if dataset == "isic2017"]
+    ids = list(dict.fromkeys(examples + sample))
+    return _isic_files(ids, ids)  # the colour score reads the image, A and B the mask
+
+
+def _training_lesions(profile: str, root: Path) -> list[str]:
+    lesions = splits.training_lesions(get_profile(profile).training.n_lesions, root)
+    return _isic_files(lesions.lesion_id)
+
+
+def _explained_lesions(profile: str, root: Path) -> list[str]:
+    lesions = splits.training_lesions(get_profile(weights_profile(profile)).training.n_lesions, root)
+    return _isic_files(lesions.lesion_id, lesions.lesion_id)  # Grad-CAM mass inside the mask
+
+
+#: chapter (notebook stem) -> the ISIC files it reads in a profile, besides the tables
+CHAPTERS = {
+    "01_datasets": _dataset_examples,
+    "02_annotations": _tables_only,
+    "03_automated_abc": _abc_lesions,
+    "04_correlation": _tables_only,
+    "05_agreement": _tables_only,
+    "06_multitask": _training_lesions,
+    "07_ensembles": _training_lesions,  # trains what the store lacks
+    "08_randomized": _training_lesions,
+    "09_explanations": _explained_lesions,
+}
+
+
+def needs(chapter: str, profile: str, root=None, **options) -> DataNeeds:
+    """What ``chapter`` reads in ``profile``; ``root`` must hold the tables already.
+
+    ``options`` are chapter parameters that change what it reads (chapter 03: ``n_recompute``).
+    """
+    if chapter not in CHAPTERS:
+        raise ValueError(f"unknown chapter {chapter!r}; choose from {sorted(CHAPTERS)}")
+    get_profile(profile)
+    root = Path(root) if root else config.data_dir()
+    members = [datasets.ISIC_METADATA] + CHAPTERS[chapter](profile, root, **options)
+    return DataNeeds(chapter, profile, table_files(), tuple(dict.fromkeys(members)))
+
+
+def missing(data_needs: DataNeeds, root) -> list[str]:
+    """The paths of ``data_needs`` not present under ``root`` (archives by their contents)."""
+    root = Path(root)
+    reg = fetch.registry()
+    wanted = [p for p in data_needs.files if not reg[p].unpack_to] + list(data_needs.members)
+    absent = [p for p in wanted if not (root / p).is_file()]
+    if "ph2/PH2Dataset.rar" in data_needs.files:
+        if not any((root / p).is_file() for p in PH2_TABLES):
+            absent.append(" or ".join(PH2_TABLES))
+        if not (root / datasets.PH2_IMAGES).is_dir():
+            absent.append(datasets.PH2_IMAGES + "/")
+    return absent
+
+
+# --------------------------------------------------------------------------- getting it
+def ensure(chapter: str, profile: str, progressbar: bool = True, **options) -> Path:
+    """Make sure the files ``chapter`` reads in ``profile`` are there; returns the data root.
+
+    With ``ENHANCE_DATA_DIR`` set nothing is downloaded: a missing file is an error that
+    lists what is missing. Otherwise the tables and the chapter's ISIC files are downloaded
+    into :func:`enhance_utils.config.download_dir` (files already there are kept).
+    """
+    if config.is_external_data_dir():
+        root = config.data_dir()
+        absent = missing(needs(chapter, profile, root, **options), root)
+        if absent:
+            raise FileNotFoundError(
+                f"ENHANCE_DATA_DIR={root} lacks {len(absent)} file(s) that chapter {chapter} "
+                f"reads in profile {profile}, e.g. {', '.join(absent[:3])}; unset "
+                "ENHANCE_DATA_DIR to download them, or complete the tree")
+        return root
+    root = fetch.fetch(list(table_files()), progressbar=progressbar)
+    data_needs = needs(chapter, profile, root, **options)
+    by_archive = defaultdict(list)
+    for path in data_needs.members:
+        by_archive[fetch.archive_of(path).path].append(path)
+    for archive, paths in by_archive.items():
+        fetch.fetch_members(archive, paths, progressbar=progressbar)
+    print(f"{data_needs.describe()}: all in {root}")
+    return root
