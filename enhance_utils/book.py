@@ -12,6 +12,7 @@ the ones it trains); a rebuild in which none of these changed executes no notebo
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -26,6 +27,8 @@ from . import config, fetch
 from .profiles import get_profile
 
 KERNEL = "python3"
+#: page of the execution times of a build, included by the intro
+RUN_TIMES = "run_times.md"
 
 
 class ChapterFailed(RuntimeError):
@@ -155,8 +158,29 @@ def build(profile: str = "smoke", project: Path | None = None, out: Path | None 
             stale.unlink()
         shutil.copy2(target, kept)
         print(f"executed {notebook.relative_to(project)} ({profile}) in {seconds:.1f} s", flush=True)
+    executed = [src / n.relative_to(project) for n in notebooks]
+    (src / RUN_TIMES).write_text(run_times_table(executed, profile, data_root))
     render(src)
     return src / "_build" / "html"
+
+
+def run_times_table(executed: list[Path], profile: str, data_root: Path) -> str:
+    """A Markdown table of the executed chapters: papermill's recorded duration and the ISIC
+    files each reads in ``profile`` (the intro page includes it as :data:`RUN_TIMES`)."""
+    from . import chapter_data
+
+    lines = [f"| chapter | seconds to run (`{profile}`) | ISIC images | ISIC masks |",
+             "|---|---|---|---|"]
+    for path in executed:
+        duration = json.loads(path.read_text())["metadata"].get("papermill", {}).get("duration")
+        seconds = f"{duration:.0f}" if duration is not None else "not recorded"
+        images = masks = "no list"  # a page that is not one of chapter_data.CHAPTERS
+        if path.stem in chapter_data.CHAPTERS:
+            needs = chapter_data.needs(path.stem, profile, data_root)
+            images = sum(p.endswith(".jpg") for p in needs.members)
+            masks = sum(p.endswith("_segmentation.png") for p in needs.members)
+        lines.append(f"| {path.stem} | {seconds} | {images} | {masks} |")
+    return "\n".join(lines) + "\n"
 
 
 def render(src: Path) -> None:

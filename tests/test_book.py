@@ -87,6 +87,8 @@ def test_rebuild_with_nothing_changed_executes_nothing(data_root, tmp_path, monk
     assert "reused chapters/01_tiny.ipynb" in second and "executed" not in second
     executed = nbformat.read(out / "book-src" / "chapters" / "01_tiny.ipynb", as_version=4)
     assert executed.cells[-1].outputs[0]["text"] == "hello\n"
+    times = (out / "book-src" / book.RUN_TIMES).read_text().splitlines()
+    assert re.fullmatch(r"\| 01_tiny \| \d+ \| no list \| no list \|", times[-1]), times
     path = project / "chapters" / "01_tiny.ipynb"
     nb = nbformat.read(path, as_version=4)
     nb.cells[-1].source = "print('changed')"
@@ -130,3 +132,26 @@ def test_every_chapter_has_exercises_with_executed_solutions(path):
                              if c.cell_type == "markdown")
             shared = set(exercises) & set(exercise_re.findall(text))
             assert not shared, f"exercise labels {sorted(shared)} also used in {other.name}"
+
+
+def test_colab_cell_clones_this_books_repository():
+    """The Colab cell and the launch buttons name the same repository and branch (one place to
+    change when the book moves: ``book/_config.yml``)."""
+    import yaml
+
+    repo = yaml.safe_load((PROJECT / "book" / "_config.yml").read_text())["repository"]
+    setup = PROJECT / "tools" / "colab_setup.sh"
+    assert setup.is_file() and setup.stat().st_mode & 0o111
+    for path in NOTEBOOKS:
+        first = next(c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+        assert f"--branch {repo['branch']} " in first.source, path.name
+        assert f"{repo['url']} /content/enhance-book" in first.source, path.name
+        assert "tools/colab_setup.sh" in first.source, path.name
+
+
+@pytest.mark.book
+def test_intro_shows_the_run_times_of_this_build(built_book):
+    intro = (built_book / "intro.html").read_text()
+    for notebook in book.chapters(PROJECT):
+        row = re.search(rf"<td><p>{notebook.stem}</p></td>\s*<td><p>(\d+)</p></td>", intro)
+        assert row, f"{notebook.stem} has no run time on the intro page"

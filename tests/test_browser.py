@@ -100,3 +100,26 @@ def test_launch_buttons_open_the_right_notebook(built_book, browser):
         assert colab and all(h.endswith(f"/blob/{BRANCH}/{notebook}") for h in colab), colab
         assert binder and all(f"/{BRANCH}?urlpath=" in h and h.endswith(notebook) for h in binder), binder
         assert (PROJECT / notebook).is_file()
+
+
+WIDGET_VIEW = 'script[type="application/vnd.jupyter.widget-view+json"]'
+
+
+def test_widget_explorers_show_a_static_fallback(built_book, browser):
+    """No kernel (and no widget library from a CDN) behind a page: every cell that displays a
+    widget must also show plain output — loaded figures and the scores table."""
+    cells = []
+    for page_file in sorted((built_book / "chapters").glob("*.html")):
+        page = browser.new_page()
+        page.goto(page_file.as_uri(), wait_until="load")
+        found = page.eval_on_selector_all(
+            f"div.cell:has({WIDGET_VIEW})",
+            """els => els.map(c => ({
+                images: [...c.querySelectorAll('.cell_output img')]
+                    .filter(i => i.complete && i.naturalWidth > 0).length,
+                tables: c.querySelectorAll('.cell_output table').length}))""")
+        page.close()
+        cells += [dict(cell, page=page_file.stem) for cell in found]
+    assert any(c["page"] == "03_automated_abc" for c in cells)  # chapter 03's explorer
+    for cell in cells:
+        assert cell["images"] >= 2 and cell["tables"] >= 1, cell

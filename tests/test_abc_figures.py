@@ -1,0 +1,57 @@
+"""Chapter 03's figures: the step-by-step drawings and the explorer's static fallback."""
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+
+from enhance_utils import abc_figures, automated_abc  # noqa: E402
+
+EXAMPLE = ("isic2017", "ISIC_0000000")
+
+
+@pytest.fixture
+def data_env(data_root, monkeypatch):
+    monkeypatch.setenv("ENHANCE_DATA_DIR", str(data_root))
+    plt.close("all")
+    yield data_root
+    plt.close("all")
+
+
+def test_step_figures_draw_every_step(data_env):
+    gray, image, small = abc_figures.load_example(*EXAMPLE)
+    assert small.shape == image.shape[:2] and gray.shape != small.shape  # mask resized to image
+    assert len(abc_figures.asymmetry_steps(gray).axes) == 8
+    assert len(abc_figures.border_steps(gray).axes) >= 3
+    assert len(abc_figures.colour_steps(image, small).axes) >= 4
+
+
+def test_scores_table_has_both_modes_of_every_feature(data_env):
+    table = abc_figures.scores_table(*EXAMPLE)
+    assert list(zip(table.feature, table["mode"])) == [
+        (f, m) for f in automated_abc.FEATURES for m in automated_abc.MODES]
+    assert set(table.status) == {"ok"}
+
+
+@pytest.mark.parametrize("show_static", [True, False])
+def test_explorer_draws_a_static_fallback(data_env, monkeypatch, show_static):
+    """A page without a kernel shows no widget: the explorer must also leave plain output."""
+    import ipywidgets
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda *objs, **kw: shown.extend(objs))
+    monkeypatch.setattr(plt, "show", lambda *a, **k: None)  # keep the figures to count them
+    monkeypatch.setattr(ipywidgets, "interactive_output",  # no kernel: the widget draws nothing
+                        lambda render, controls: ipywidgets.Output())
+    abc_figures.explorer([EXAMPLE, ("ph2", "IMD003")], show_static=show_static)
+    widgets = [o for o in shown if isinstance(o, ipywidgets.Widget)]
+    tables = [o for o in shown if hasattr(o, "columns")]
+    assert len(widgets) == 1  # the controls
+    if show_static:
+        assert len(tables) == 1 and list(tables[0].feature.unique()) == ["A", "B", "C"]
+        assert len(plt.get_fignums()) == 2  # asymmetry and colour of the first lesion
+    else:
+        assert tables == [] and plt.get_fignums() == []
