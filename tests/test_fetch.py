@@ -198,3 +198,19 @@ def test_archive_of_follows_the_unpacked_layout():
         "isic2017/ISIC-2017_Training_Data.zip"
     assert fetch.archive_of("ph2/PH2Dataset/PH2_dataset.xlsx").path == "ph2/PH2Dataset.rar"
     assert fetch.archive_of("enhance/crowd/asymmetry.csv") is None
+
+
+def test_fetch_members_reads_zip64_archives(data_root, server, download_env, use_registry):
+    """The ISIC training zip is 5.8 GB, hence ZIP64; more than 65535 members force the same
+    ZIP64 end records in a small archive."""
+    folder, base, log = server
+    name = f"ISIC-2017_Training_Part1_GroundTruth/{IDS[2]}_segmentation.png"
+    with zipfile.ZipFile(folder / "masks.zip", "w") as archive:
+        for number in range(65_600):
+            archive.writestr(f"ISIC-2017_Training_Part1_GroundTruth/filler{number}.txt", b"")
+        archive.write(data_root / "isic2017" / name, name)
+    assert b"PK\x06\x06" in (folder / "masks.zip").read_bytes()[-200:]  # ZIP64 end record
+    use_registry([fetch.RemoteFile(MASKS_ZIP, base + "masks.zip", unpack_to="isic2017")])
+    path, = fetch.fetch_members(MASKS_ZIP, [f"isic2017/{name}"], progressbar=False)
+    assert path.read_bytes() == (data_root / "isic2017" / name).read_bytes()
+    assert log and all(ranged for _, ranged, _ in log)
