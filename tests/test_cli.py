@@ -34,6 +34,17 @@ def test_fetch_verify_command(data_root, monkeypatch, capsys):
     assert "files with a known checksum are ok" in capsys.readouterr().out
 
 
+def test_fetch_chapter_command(data_root, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ENHANCE_DATA_DIR", str(data_root))
+    assert cli.main(["fetch", "--chapter", "06_multitask", "--profile", "smoke"]) == 0
+    assert f"data ready under {data_root}" in capsys.readouterr().out
+    assert cli.main(["fetch", "--chapter", "10_nope"]) == 2
+    assert "unknown chapter '10_nope'" in capsys.readouterr().err
+    monkeypatch.setenv("ENHANCE_DATA_DIR", str(tmp_path))  # an empty tree: the tables are missing
+    assert cli.main(["fetch", "--chapter", "02_annotations"]) == 2
+    assert "lacks" in capsys.readouterr().err
+
+
 def test_console_script_is_installed():
     result = subprocess.run([sys.executable, "-m", "enhance_utils.cli", "--help"],
                             capture_output=True, text=True, check=True)
