@@ -1,6 +1,6 @@
 """The data each chapter reads, and getting only that (Colab, Binder, a fresh laptop).
 
-Every chapter's first code cell after its parameters calls :func:`ensure` with the chapter's
+Every chapter's setup cell, right after its parameters, calls :func:`ensure` with the chapter's
 name and profile. With ``ENHANCE_DATA_DIR`` set (CI, the local mirror) it only checks that the
 files the chapter will read are there and names the missing ones. Without it, it downloads
 what the chapter needs into :func:`enhance_utils.config.download_dir`, skipping what is

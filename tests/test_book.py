@@ -26,7 +26,8 @@ def test_notebook_is_clean_and_parametrised(path):
     assert all(not c.outputs and c.execution_count is None for c in code), "commit without outputs"
     tagged = [c for c in code if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1 and re.search(r"^profile = ", tagged[0].source, re.M)
-    assert "google.colab" in code[0].source  # the first code cell sets Colab up
+    setup = code[code.index(tagged[0]) + 1]  # the cell right after the parameters sets up
+    assert "google.colab" in setup.source and "chapter_data.ensure(" in setup.source
     headings = [c.source for c in nb.cells if c.cell_type == "markdown"]
     assert any("## Summary" in h for h in headings) and any("## What's next" in h for h in headings)
 
@@ -143,7 +144,7 @@ def test_colab_cell_clones_this_books_repository():
     setup = PROJECT / "tools" / "colab_setup.sh"
     assert setup.is_file() and setup.stat().st_mode & 0o111
     for path in NOTEBOOKS:
-        first = next(c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+        first = next(c for c in nbformat.read(path, as_version=4).cells if "google.colab" in c.source)
         assert f"--branch {repo['branch']} " in first.source, path.name
         assert f"{repo['url']} /content/enhance-book" in first.source, path.name
         assert "tools/colab_setup.sh" in first.source, path.name

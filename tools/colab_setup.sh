@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Colab: install the book's package with its pinned dependencies into the running runtime, and
-# a RAR tool for the PH2 archive. Called by the first cell of every chapter, after the clone.
+# a RAR tool for the PH2 archive. Called by the setup cell of every chapter, after the clone.
 # The data is not fetched here: each chapter fetches what it reads (enhance_utils.chapter_data).
 set -euo pipefail
 checkout="$(cd "$(dirname "$0")/.." && pwd)"
