@@ -69,6 +69,11 @@ def evenly_spaced(ids: list[str], n: int | None) -> list[str]:
     return [ids[int(k * step)] for k in range(n)]
 
 
+def recompute_count(profile: str, n: int | None = None) -> int | None:
+    """``n`` if given, else the profile's number of lesions to recompute (None: all)."""
+    return n if n is not None else RECOMPUTE.get(profile)
+
+
 def recompute_ids(dataset: str, n: int | None, root=None) -> list[str]:
     """The lesions chapter 03 recomputes: ``n`` spread over the dataset (all for None)."""
     return evenly_spaced(lesion_ids(dataset, root), n)

@@ -177,8 +177,7 @@ def run_times_table(executed: list[Path], profile: str, data_root: Path) -> str:
         images = masks = "no list"  # a page that is not one of chapter_data.CHAPTERS
         if path.stem in chapter_data.CHAPTERS:
             needs = chapter_data.needs(path.stem, profile, data_root)
-            images = sum(p.endswith(".jpg") for p in needs.members)
-            masks = sum(p.endswith("_segmentation.png") for p in needs.members)
+            images, masks = needs.n_images, needs.n_masks
         lines.append(f"| {path.stem} | {seconds} | {images} | {masks} |")
     return "\n".join(lines) + "\n"
 

@@ -41,11 +41,18 @@ class DataNeeds:
     #: single files of the ISIC zip archives
     members: tuple[str, ...]
 
+    @property
+    def n_images(self) -> int:
+        """ISIC images among the members (the metadata table lies in the same folder)."""
+        return sum(p.startswith(datasets.ISIC_IMAGES + "/ISIC_") for p in self.members)
+
+    @property
+    def n_masks(self) -> int:
+        return sum(p.startswith(datasets.ISIC_MASKS + "/") for p in self.members)
+
     def describe(self) -> str:
-        images = sum(p.startswith(datasets.ISIC_IMAGES + "/ISIC_") for p in self.members)
-        masks = sum(p.startswith(datasets.ISIC_MASKS + "/") for p in self.members)
         return (f"chapter {self.chapter} ({self.profile}): annotations, ISIC and PH2 tables, "
-                f"PH2 archive, {images} ISIC images, {masks} ISIC masks")
+                f"PH2 archive, {self.n_images} ISIC images, {self.n_masks} ISIC masks")
 
 
 def table_files() -> tuple[str, ...]:
@@ -73,7 +80,7 @@ def _dataset_examples(profile: str, root: Path) -> list[str]:
 
 
 def _abc_lesions(profile: str, root: Path, n_recompute: int | None = None) -> list[str]:
-    n = n_recompute if n_recompute is not None else automated_abc.RECOMPUTE.get(profile)
+    n = automated_abc.recompute_count(profile, n_recompute)
     sample = automated_abc.recompute_ids("isic2017", n, root)
     examples = [i for dataset, i in automated_abc.EXAMPLES if dataset == "isic2017"]
     ids = list(dict.fromkeys(examples + sample))

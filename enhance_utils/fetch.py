@@ -121,6 +121,16 @@ def _processor(entry: RemoteFile):
     raise ValueError(f"do not know how to unpack {entry.path}")
 
 
+def _download_root() -> Path:
+    """The download folder; an error while ENHANCE_DATA_DIR (read-only) is the data."""
+    if config.is_external_data_dir():
+        raise FetchError(
+            "ENHANCE_DATA_DIR is set: that tree is read-only and nothing is downloaded into it. "
+            "Use `enhance fetch --verify` to check it, or unset ENHANCE_DATA_DIR to download."
+        )
+    return config.download_dir()
+
+
 def fetch(paths: list[str] | None = None, progressbar: bool = True) -> Path:
     """Download (and unpack) the registry's files into :func:`config.download_dir`.
 
@@ -136,12 +146,7 @@ def fetch(paths: list[str] | None = None, progressbar: bool = True) -> Path:
     pathlib.Path
         The data root, ready for the loaders.
     """
-    if config.is_external_data_dir():
-        raise FetchError(
-            "ENHANCE_DATA_DIR is set: that tree is read-only and nothing is downloaded into it. "
-            "Use `enhance fetch --verify` to check it, or unset ENHANCE_DATA_DIR to download."
-        )
-    root = config.download_dir()
+    root = _download_root()
     entries = _select(paths)
     fetcher = pooch.create(
         path=root, base_url="", retry_if_failed=RETRIES,
@@ -234,9 +239,7 @@ def fetch_members(archive_path: str, paths: list[str], progressbar: bool = True)
         Where the files are, under :func:`config.download_dir`. Files already there (with
         the right checksum, where the registry has one) are not downloaded again.
     """
-    if config.is_external_data_dir():
-        raise FetchError("ENHANCE_DATA_DIR is set: that tree is read-only and nothing is "
-                         "downloaded into it; unset it to download.")
+    root = _download_root()
     reg = registry()
     archive = reg.get(archive_path)
     if archive is None or not archive.path.endswith(".zip") or not archive.url:
@@ -245,7 +248,6 @@ def fetch_members(archive_path: str, paths: list[str], progressbar: bool = True)
     outside = [p for p in paths if not p.startswith(folder + "/")]
     if outside:
         raise ValueError(f"not in {archive_path} (its files lie under {folder}/): {outside[:3]}")
-    root = config.download_dir()
     todo = [p for p in paths if not _is_present(root / p, reg.get(p))]
     if todo:
         try:
