@@ -9,7 +9,9 @@ The algorithms live in :mod:`enhance_utils.abc_reference` (plain, the test oracl
   lesion, e.g. the published asymmetry on a mask whose background is split) or ``error``
   (unusable input: unreadable file, empty mask, mask covering the whole image);
 * results are cached per lesion in :func:`enhance_utils.config.cache_dir` under a key made of
-  the input files' SHA-1, the feature, the mode, the parameters and :data:`VERSION`;
+  the dataset, the lesion id, the input files' SHA-1, the feature, the mode, the parameters
+  and :data:`VERSION`; a cached row is served only when it passes :func:`cache_problem`
+  (otherwise it is recomputed and replaced), and ``cache=False`` recomputes and replaces;
 * :func:`compute` runs a list of lesions on several processes with a progress bar;
 * :func:`published` and :func:`agreement` compare a run with ``enhance/automated/*.csv``.
 """
@@ -37,7 +39,7 @@ IMPLEMENTATIONS = ("fast", "reference")
 COLUMNS = ["lesion_id", "feature", "score", "raw", "status", "reason"]
 STATUSES = ("ok", "skipped", "error")
 #: bump when an algorithm changes so that cached results are recomputed
-VERSION = "1"
+VERSION = "2"
 FEATURE_NAMES = {"A": "asymmetry", "B": "border", "C": "colour"}
 
 
@@ -204,6 +206,32 @@ def _mask_notes_prepared(prep: abc_fast.Prepared) -> list[str]:
     return list(notes)
 
 
+def image_size(path) -> tuple[int, int] | None:
+    """``(rows, cols)`` of an image from its header (nothing decoded); None if unreadable."""
+    try:
+        with Image.open(path) as image:
+            return image.height, image.width
+    except (OSError, ValueError, UnidentifiedImageError):
+        return None
+
+
+def check_mask_size(mask_shape, image_shape) -> None:
+    """:class:`InputError` when a mask is smaller than its image in either dimension.
+
+    A and B are computed on the mask at its own resolution, and both depend on it (a border
+    count of 19 on the full mask can be 7 on a downscaled copy). The official masks have
+    their image's size; an image may be a downsized copy (the mirror's 256 x 256 ISIC
+    images, whose aspect ratio is not kept), so a mask larger than its image is accepted.
+    A mask smaller than its image has lost resolution and is refused.
+    """
+    if image_shape is None:
+        return
+    (rows, cols), (image_rows, image_cols) = mask_shape[:2], image_shape[:2]
+    if rows < image_rows or cols < image_cols:
+        raise InputError(f"mask {cols}x{rows} is smaller than its image {image_cols}x{image_rows}:"
+                         " not a full-resolution mask, A and B would change")
+
+
 def _resize_mask(gray: np.ndarray, shape) -> tuple[np.ndarray, list[str]]:
     if gray.shape == tuple(shape[:2]):
         return gray, []
@@ -291,10 +319,14 @@ def _checksum(paths: dict[str, Path]) -> str:
     return digest.hexdigest()
 
 
-def _cache_key(paths, feature, mode, impl, params) -> str:
+def _cache_key(dataset, lesion_id, paths, feature, mode, impl, params) -> str:
+    """Key of one cached row: the lesion, its input files' content, the settings, the version.
+
+    The lesion id is part of the key: two lesions with byte-identical masks are two entries.
+    """
     # the implementations give the same outputs; the reference is cached apart all the same
-    text = json.dumps([_checksum(paths), feature, mode, impl, params, VERSION], sort_keys=True,
-                      default=str)
+    text = json.dumps([dataset, lesion_id, _checksum(paths), feature, mode, impl, params,
+                       VERSION], sort_keys=True, default=str)
     return hashlib.sha1(text.encode()).hexdigest()
 
 
@@ -302,6 +334,68 @@ def _cache_file(key: str) -> Path:
     folder = config.cache_dir() / "automated_abc" / key[:2]
     folder.mkdir(parents=True, exist_ok=True)
     return folder / f"{key}.json"
+
+
+#: (lowest, highest) score of an ``ok`` row per feature (None: no bound)
+SCORE_RANGES = {"A": (0, 2), "B": (0, None), "C": (0, len(abc_reference.REFERENCE_COLOURS))}
+
+
+def cache_problem(row, lesion_id: str, feature: str) -> str | None:
+    """Why a cached row cannot be served for ``lesion_id`` and ``feature`` (None: it can).
+
+    A valid row is a dict with exactly :data:`COLUMNS`, the lesion's id and the feature, a
+    cacheable status (``ok`` or ``skipped``; errors are never cached), a text reason, a dict
+    ``raw`` and, when ``ok``, a whole score within :data:`SCORE_RANGES` (for asymmetry also
+    ``0 <= raw['ii'] <= 1``; for border at most ``raw['n_profile']``; for colour as many
+    colours in ``raw`` as the score).
+    """
+    if not isinstance(row, dict) or set(row) != set(COLUMNS):
+        return f"not a row with the keys {COLUMNS}"
+    if row["lesion_id"] != lesion_id or row["feature"] != feature:
+        return f"row of {row['lesion_id']!r}/{row['feature']!r}, not {lesion_id!r}/{feature!r}"
+    if row["status"] not in ("ok", "skipped"):
+        return f"status {row['status']!r} is never cached"
+    if not isinstance(row["reason"], str) or not isinstance(row["raw"], dict):
+        return "reason is not text or raw is not a mapping"
+    if row["status"] == "skipped":
+        return None if row["score"] is None else "a skipped row with a score"
+    return _score_problem(row, feature)
+
+
+def _score_problem(row: dict, feature: str) -> str | None:
+    score, (low, high) = row["score"], SCORE_RANGES[feature]
+    if isinstance(score, bool) or not isinstance(score, (int, float)) or not float(score).is_integer():
+        return f"score {score!r} is not a whole number"
+    if score < low or (high is not None and score > high):
+        return f"score {score} outside {low}..{high if high is not None else ''}"
+    if feature == "A":
+        ii = row["raw"].get("ii")
+        if not isinstance(ii, (int, float)) or not 0 <= ii <= 1:
+            return f"asymmetry raw ii {ii!r} outside 0..1"
+    if feature == "B" and not score <= row["raw"].get("n_profile", -1):
+        return f"border score {score} above the profile's length"
+    if feature == "C" and len(row["raw"].get("colours", ())) != score:
+        return "colour score differs from the number of colours in raw"
+    return None
+
+
+def _read_cache(file: Path, lesion_id: str, feature: str) -> dict | None:
+    """The cached row in ``file`` if it is there and valid for this lesion, else None."""
+    try:
+        row = json.loads(file.read_text())
+    except (OSError, ValueError):
+        return None
+    return row if cache_problem(row, lesion_id, feature) is None else None
+
+
+def _write_cache(file: Path, row: dict) -> None:
+    """Store ``row`` (an error row removes the entry), atomically: a kill leaves no half file."""
+    if row["status"] == "error":
+        file.unlink(missing_ok=True)
+        return
+    partial = file.with_name(f"{file.name}.{os.getpid()}.part")
+    partial.write_text(json.dumps(row))
+    os.replace(partial, file)
 
 
 def _features(feature) -> tuple[str, ...]:
@@ -343,34 +437,37 @@ def score_lesion_many(dataset: str, lesion_id: str, features, mode: str = "publi
 
     ``params`` maps a feature to its parameter overrides. Each feature is cached on its
     own, under the same key as a one-feature run, so that runs of "AB", "A" and "B" share
-    their results; only the features missing from the cache are computed.
+    their results; only the features missing from the cache (or whose entry is invalid, see
+    :func:`cache_problem`) are computed. With ``cache=False`` every feature is computed and
+    its entry replaced (an error removes it).
     """
     features = _features(features)
     params = params or {}
+    size = _image_size(dataset, lesion_id, root) if set(features) - {"C"} else None
     rows: dict[str, dict] = {}
     todo = []
     keys = {}
     for feature in features:
         p = {**DEFAULTS[feature], **(params.get(feature) or {})}
         paths = input_paths(dataset, lesion_id, feature, root)
-        keys[feature] = (paths, p, _cache_key(paths, feature, mode, impl, p) if cache else None)
-        if cache:
-            file = _cache_file(keys[feature][2])
-            if file.is_file():
-                try:
-                    rows[feature] = json.loads(file.read_text())
-                    continue
-                except (OSError, ValueError):
-                    pass
-        todo.append(feature)
+        checked = size if feature != "C" else None  # C reads the image itself
+        key = _cache_key(dataset, lesion_id, paths, feature, mode, impl, [p, checked])
+        keys[feature] = (paths, p, _cache_file(key))
+        cached = _read_cache(keys[feature][2], lesion_id, feature) if cache else None
+        if cached is not None:
+            rows[feature] = cached
+        else:
+            todo.append(feature)
     loaded: dict = {}
     prepared = None
     for feature in todo:
-        paths, p, key = keys[feature]
+        paths, p, file = keys[feature]
         try:
             gray, notes, hist = _load(loaded, "mask", _read_mask, paths["mask"])
             image = _load(loaded, "image", read_image, paths["image"]) if "image" in paths \
                 else None
+            if image is None:
+                check_mask_size(gray.shape, size)
         except InputError as err:
             row = {"feature": feature, "score": np.nan, "raw": {}, "status": "error",
                    "reason": str(err)}
@@ -381,10 +478,41 @@ def score_lesion_many(dataset: str, lesion_id: str, features, mode: str = "publi
             row["reason"] = "; ".join([r for r in [row["reason"]] + notes if r])
         row = {"lesion_id": lesion_id, **row}
         row["score"] = None if row["score"] != row["score"] else row["score"]
-        if cache and row["status"] != "error":
-            _cache_file(key).write_text(json.dumps(row))
+        _write_cache(file, row)
         rows[feature] = row
     return [rows[feature] for feature in features]
+
+
+def _image_size(dataset: str, lesion_id: str, root) -> tuple[int, int] | None:
+    """Size of the lesion's image, which A and B check the mask against (None: no image)."""
+    return image_size(input_paths(dataset, lesion_id, "C", root)["image"])
+
+
+def checked_ids(dataset: str, ids=None, root=None, limit: int | None = None) -> list[str]:
+    """The lesions a run scores: ``ids`` (all of the dataset by default), checked.
+
+    Raises
+    ------
+    datasets.InvalidLesionId
+        An id without the dataset's form (``../x``, an absolute path): no path is built.
+    ValueError
+        Ids not among the dataset's lesions, ``limit`` below 1, or no lesion at all.
+    """
+    if limit is not None and limit < 1:
+        raise ValueError(f"limit must be a positive number of lesions, not {limit}")
+    known = lesion_ids(dataset, root)
+    if ids is not None:
+        ids = [annotations._strip_suffix(str(i)) for i in ids]
+        for lesion_id in ids:
+            datasets.check_lesion_id(dataset, lesion_id)
+        unknown = sorted(set(ids) - set(known))
+        if unknown:
+            raise ValueError(f"{len(unknown)} id(s) not among the {dataset} lesions: "
+                             f"{', '.join(unknown[:5])}")
+    ids = (known if ids is None else ids)[:limit]
+    if not ids:
+        raise ValueError(f"no {dataset} lesions to score")
+    return ids
 
 
 def _work(args):
@@ -405,7 +533,7 @@ def compute(dataset: str, feature, mode: str = "published", ids=None, impl: str 
         of ``ids``.
     ids : list of str, optional
         Lesion ids (suffixes such as ``_segmentation`` are removed); all of the dataset
-        by default; ``limit`` keeps the first N.
+        by default; ``limit`` keeps the first N. See :func:`checked_ids` for what is refused.
     workers : int
         Processes (2 by default: the machines of the course have two cores).
     params : dict, optional
@@ -413,10 +541,7 @@ def compute(dataset: str, feature, mode: str = "published", ids=None, impl: str 
         ``{feature: {name: value}}``.
     """
     features = _features(feature)
-    ids = lesion_ids(dataset, root) if ids is None else [annotations._strip_suffix(str(i))
-                                                          for i in ids]
-    if limit is not None:
-        ids = ids[:limit]
+    ids = checked_ids(dataset, ids, root, limit)
     root = str(root) if root is not None else None
     if params and len(features) == 1 and not set(params) <= set(FEATURES):
         params = {features[0]: params}

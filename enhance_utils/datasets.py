@@ -8,6 +8,7 @@ Chapter 01 (``chapters/01_datasets.ipynb``) is built on this module.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -32,8 +33,32 @@ ISIC_DIAGNOSES = ["nevus", "melanoma", "seborrheic_keratosis"]
 AGE_BINS = list(range(0, 100, 10))
 
 
+#: what a lesion id of each dataset looks like; ids are checked against it before they
+#: become part of a path, so that no id can reach outside the dataset's folders
+ID_PATTERNS = {"isic2017": re.compile(r"ISIC_\d+"), "ph2": re.compile(r"IMD\d+")}
+_ID_EXAMPLES = {"isic2017": "ISIC_0000000", "ph2": "IMD003"}
+
+
 class DataFormatError(ValueError):
     """A data file is not in the format the loader expects; the message names the file."""
+
+
+class InvalidLesionId(ValueError):
+    """A lesion id that does not have its dataset's form (the message names it)."""
+
+
+def check_lesion_id(dataset: str, lesion_id) -> str:
+    """``lesion_id`` if it has the form of a ``dataset`` lesion id, else :class:`InvalidLesionId`.
+
+    Only letters, digits and ``_`` pass (:data:`ID_PATTERNS`): ``../x``, absolute paths and
+    ids with separators are refused before any path is built from them.
+    """
+    if dataset not in ID_PATTERNS:
+        raise ValueError(f"unknown dataset {dataset!r}: use one of {sorted(ID_PATTERNS)}")
+    if not isinstance(lesion_id, str) or not ID_PATTERNS[dataset].fullmatch(lesion_id):
+        raise InvalidLesionId(f"{lesion_id!r} is not a {dataset} lesion id "
+                              f"(like {_ID_EXAMPLES[dataset]})")
+    return lesion_id
 
 
 def _root(root) -> Path:
@@ -94,11 +119,13 @@ def isic_metadata(root=None) -> pd.DataFrame:
 
 
 def isic_image_path(lesion_id: str, root=None) -> Path:
-    return _root(root) / ISIC_IMAGES / f"{lesion_id}.jpg"
+    """Image of an ISIC lesion; :class:`InvalidLesionId` for an id not like ``ISIC_0000000``."""
+    return _root(root) / ISIC_IMAGES / f"{check_lesion_id('isic2017', lesion_id)}.jpg"
 
 
 def isic_mask_path(lesion_id: str, root=None) -> Path:
-    return _root(root) / ISIC_MASKS / f"{lesion_id}_segmentation.png"
+    """Mask of an ISIC lesion; :class:`InvalidLesionId` for an id not like ``ISIC_0000000``."""
+    return _root(root) / ISIC_MASKS / f"{check_lesion_id('isic2017', lesion_id)}_segmentation.png"
 
 
 def examples(n: int, root=None) -> tuple[list[tuple[str, str]], list[str]]:
@@ -210,6 +237,7 @@ def ph2_label(table: pd.DataFrame, atypical_abnormal: bool = False) -> pd.Series
 
 def ph2_image_path(lesion_id: str, root=None) -> Path:
     """Dermoscopic image of a PH2 lesion: the official ``.bmp`` or the mirror's ``.jpg``."""
+    check_lesion_id("ph2", lesion_id)
     folder = _root(root) / PH2_IMAGES / lesion_id / f"{lesion_id}_Dermoscopic_Image"
     for suffix in (".bmp", ".jpg"):
         if (folder / f"{lesion_id}{suffix}").is_file():
@@ -218,12 +246,15 @@ def ph2_image_path(lesion_id: str, root=None) -> Path:
 
 
 def ph2_mask_path(lesion_id: str, root=None) -> Path:
+    """Mask of a PH2 lesion; :class:`InvalidLesionId` for an id not like ``IMD003``."""
+    check_lesion_id("ph2", lesion_id)
     return _root(root) / PH2_IMAGES / lesion_id / f"{lesion_id}_lesion" / f"{lesion_id}_lesion.bmp"
 
 
 def ph2_ids(root=None) -> list[str]:
-    """Lesion folders present under the PH2 image folder."""
-    return sorted(p.name for p in (_root(root) / PH2_IMAGES).glob("IMD*") if p.is_dir())
+    """Lesion folders present under the PH2 image folder (named like a PH2 lesion id)."""
+    return sorted(p.name for p in (_root(root) / PH2_IMAGES).glob("IMD*")
+                  if p.is_dir() and ID_PATTERNS["ph2"].fullmatch(p.name))
 
 
 # --------------------------------------------------------------------------- images

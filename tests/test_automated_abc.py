@@ -245,11 +245,12 @@ def test_combined_run_equals_separate_runs(data_root):
         alone = automated_abc.compute("isic2017", feature, ids=ids, root=data_root, workers=1,
                                       progress=False, cache=False)
         assert alone.equals(both[both.feature == feature].reset_index(drop=True))
-    # per-feature caching: an "AB" run fills the caches of the "A" and "B" runs
+    # per-feature caching: "AB", "A" and "B" runs share one entry per lesion and feature
+    # (runs without the cache replace the entries they recompute)
     automated_abc.compute("isic2017", "AB", ids=ids[:1], root=data_root, workers=1,
                           progress=False)
     files = list((automated_abc.config.cache_dir() / "automated_abc").rglob("*.json"))
-    assert len(files) == 2
+    assert len(files) == 6
     row = automated_abc.score_lesion("isic2017", ids[0], "B", root=data_root)
     expected = both[both.feature == "B"].iloc[0]
     assert (row["status"], row["score"]) == (expected.status, expected.score)
@@ -343,6 +344,7 @@ def test_unreadable_files_in_a_run(tmp_path, monkeypatch):
     """A run over a tree with a broken and a missing mask: one row per id, with statuses."""
     folder = tmp_path / datasets.ISIC_MASKS
     folder.mkdir(parents=True)
+    write_ground_truth(tmp_path, ["ISIC_1", "ISIC_2", "ISIC_3"])
     Image.fromarray(ellipse_mask()).save(folder / "ISIC_1_segmentation.png")
     (folder / "ISIC_2_segmentation.png").write_bytes(b"\x89PNG broken")
     frame = automated_abc.compute("isic2017", "A", "published",
@@ -357,6 +359,14 @@ def test_unreadable_files_in_a_run(tmp_path, monkeypatch):
     assert json.loads(back.raw[0])["ii"] == pytest.approx(frame.raw[0]["ii"])
 
 
+def write_ground_truth(root, ids):
+    """A minimal ISIC ground truth listing ``ids`` (all nevi) under ``root``."""
+    path = root / datasets.ISIC_GROUND_TRUTH
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("image_id,melanoma,seborrheic_keratosis\n"
+                    + "".join(f"{i},0.0,0.0\n" for i in ids))
+
+
 def test_cache_is_used(tmp_path):
     folder = tmp_path / datasets.ISIC_MASKS
     folder.mkdir(parents=True)
@@ -365,11 +375,14 @@ def test_cache_is_used(tmp_path):
     files = list((automated_abc.config.cache_dir() / "automated_abc").rglob("*.json"))
     assert len(files) == 1
     cached = json.loads(files[0].read_text())
-    cached["score"] = 999.0
+    cached["score"] = first["score"] + 1  # a valid entry is served as it is
     files[0].write_text(json.dumps(cached))
-    assert automated_abc.score_lesion("isic2017", "ISIC_1", "B", root=tmp_path)["score"] == 999.0
+    assert automated_abc.score_lesion("isic2017", "ISIC_1", "B", root=tmp_path)["score"] == \
+        first["score"] + 1
+    # without the cache the lesion is recomputed, and its entry replaced
     assert automated_abc.score_lesion("isic2017", "ISIC_1", "B", root=tmp_path,
                                       cache=False)["score"] == first["score"]
+    assert automated_abc.score_lesion("isic2017", "ISIC_1", "B", root=tmp_path) == first
 
 
 # --------------------------------------------------------------------------- published CSVs
