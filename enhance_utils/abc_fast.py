@@ -856,11 +856,4 @@ def colour_described(image: np.ndarray, mask: np.ndarray, n_segments: int = 100,
     segments = slic(image, n_segments=n_segments, mask=mask, start_label=1)
     labels, means, sizes = _segment_colours(segments, image)
     keep = labels > 0
-    colours, inverse = np.unique(means[keep], axis=0, return_inverse=True)
-    pixels = np.bincount(inverse.ravel(), weights=sizes[keep], minlength=len(colours))
-    linked = ref.colour_distances(colours) < distance
-    share = (pixels[:, None] * linked).sum(axis=0) / mask.sum()
-    present = [name for name, s in zip(ref.REFERENCE_COLOURS, share) if s > fraction]
-    return Result(score=len(present), raw={"colours": present, "n_unique": int(len(colours)),
-                                           "share": {k: float(s) for k, s in
-                                                     zip(ref.REFERENCE_COLOURS, share)}})
+    return ref.colour_result(means[keep], sizes[keep], int(mask.sum()), distance, fraction)

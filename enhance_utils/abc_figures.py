@@ -80,7 +80,7 @@ def border_steps(gray: np.ndarray, sigma: float = 0.5):
     rot_d, centre = ref.rotate_lesion(gray > 127)
     profile_d, box_d = ref.border_profile_described(rot_d, centre)
     des = ref.border_described(gray > 127, sigma)
-    smooth_d = ref.smooth(profile_d, sigma)
+    smooth_d = ref.smooth_parts(profile_d, box_d["lengths"], sigma, 15)
     fig = plt.figure(figsize=(12, 6))
     ax = fig.add_subplot(2, 3, 1)
     _show(ax, rotated == 1.0, "published: rotated mask, box, M and W, V, U, T")
@@ -105,9 +105,12 @@ def border_steps(gray: np.ndarray, sigma: float = 0.5):
         ax.plot([c, box_d["M"][1]], [r, box_d["M"][0]], color="tab:cyan", lw=0.8)
     ax = fig.add_subplot(2, 3, (5, 6))
     ax.plot(profile_d, lw=0.8, label="distance of the border to the box edge, clockwise")
-    ax.plot(smooth_d, lw=0.8, label="smoothed")
-    ax.set_title(f"described: {des.raw['maxima']} maxima + {des.raw['minima']} minima "
-                 f"= {int(des.score)} turning points", fontsize=9)
+    ax.plot(smooth_d, lw=0.8, label="smoothed, part by part")
+    for end in np.cumsum(box_d["lengths"])[:-1]:
+        ax.axvline(end, color="grey", lw=0.6, ls=":")
+    points = " + ".join(str(n) for n in des.raw["turning_points"])
+    ax.set_title(f"described: turning points per part {points}; beyond one per part: "
+                 f"score {int(des.score)}", fontsize=9)
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
@@ -139,7 +142,7 @@ def colour_steps(image: np.ndarray, gray: np.ndarray, n_segments: int = 100,
     axes[3].axhline(len(unique) * fraction, color="k", ls="--", lw=0.8,
                     label=f"{fraction:.0%} of the unique colours")
     ax2 = axes[3].twinx()
-    ax2.plot(x + 0.2, shares, "o", color="tab:purple", label="described: % of lesion pixels")
+    ax2.plot(x + 0.2, shares, "o", color="tab:purple", label="described: largest linked unique colour, % of lesion")
     ax2.axhline(fraction * 100, color="tab:purple", ls=":", lw=0.8)
     ax2.set_ylabel("% of lesion pixels", fontsize=8)
     axes[3].set_xticks(x, [n.replace("_", "\n") for n in names], fontsize=7)

@@ -15,8 +15,9 @@ Two modes per feature:
     counts unique superpixel colours, with the six reference colours appended to that list.
 ``described``
     Appendix C of the paper as written: the lesion's own major axis through its centre of
-    mass, lesion pixels only, turning points of the border function, and "5 % of the pixels
-    of the region of interest" for colour.
+    mass, lesion pixels only, turning points of the border function beyond the one per part
+    that any convex outline has, and a unique colour covering "five per cent of the total
+    amount of pixels of the region of interest" for colour.
 """
 from __future__ import annotations
 
@@ -314,23 +315,68 @@ def border_profile_described(rotated: np.ndarray, centre):
     return profile, box
 
 
+def smooth_parts(profile: np.ndarray, lengths, sigma: float, width: int) -> np.ndarray:
+    """:func:`smooth` applied to each part of a border function on its own (edges repeated),
+    so that the jumps where two parts meet do not bleed into their neighbours."""
+    truncate = ((width - 1) / 2 - 0.5) / sigma
+    bounds = np.cumsum([0, *lengths])
+    return np.concatenate([gaussian_filter1d(profile[a:b], sigma=sigma, truncate=truncate,
+                                             mode="nearest")
+                           for a, b in zip(bounds[:-1], bounds[1:]) if b > a])
+
+
+def turning_points(values: np.ndarray, threshold: float | None = 1.0) -> int:
+    """Number of turning points of a signal: the times it turns from rising to falling or
+    back after moving by at least ``threshold`` from its last extreme (a zig-zag count).
+
+    A run of equal or jittering values at the bottom of one dip is one turning point, not
+    one per sample; the two ends of the signal are not turning points. ``None`` counts every
+    strict reversal.
+    """
+    threshold = threshold or 1e-9
+    count, direction = 0, 0
+    high = low = values[0]
+    for value in values[1:]:
+        high, low = max(high, value), min(low, value)
+        if direction >= 0 and value <= high - threshold:
+            count += direction == 1
+            direction, low = -1, value
+        elif direction <= 0 and value >= low + threshold:
+            count += direction == -1
+            direction, high = 1, value
+    return int(count)
+
+
+def part_turning_points(smoothed: np.ndarray, lengths, prominence: float | None) -> list[int]:
+    """:func:`turning_points` of each of the four parts of a border function on its own: the
+    joins between parts are turns of the way the border was cut, not of the outline."""
+    bounds = np.cumsum([0, *lengths])
+    return [turning_points(smoothed[a:b], prominence) if b > a else 0
+            for a, b in zip(bounds[:-1], bounds[1:])]
+
+
 def border_described(mask: np.ndarray, sigma: float = 0.5, width: int = 15,
                      prominence: float = 1.0) -> Result:
-    """Appendix C: turning points (maxima and minima) of the smoothed distance function.
+    """Appendix C: turning points of the smoothed border function, beyond those of a convex
+    outline.
 
-    A turning point must stand out by ``prominence`` pixels, so that the one-pixel staircase
-    of a digital border does not count.
+    Each of the four parts (top, right, bottom, left) of the distance function of a convex
+    lesion falls to one extremum, where the outline comes closest to that side of the box,
+    and rises again: that one turning point per part is the box's, and a disc or an ellipse
+    has nothing else. The score counts the turning points each part has beyond that one,
+    so it is 0 for a smooth convex outline and grows with every notch and lobe. A turning
+    point must stand out by ``prominence`` pixels, so that the one-pixel staircase of a
+    digital border does not count.
     """
     rotated, centre = rotate_lesion(mask)
     profile, box = border_profile_described(rotated, centre)
     if profile.size < 3:
         raise Skip("border profile shorter than 3 samples")
-    smoothed = smooth(profile, sigma, width)
-    maxima, _ = find_peaks(smoothed, prominence=prominence)
-    minima, _ = find_peaks(-smoothed, prominence=prominence)
-    return Result(score=int(len(maxima) + len(minima)),
-                  raw={"n_profile": int(profile.size), "maxima": int(len(maxima)),
-                       "minima": int(len(minima)), **box})
+    smoothed = smooth_parts(profile, box["lengths"], sigma, width)
+    per_part = part_turning_points(smoothed, box["lengths"], prominence)
+    extra = [max(count - 1, 0) for count in per_part]
+    return Result(score=int(sum(extra)),
+                  raw={"n_profile": int(profile.size), "turning_points": per_part, **box})
 
 
 # =========================================================================== colour
@@ -377,22 +423,49 @@ def colour_published(image: np.ndarray, gray: np.ndarray, n_segments: int = 100,
                                                       zip(REFERENCE_COLOURS, counts)}})
 
 
+def present_colours(colours: np.ndarray, pixels: np.ndarray, total: int,
+                    distance: float = 0.4, fraction: float = 0.05):
+    """Appendix C, steps 4 to 6: which suspicious colours a lesion shows.
+
+    Each unique colour is linked to its nearest suspicious colour when their distance is
+    below ``distance`` (step 5); a suspicious colour is present when at least one unique
+    colour linked to it covers more than ``fraction`` of the ``total`` lesion pixels on its
+    own (step 6), not when the linked colours do together.
+
+    Returns the names present and, per suspicious colour, the largest share of the lesion
+    that one linked unique colour covers.
+    """
+    distances = colour_distances(colours)
+    nearest = distances.argmin(axis=1)
+    linked = distances[np.arange(len(colours)), nearest] < distance
+    shares = np.asarray(pixels, dtype=float) / total
+    largest = {}
+    for j, name in enumerate(REFERENCE_COLOURS):
+        mine = shares[linked & (nearest == j)]
+        largest[name] = float(mine.max()) if mine.size else 0.0
+    present = [name for name, share in largest.items() if share > fraction]
+    return present, largest
+
+
 def colour_described(image: np.ndarray, mask: np.ndarray, n_segments: int = 100,
                      distance: float = 0.4, fraction: float = 0.05) -> Result:
-    """Appendix C: superpixels of the lesion only; a suspicious colour is present when the
-    pixels of the unique colours linked to it (distance below the threshold) exceed
-    ``fraction`` of the lesion's pixels."""
+    """Appendix C: superpixels of the lesion only; a suspicious colour is present when one
+    unique superpixel colour linked to it covers more than ``fraction`` of the lesion's
+    pixels (:func:`present_colours`)."""
     if not mask.any():
         raise Skip("empty mask")
     segments = slic(image, n_segments=n_segments, mask=mask, start_label=1)
     labels = np.unique(segments[segments > 0])
     means = np.array([image[segments == k].mean(axis=0) for k in labels])
     sizes = np.array([(segments == k).sum() for k in labels])
+    return colour_result(means, sizes, int(mask.sum()), distance, fraction)
+
+
+def colour_result(means: np.ndarray, sizes: np.ndarray, total: int, distance: float,
+                  fraction: float) -> Result:
+    """The described colour score from superpixel mean colours and sizes."""
     colours, inverse = np.unique(means, axis=0, return_inverse=True)
     pixels = np.bincount(inverse.ravel(), weights=sizes, minlength=len(colours))
-    linked = colour_distances(colours) < distance
-    share = (pixels[:, None] * linked).sum(axis=0) / mask.sum()
-    present = [name for name, s in zip(REFERENCE_COLOURS, share) if s > fraction]
+    present, share = present_colours(colours, pixels, total, distance, fraction)
     return Result(score=len(present), raw={"colours": present, "n_unique": int(len(colours)),
-                                           "share": {k: float(s) for k, s in
-                                                     zip(REFERENCE_COLOURS, share)}})
+                                           "share": share})

@@ -39,7 +39,7 @@ IMPLEMENTATIONS = ("fast", "reference")
 COLUMNS = ["lesion_id", "feature", "score", "raw", "status", "reason"]
 STATUSES = ("ok", "skipped", "error")
 #: bump when an algorithm changes so that cached results are recomputed
-VERSION = "2"
+VERSION = "3"
 FEATURE_NAMES = {"A": "asymmetry", "B": "border", "C": "colour"}
 
 

@@ -99,20 +99,7 @@ def test_described_asymmetry_is_rotation_invariant():
 
 
 # --------------------------------------------------------------------------- border
-@pytest.mark.parametrize("k", [5, 8, 12])
-def test_described_border_counts_star_points(k):
-    result = abc_reference.border_described(star(k, inner=70 if k == 12 else 45) > 0)
-    # each point gives a maximum and each notch a minimum of the distance function (the
-    # joins of the four parts add or hide one or two)
-    assert abs(result.score - 2 * k) <= 3
-
-
-def test_described_border_smooth_shapes_are_low():
-    for mask in (disc(), ellipse_mask(rotation=0.4)):
-        assert abc_reference.border_described(mask > 0).score <= 8
-    # without the prominence rule the pixel staircase of the ellipse counts
-    noisy = abc_reference.border_described(ellipse_mask(rotation=0.4) > 0, prominence=None)
-    assert noisy.score > 20
+# the described border score on smooth, lobed and jagged outlines: tests/test_abc_shapes.py
 
 
 @pytest.mark.parametrize("impl", IMPLS, ids=["reference", "fast"])
