@@ -1,23 +1,19 @@
-"""The experiment store and the training runner (chapters 06–08).
+"""The training runner (chapters 06–08): grids of runs into the experiment store.
 
-One *run* trains one model — architecture × target × split — and leaves a folder
+One *run* trains one model — architecture × target (:mod:`enhance_utils.targets`) × split —
+and leaves a folder in the store (:mod:`enhance_utils.store`: layout, atomic writes, claims,
+validation). Rerunning a grid skips finished runs, redoes interrupted or damaged ones, and
+leaves runs claimed by another live trainer alone.
 
-    results/<profile>/<arch>/<target>/<split>/
-        predictions.csv   lesion_id, label, score  (the test set)
-        history.csv       loss and AUC per epoch
-        run.json          AUC, seed, profile, settings, versions, weights_init, skipped lesions
-
-The folder is written under a temporary name and renamed when complete, so a run is either
-finished or absent: rerunning the grid skips finished runs, and a run interrupted half-way
-leaves only a ``.partial`` folder that the next attempt clears and redoes.
+Training is reproducible: the same run (seed, data, versions, machine) gives the same
+predictions. Keras, NumPy and Python are seeded per run, TensorFlow's op determinism is on,
+and the input pipeline's shuffle and augmentation are seeded (:func:`pipeline.make_dataset`);
+``run.json`` records what was enforced.
 """
 from __future__ import annotations
 
-import json
 import logging
-import os
 import platform
-import shutil
 import time
 import zlib
 from dataclasses import asdict, dataclass
@@ -27,91 +23,86 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from . import __version__, annotations, config, datasets, splits
+from . import __version__, annotations, config, datasets, splits, store
+from . import targets as targets_module
 from .profiles import get_profile
+from .targets import Target
 
-SOURCES = ("automated", "crowd", "student")
-PARTIAL = ".partial"
+SOURCES = targets_module.SOURCES
+PARTS = ("validation", "test")
 
 
 @dataclass(frozen=True)
 class RunSpec:
     profile: str
     arch: str
-    target: str
+    target: Target
     split: splits.Split
 
     @property
     def key(self) -> tuple[str, str, str]:
-        return self.arch, target_dirname(self.target), self.split.name
+        return self.arch, self.target.folder, self.split.name
 
-
-def target_dirname(target: str) -> str:
-    """``crowd:A`` → ``crowd-A``, ``random:crowd:A`` → ``random-crowd-A`` (folder names)."""
-    return target.replace(":", "-")
-
-
-RANDOM = "random"
-
-
-def parse_target(target: str) -> tuple[str, str] | None:
-    """``None`` for the baseline, else ``(source, feature)``; a clear error otherwise.
-
-    ``random:SOURCE:FEATURE`` (the randomized control of chapter 8) parses to the same pair:
-    it keeps that annotation's availability and replaces its values (:func:`is_random`).
-    """
-    if target == "baseline":
-        return None
-    parts = target.split(":")
-    if parts[0] == RANDOM:
-        parts = parts[1:]
-    if len(parts) != 2 or parts[0] not in SOURCES or parts[1] not in annotations.FEATURES:
-        raise ValueError(f"unknown target {target!r}: use 'baseline', SOURCE:FEATURE or "
-                         f"random:SOURCE:FEATURE with SOURCE in {SOURCES} and FEATURE in "
-                         f"{annotations.FEATURES}")
-    return parts[0], parts[1]
-
-
-def is_random(target: str) -> bool:
-    """True for a randomized-annotation target (``random:crowd:A``)."""
-    return target.startswith(RANDOM + ":")
-
-
-def random_values(target: str, lesion_ids) -> np.ndarray:
-    """Uniform [0, 1) values, one per lesion, fixed by the target name and the lesion id."""
-    out = np.empty(len(lesion_ids))
-    for i, lesion_id in enumerate(lesion_ids):
-        seed = zlib.crc32(f"{target}|{lesion_id}".encode())
-        out[i] = np.random.default_rng(seed).random()
-    return out
+    @property
+    def init_seed(self) -> int:
+        """The seed of the weights' initialisation and of the data order: the split's seed
+        for the first replicate, a different one for each further replicate."""
+        if not self.target.replicate:
+            return self.split.seed
+        return zlib.crc32(f"{self.split.seed}|init{self.target.replicate}".encode()) % 2**31
 
 
 def run_dir(root: Path, spec: RunSpec) -> Path:
-    return Path(root) / spec.profile / Path(*spec.key)
+    return store.run_dir(root, spec.profile, spec.arch, spec.target, spec.split.name)
 
 
 def is_finished(root: Path, spec: RunSpec) -> bool:
-    return (run_dir(root, spec) / "run.json").is_file()
+    """A complete, valid run folder exists for ``spec``."""
+    return store.validate(run_dir(root, spec)) is None
 
 
 # --------------------------------------------------------------------------- context
 @dataclass
 class Context:
-    """What every run of a grid shares: lesions, labels, image paths, annotation targets."""
+    """What every run of a grid shares: lesions, labels, image paths, annotation scores."""
 
     lesions: pd.DataFrame  # lesion_id, label, path
     skipped: list[dict]  # lesions left out, with the reason
     scores: pd.DataFrame  # per-lesion annotation scores of ISIC
 
-    def annotation(self, target: str, lesion_ids) -> tuple[np.ndarray, np.ndarray]:
-        """Values (NaN where absent) and availability (0/1) of a target for ``lesion_ids``."""
-        source, feature = parse_target(target)
+    def real_values(self, source: str, feature: str, lesion_ids) -> tuple[np.ndarray, np.ndarray]:
+        """An annotation's values (NaN where absent) and availability (0/1) for ``lesion_ids``."""
         part = self.scores[(self.scores.source == source) & (self.scores.feature == feature)]
         values = part.set_index("lesion_id").score.reindex(list(lesion_ids)).to_numpy(float)
         available = ~np.isnan(values)
-        if is_random(target):
-            values = np.where(available, random_values(target, list(lesion_ids)), np.nan)
         return values, available.astype(np.float32)
+
+    def heads(self, target, lesion_ids, split_seed: int = 0, part: str = "train"
+              ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Per annotation feature of ``target``: the values it trains on and their
+        availability, for ``lesion_ids`` of one part of one split.
+
+        Controls keep the real availability: ``uniform`` draws fixed uniform values
+        (:func:`targets.uniform_values`), ``permuted`` shuffles the real values among the
+        annotated lesions of that part (:func:`targets.permuted_values`).
+        """
+        target = targets_module.parse(target)
+        out = {}
+        for feature in target.features:
+            values, available = self.real_values(target.source, feature, lesion_ids)
+            if target.values == "uniform":
+                single = Target(target.source, (feature,), "uniform")
+                values = np.where(available > 0, targets_module.uniform_values(single, lesion_ids),
+                                  np.nan)
+            elif target.values == "permuted":
+                values = targets_module.permuted_values(target, values, available, split_seed, part)
+            out[feature] = (values, available)
+        return out
+
+    def annotation(self, target, lesion_ids) -> tuple[np.ndarray, np.ndarray]:
+        """Values and availability of a one-feature target (training part of split 0)."""
+        (values, available), = self.heads(target, lesion_ids).values()
+        return values, available
 
 
 def build_context(n_lesions: int | None, root=None) -> Context:
@@ -137,19 +128,68 @@ def _versions() -> dict:
             "keras": keras.__version__, "numpy": np.__version__, "enhance_utils": __version__}
 
 
-def _write_atomically(final: Path, files: dict[str, callable]) -> None:
-    partial = final.with_name(final.name + PARTIAL)
-    if partial.exists():
-        shutil.rmtree(partial)
-    partial.mkdir(parents=True)
-    for name, write in files.items():
-        write(partial / name)
-    if final.exists():  # an older incomplete folder without run.json
-        shutil.rmtree(final)
-    os.replace(partial, final)
+def make_deterministic(seed: int) -> dict:
+    """Seed Python, NumPy, TensorFlow and Keras and switch on TensorFlow's op determinism;
+    returns what was enforced (recorded in ``run.json``)."""
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+    return {"seed": seed, "op_determinism": True, "data_order": "seeded shuffle",
+            "augmentation": "stateless, seeded per batch"}
 
 
-def train_one(spec: RunSpec, context: Context, root: Path, progress: bool = True) -> dict:
+def _epoch_watch(claim: store.Claim | None, monitor: str = "val_diagnosis_auc"):
+    """A Keras callback that keeps the weights of the epoch with the best validation AUC and
+    touches the run's claim once per epoch (a heartbeat other trainers can see)."""
+    import keras
+
+    class EpochWatch(keras.callbacks.Callback):
+        best, best_epoch, best_weights = -np.inf, None, None
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            value = logs.get(monitor, logs.get("val_auc"))
+            if value is not None and np.isfinite(value) and value > self.best:
+                self.best, self.best_epoch = float(value), epoch
+                self.best_weights = self.model.get_weights()
+            if claim is not None:
+                claim.heartbeat()
+
+    return EpochWatch()
+
+
+def _predict(model, data, features) -> dict[str, np.ndarray]:
+    from . import multitask
+
+    outputs = model.predict(data, verbose=0)
+    if not isinstance(outputs, dict):
+        outputs = {multitask.DIAGNOSIS: outputs}
+    names = multitask.head_names(tuple(features)) if features else {}
+    out = {"score": np.asarray(outputs[multitask.DIAGNOSIS]).reshape(-1)}
+    out.update({f: np.asarray(outputs[name]).reshape(-1) for f, name in names.items()})
+    return out
+
+
+def _prediction_table(part_frames, heads, last, best) -> pd.DataFrame:
+    """Rows of the validation and test lesions with the diagnosis score and each head's
+    prediction at the last and the best epoch, and the value each head was trained towards."""
+    rows = []
+    for part, frame in part_frames.items():
+        table = pd.DataFrame({"part": part, "lesion_id": frame.index,
+                              "label": frame.label.to_numpy(),
+                              "score_last": last[part]["score"], "score_best": best[part]["score"]})
+        for feature, (values, available) in heads[part].items():
+            table[f"target_{feature}"] = np.where(available > 0, values, np.nan)
+            table[f"annotation_{feature}_last"] = last[part][feature]
+            table[f"annotation_{feature}_best"] = best[part][feature]
+        rows.append(table)
+    return pd.concat(rows, ignore_index=True)
+
+
+def train_one(spec: RunSpec, context: Context, root: Path, progress: bool = True,
+              claim: store.Claim | None = None) -> dict:
     """Train and evaluate one run and store it; returns its ``run.json`` content."""
     import keras
     from sklearn.metrics import roc_auc_score
@@ -158,7 +198,7 @@ def train_one(spec: RunSpec, context: Context, root: Path, progress: bool = True
 
     settings = get_profile(spec.profile).training
     logging.getLogger("tensorflow").setLevel(logging.ERROR)  # retracing notes, one per run
-    keras.utils.set_random_seed(spec.split.seed)
+    determinism = make_deterministic(spec.init_seed)
     by_id = context.lesions.set_index("lesion_id")
     missing = [i for part in (spec.split.train, spec.split.validation, spec.split.test)
                for i in part if i not in by_id.index]
@@ -166,29 +206,29 @@ def train_one(spec: RunSpec, context: Context, root: Path, progress: bool = True
         raise ValueError(f"split {spec.split.name} names lesions without a readable image: {missing[:3]}")
     part = {name: by_id.loc[list(ids)] for name, ids in
             [("train", spec.split.train), ("validation", spec.split.validation), ("test", spec.split.test)]}
-    multi = parse_target(spec.target) is not None
-    preprocess = multitask.preprocess_input(spec.arch)
-    class_weights = multitask.balanced_class_weights(part["train"].label)
+    features = spec.target.features
+    head_of = multitask.head_names(features) if features else {}
+    preprocess = multitask.preprocess_input(spec.arch, settings.variant)
+    class_weights = multitask.class_weights_for(part["train"].label, bool(features), settings.variant)
+    heads = {name: context.heads(spec.target, frame.index, spec.split.seed, name)
+             for name, frame in part.items()}
 
     def dataset(name, training):
         frame = part[name]
-        extra = {}
-        if multi:
-            values, available = context.annotation(spec.target, frame.index)
-            extra = {"annotation": values, "available": available}
-        return pipeline.make_dataset(list(frame.path), frame.label, settings.image_size,
-                                     settings.batch_size, preprocess, training=training,
-                                     class_weights=class_weights if training else None,
-                                     seed=spec.split.seed, **extra)
+        return pipeline.make_dataset(
+            list(frame.path), frame.label, settings.image_size, settings.batch_size, preprocess,
+            heads={head_of[f]: v for f, v in heads[name].items()}, training=training,
+            class_weights=class_weights if training else None, seed=spec.init_seed)
 
-    model, weights_init = multitask.build_model(spec.arch, settings.image_size, multi,
+    model, weights_init = multitask.build_model(spec.arch, settings.image_size, features,
                                                 weights=settings.weights,
-                                                learning_rate=settings.learning_rate)
+                                                learning_rate=settings.learning_rate,
+                                                variant=settings.variant)
     train = dataset("train", True)
-    steps = settings.steps_per_epoch
-    if steps:
+    if settings.steps_per_epoch:
         train = train.repeat()
-    callbacks = []
+    watch = _epoch_watch(claim)
+    callbacks = [watch]
     if progress:
         from tqdm.keras import TqdmCallback
 
@@ -196,31 +236,45 @@ def train_one(spec: RunSpec, context: Context, root: Path, progress: bool = True
                                       leave=False))
     start = time.perf_counter()
     history = model.fit(train, validation_data=dataset("validation", False), epochs=settings.epochs,
-                        steps_per_epoch=steps, callbacks=callbacks, verbose=0, shuffle=False)
+                        steps_per_epoch=settings.steps_per_epoch, callbacks=callbacks, verbose=0,
+                        shuffle=False)
     seconds = time.perf_counter() - start
-    outputs = model.predict(dataset("test", False), verbose=0)
-    scores = np.asarray(outputs["diagnosis"] if isinstance(outputs, dict) else outputs).reshape(-1)
+    evaluate = {name: dataset(name, False) for name in PARTS}
+    last = {name: _predict(model, data, features) for name, data in evaluate.items()}
+    last_weights = model.get_weights()
+    if watch.best_weights is not None:
+        model.set_weights(watch.best_weights)
+    best = {name: _predict(model, data, features) for name, data in evaluate.items()}
     test = part["test"]
-    auc = float(roc_auc_score(test.label, scores))
-    predictions = pd.DataFrame({"lesion_id": test.index, "label": test.label.to_numpy(), "score": scores})
+    aucs = {kind: float(roc_auc_score(test.label, scores["test"]["score"]))
+            for kind, scores in (("last", last), ("best", best))}
+    predictions = _prediction_table({p: part[p] for p in PARTS}, heads, last, best)
     record = {
-        "profile": spec.profile, "arch": spec.arch, "target": spec.target, "split": spec.split.name,
-        "seed": spec.split.seed, "auc": auc, "n_train": len(part["train"]),
-        "n_validation": len(part["validation"]), "n_test": len(test),
-        "n_train_annotated": int(context.annotation(spec.target, part["train"].index)[1].sum()) if multi else 0,
+        "profile": spec.profile, "arch": spec.arch,
+        "network": multitask.network(spec.arch, settings.variant), "variant": settings.variant,
+        "target": spec.target.spec, "model": spec.target.model, "split": spec.split.name,
+        "seed": spec.split.seed, "init_seed": spec.init_seed,
+        "selection": settings.selection, "auc": aucs[settings.selection],
+        "auc_last": aucs["last"], "auc_best": aucs["best"],
+        "best_epoch": watch.best_epoch, "val_auc_best": watch.best,
+        "n_train": len(part["train"]), "n_validation": len(part["validation"]), "n_test": len(test),
+        "heads": {f: {"n_train_annotated": int(a.sum()),
+                      "train_mean": float(np.nanmean(np.where(a > 0, v, np.nan))) if a.any() else None}
+                  for f, (v, a) in heads["train"].items()},
         "class_weights": class_weights, "weights_init": weights_init,
-        "settings": asdict(settings), "train_seconds": round(seconds, 1),
-        "skipped_lesions": context.skipped, "versions": _versions(),
-        "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "determinism": determinism, "settings": asdict(settings),
+        "train_seconds": round(seconds, 1), "skipped_lesions": context.skipped,
+        "versions": _versions(), "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
     files = {
-        "predictions.csv": lambda p: predictions.to_csv(p, index=False),
-        "history.csv": lambda p: pd.DataFrame(history.history).rename_axis("epoch").to_csv(p),
-        "run.json": lambda p: p.write_text(json.dumps(record, indent=1)),
+        store.PREDICTIONS: lambda p: predictions.to_csv(p, index=False),
+        store.HISTORY: lambda p: pd.DataFrame(history.history).rename_axis("epoch").to_csv(p),
     }
-    if settings.keep_weights:
+    if settings.keep_weights:  # the weights of the model the tables score
+        if settings.selection == "last":
+            model.set_weights(last_weights)
         files["model.weights.h5"] = lambda p: model.save_weights(p)
-    _write_atomically(run_dir(root, spec), files)
+    store.write_run(run_dir(root, spec), files, record)
     keras.backend.clear_session()
     return record
 
@@ -228,58 +282,123 @@ def train_one(spec: RunSpec, context: Context, root: Path, progress: bool = True
 # --------------------------------------------------------------------------- the grid
 def grid(profile: str, archs=None, targets=None, seeds=None, lesions: pd.DataFrame | None = None,
          kfold: bool = False) -> list[RunSpec]:
-    """Every run of a profile (optionally narrowed), in a stable order."""
+    """Every run of a profile (optionally narrowed), split by split: an interrupted grid
+    leaves whole splits finished, which the paired comparisons can already use."""
     settings = get_profile(profile).training
-    for target in targets or settings.targets:
-        parse_target(target)
+    chosen = targets_module.expand(targets if targets is not None else settings.targets)
+    archs = _nonempty(archs if archs is not None else settings.archs, "architecture")
     if kfold:
         split_list = splits.kfold_splits(lesions)
     else:
-        split_list = splits.paper_splits(lesions, seeds or settings.split_seeds)
+        split_list = splits.paper_splits(lesions, _nonempty(
+            seeds if seeds is not None else settings.split_seeds, "split seed"))
     return [RunSpec(profile, arch, target, split)
-            for arch in (archs or settings.archs)
-            for target in (targets or settings.targets)
-            for split in split_list]
+            for split in split_list for arch in archs for target in chosen]
+
+
+def _nonempty(items, what: str):
+    items = list(items)
+    if not items:
+        raise ValueError(f"no {what} given")
+    return items
+
+
+def plan(profile: str, specs: list[RunSpec], root: Path) -> dict[str, list]:
+    """Sort a grid into ``done``, ``todo`` and ``damaged`` (folder, reason) runs."""
+    done, todo, damaged = [], [], []
+    for spec in specs:
+        folder = run_dir(root, spec)
+        reason = store.validate(folder) if folder.exists() else "absent"
+        if reason is None:
+            done.append(spec)
+        else:
+            todo.append(spec)
+            if reason != "absent":
+                damaged.append((folder, reason))
+    return {"done": done, "todo": todo, "damaged": damaged}
 
 
 def run_grid(profile: str, archs=None, targets=None, seeds=None, kfold: bool = False,
              results=None, data_root=None, progress: bool = True) -> pd.DataFrame:
-    """Train every run of the grid that the store does not hold yet; returns all runs."""
+    """Train every run of the grid that the store does not hold yet; returns all runs.
+
+    Damaged run folders are named and trained again; runs that another live trainer has
+    claimed are skipped (and named); temporary folders of dead trainers are removed.
+    """
     root = Path(results) if results else config.results_dir()
     settings = get_profile(profile).training
     context = build_context(settings.n_lesions, data_root)
     specs = grid(profile, archs, targets, seeds, context.lesions, kfold)
-    todo = [s for s in specs if not is_finished(root, s)]
-    print(f"{profile}: {len(specs)} runs in the grid, {len(specs) - len(todo)} already in "
-          f"{root / profile}, {len(todo)} to train", flush=True)
-    for spec in tqdm(todo, desc="runs", disable=not progress or not todo):
-        train_one(spec, context, root, progress)
+    store.clean_temporaries(root, profile)
+    state = plan(profile, specs, root)
+    for folder, reason in state["damaged"]:
+        print(f"redoing a damaged run: {reason}", flush=True)
+    print(f"{profile}: {len(specs)} runs in the grid, {len(state['done'])} already in "
+          f"{root / profile}, {len(state['todo'])} to train", flush=True)
+    busy = []
+    for spec in tqdm(state["todo"], desc="runs", disable=not progress or not state["todo"]):
+        claim = store.Claim.take(run_dir(root, spec))
+        if claim is None:
+            busy.append(spec)
+            continue
+        with claim:
+            if not is_finished(root, spec):  # another trainer may have finished it meanwhile
+                train_one(spec, context, root, progress, claim)
+    for spec in busy:
+        print(f"skipped {'/'.join(spec.key)}: claimed by another trainer", flush=True)
     return load_runs(profile, root)
 
 
-def load_runs(profile: str, results=None) -> pd.DataFrame:
-    """One row per finished run of a profile: arch, target, split, seed, auc and more."""
+# --------------------------------------------------------------------------- reading the store
+RUN_COLUMNS = ["arch", "target", "model", "split", "seed", "auc", "auc_last", "auc_best",
+               "best_epoch", "selection", "n_train", "n_test", "weights_init", "train_seconds"]
+
+
+def load_runs(profile: str, results=None, strict: bool = True) -> pd.DataFrame:
+    """One row per finished run of a profile (columns :data:`RUN_COLUMNS`).
+
+    ``auc`` is the test AUC of the epoch the profile selects (``selection``: the last epoch,
+    or the one with the best validation AUC). A damaged run folder is a
+    :class:`store.StoreError` naming it (``strict=False`` leaves such folders out).
+    """
     root = Path(results) if results else config.results_dir()
-    rows = []
-    for path in sorted((root / profile).glob("*/*/*/run.json")):
-        record = json.loads(path.read_text())
-        rows.append({k: record[k] for k in ("arch", "target", "split", "seed", "auc", "n_train",
-                                            "n_test", "weights_init", "train_seconds")})
-    columns = ["arch", "target", "split", "seed", "auc", "n_train", "n_test", "weights_init",
-               "train_seconds"]
-    return pd.DataFrame(rows, columns=columns)
+    rows = [{k: record.get(k) for k in RUN_COLUMNS}
+            for _, record in store.finished_runs(root, profile, strict)]
+    return pd.DataFrame(rows, columns=RUN_COLUMNS)
 
 
-_SHORT = {"automated": "auto", "crowd": "crowd", "student": "stud"}
+def load_predictions(profile: str, results=None, part: str = "test", selection: str | None = None,
+                     strict: bool = True) -> pd.DataFrame:
+    """Predictions of every finished run on ``part`` (test or validation): lesion_id, label,
+    score (of the ``selection`` epoch, default each run's own), arch, target, split, and the
+    annotation heads' columns where a run has them."""
+    root = Path(results) if results else config.results_dir()
+    frames = []
+    for folder, record in store.finished_runs(root, profile, strict):
+        frame = store.read_predictions(folder)
+        frame = frame[frame.part == part].drop(columns="part")
+        chosen = selection or record["selection"]
+        frames.append(frame.assign(score=frame[f"score_{chosen}"], arch=record["arch"],
+                                   target=record["target"], split=record["split"]))
+    columns = ["lesion_id", "label", "score", "arch", "target", "split"]
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    out = pd.concat(frames, ignore_index=True)
+    return out[columns + [c for c in out.columns if c not in columns]]
 
 
-def model_name(target: str) -> str:
-    """The paper's name of a model: ``baseline``, ``autoA``, ``crowdB``, ``studC``; a
-    randomized control gets ``_random`` appended (``crowdA_random``)."""
-    parsed = parse_target(target)
-    if parsed is None:
-        return "baseline"
-    return f"{_SHORT[parsed[0]]}{parsed[1]}" + ("_random" if is_random(target) else "")
+def load_histories(profile: str, results=None) -> pd.DataFrame:
+    """The per-epoch history of every finished run, with arch, target, model and split."""
+    root = Path(results) if results else config.results_dir()
+    frames = [store.read_history(folder).assign(arch=r["arch"], target=r["target"],
+                                               model=r["model"], split=r["split"])
+              for folder, r in store.finished_runs(root, profile)]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def model_name(target) -> str:
+    """The paper's name of a model (``baseline``, ``crowdA``, ``crowdA_random``)."""
+    return targets_module.parse(target).model
 
 
 def summarize(runs: pd.DataFrame) -> pd.DataFrame:
@@ -295,11 +414,10 @@ def plot_aucs(runs: pd.DataFrame, title: str = "", ax=None):
     import matplotlib.pyplot as plt
 
     frame = runs.assign(model=runs.target.map(model_name))
-    order = list(dict.fromkeys(frame.sort_values("target").model))
-    order = ["baseline"] + [m for m in order if m != "baseline"]
+    order = sorted(dict.fromkeys(frame.model), key=targets_module.model_order)
     archs = list(dict.fromkeys(frame.arch))
     if ax is None:
-        _, ax = plt.subplots(figsize=(1 + 0.7 * len(order) * len(archs), 3.6))
+        _, ax = plt.subplots(figsize=(1 + 0.5 * len(order) * len(archs), 3.6))
     width = 0.8 / max(len(archs), 1)
     for k, arch in enumerate(archs):
         part = frame[frame.arch == arch]
@@ -309,21 +427,9 @@ def plot_aucs(runs: pd.DataFrame, title: str = "", ax=None):
             ax.scatter([x] * len(values), values, s=14, alpha=0.6, color=f"C{k}",
                        label=arch if i == 0 else None)
             ax.hlines(values.mean(), x - width / 2.5, x + width / 2.5, color=f"C{k}")
-    ax.set_xticks(range(len(order)), order, rotation=45, ha="right")
+    ax.set_xticks(range(len(order)), order, rotation=60, ha="right")
     ax.set_ylabel("test AUC")
     ax.axhline(0.5, color="grey", lw=0.5, ls=":")
     ax.legend(title="architecture", fontsize=8)
     ax.set_title(title)
     return ax
-
-
-def load_predictions(profile: str, results=None) -> pd.DataFrame:
-    """Test-set predictions of every finished run, with arch, target and split columns."""
-    root = Path(results) if results else config.results_dir()
-    frames = []
-    for path in sorted((root / profile).glob("*/*/*/run.json")):
-        record = json.loads(path.read_text())
-        frame = pd.read_csv(path.with_name("predictions.csv"))
-        frames.append(frame.assign(arch=record["arch"], target=record["target"], split=record["split"]))
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        columns=["lesion_id", "label", "score", "arch", "target", "split"])

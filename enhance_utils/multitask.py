@@ -27,20 +27,44 @@ ARCHITECTURES = {
     "vgg16": (keras.applications.VGG16, keras.applications.vgg16.preprocess_input),
     "inception_v3": (keras.applications.InceptionV3, keras.applications.inception_v3.preprocess_input),
     "resnet50": (keras.applications.ResNet50, keras.applications.resnet50.preprocess_input),
+    "resnet50v2": (keras.applications.ResNet50V2, keras.applications.resnet_v2.preprocess_input),
     "small": (None, None),
 }
+#: the smallest input each base accepts (the CI test builds every one at this size)
+MIN_IMAGE_SIZE = {"vgg16": 32, "inception_v3": 75, "resnet50": 32, "resnet50v2": 32, "small": 16}
 
 
-def preprocess_input(arch: str):
-    """The architecture's own input scaling (``small``: pixels / 255)."""
+def network(arch: str, variant: str = "described") -> str:
+    """The base actually built for ``arch`` under a training variant (``resnet50`` is
+    ResNet50V2 in the published scripts)."""
+    from .variants import get_variant
+
     _check_arch(arch)
-    function = ARCHITECTURES[arch][1]
-    return function if function is not None else (lambda x: x / 255.0)
+    return get_variant(variant).resnet50 if arch == "resnet50" else arch
+
+
+def preprocess_input(arch: str, variant: str = "described"):
+    """The input scaling of ``arch`` under a variant: the network's own ``preprocess_input``
+    (``described``) or pixels / 255 (``published``, and always for ``small``)."""
+    from .variants import get_variant
+
+    function = ARCHITECTURES[network(arch, variant)][1]
+    if function is None or get_variant(variant).scaling == "unit":
+        return lambda x: x / 255.0
+    return function
 
 
 def _check_arch(arch: str) -> None:
     if arch not in ARCHITECTURES:
         raise ValueError(f"unknown architecture {arch!r}; choose from {sorted(ARCHITECTURES)}")
+
+
+def head_names(features: tuple[str, ...]) -> dict[str, str]:
+    """Output name of each annotation head: ``annotation`` for one, ``annotation_A`` … for
+    a joint model."""
+    if len(features) == 1:
+        return {features[0]: ANNOTATION}
+    return {f: f"{ANNOTATION}_{f}" for f in features}
 
 
 def masked_mse(y_true, y_pred):
@@ -82,32 +106,54 @@ def _conv_base(arch: str, inputs, weights: str | None):
         return base.output, "random (imagenet unavailable)"
 
 
-def build_model(arch: str, image_size: int, multitask: bool, weights: str | None = "imagenet",
-                learning_rate: float = 2e-5, hidden_units: int = 256):
-    """A compiled baseline or multi-task model.
+def build_model(arch: str, image_size: int, features: tuple[str, ...] = (),
+                weights: str | None = "imagenet", learning_rate: float = 2e-5,
+                hidden_units: int = 256, variant: str = "described"):
+    """A compiled baseline (``features=()``) or multi-task model.
+
+    The multi-task model has one linear head per annotation feature in ``features`` (one for
+    the paper's models, three for a joint model) on the shared dense layer. Its loss is
+    eq. (1): ``0.5 * diagnosis + 0.5 * annotation``, the annotation half split equally among
+    the heads of a joint model.
 
     Returns
     -------
     model : keras.Model
-        Outputs ``diagnosis`` (and ``annotation`` when ``multitask``).
+        Outputs ``diagnosis`` and the annotation heads (:func:`head_names`).
     weights_init : str
         ``imagenet``, ``random`` or ``random (imagenet unavailable)``.
     """
-    _check_arch(arch)
+    from .variants import get_variant
+
+    base_name = network(arch, variant)
     inputs = keras.Input((image_size, image_size, 3))
-    features, weights_init = _conv_base(arch, inputs, None if arch == "small" else weights)
-    hidden = layers.Dense(hidden_units, activation="relu")(layers.Flatten()(features))
+    conv, weights_init = _conv_base(base_name, inputs, None if arch == "small" else weights)
+    hidden = layers.Flatten()(conv)
+    if features or arch in get_variant(variant).baseline_dense:
+        hidden = layers.Dense(hidden_units, activation="relu")(hidden)
     outputs = {DIAGNOSIS: layers.Dense(1, activation="sigmoid", name=DIAGNOSIS)(hidden)}
     losses = {DIAGNOSIS: keras.losses.BinaryCrossentropy()}
     loss_weights = {DIAGNOSIS: 1.0}
-    if multitask:
-        outputs[ANNOTATION] = layers.Dense(1, activation="linear", name=ANNOTATION)(hidden)
-        losses[ANNOTATION] = masked_mse
-        loss_weights = {DIAGNOSIS: 0.5, ANNOTATION: 0.5}
-    model = keras.Model(inputs, outputs, name=f"{arch}_{'multitask' if multitask else 'baseline'}")
+    if features:
+        loss_weights[DIAGNOSIS] = 0.5
+        for name in head_names(tuple(features)).values():
+            outputs[name] = layers.Dense(1, activation="linear", name=name)(hidden)
+            losses[name] = masked_mse
+            loss_weights[name] = 0.5 / len(features)
+    kind = "multitask" if features else "baseline"
+    model = keras.Model(inputs, outputs, name=f"{base_name}_{kind}")
     model.compile(optimizer=keras.optimizers.RMSprop(learning_rate), loss=losses,
                   loss_weights=loss_weights, metrics={DIAGNOSIS: [keras.metrics.AUC(name="auc")]})
     return model, weights_init
+
+
+def class_weights_for(labels, multitask: bool, variant: str = "described") -> dict | None:
+    """The diagnosis class weights a model gets under a variant (``None``: every sample 1)."""
+    from .variants import get_variant
+
+    if multitask and get_variant(variant).multitask_class_weights == "none":
+        return None
+    return balanced_class_weights(labels)
 
 
 def balanced_class_weights(labels) -> dict[int, float]:

@@ -59,20 +59,27 @@ def affine_parameters(theta, shear, zoom_x, zoom_y, shift_x, shift_y, flip_x, fl
     return tf.stack([a00, a01, a2, a10, a11, b2, zero, zero], axis=1)
 
 
-def augment_batch(images):
+def augment_batch(images, seed=None):
     """Random rotation 0–360°, shifts of 10%, shear 0.2°, zoom 0.8–1.2, both flips and a
     channel shift of up to ±20 for a batch of 0–255 float images.
 
     All geometric changes are composed into one affine map per image and applied in a single
     resampling (``keras.ops.image.affine_transform``, nearest fill), instead of one pass per
     transformation as a chain of Keras preprocessing layers would do.
+
+    ``seed`` (a shape-``(2,)`` integer tensor) makes the draw a pure function of the seed
+    (stateless random ops), so a training run is reproducible; without it the draw is random.
     """
     shape = tf.shape(images)
     n, height, width = shape[0], shape[1], shape[2]
     h, w = tf.cast(height, tf.float32), tf.cast(width, tf.float32)
+    seeds = iter(tf.unstack(tf.random.experimental.stateless_split(seed, 9))) \
+        if seed is not None else None
 
     def uniform(low, high):
-        return tf.random.uniform((n,), low, high)
+        if seeds is None:
+            return tf.random.uniform((n,), low, high)
+        return tf.random.stateless_uniform((n,), next(seeds), low, high)
 
     def flip():
         return tf.where(uniform(0.0, 1.0) < 0.5, -1.0, 1.0)
@@ -95,25 +102,34 @@ def _load(path, image_size: int):
 
 
 def make_dataset(paths, labels, image_size: int, batch_size: int, preprocess, *,
-                 annotation=None, available=None, class_weights: dict | None = None,
-                 training: bool = False, seed: int = 0, cache: bool = True) -> tf.data.Dataset:
+                 annotation=None, available=None, heads: dict | None = None,
+                 class_weights: dict | None = None, training: bool = False, seed: int = 0,
+                 cache: bool = True) -> tf.data.Dataset:
     """A batched dataset of ``(images, targets, sample_weights)``.
 
-    Targets are ``{"diagnosis": label}`` plus, for a multi-task model,
-    ``{"annotation": [value, available]}``; sample weights carry the class weights of the
-    diagnosis (1 for the annotation output, whose loss masks itself).
+    Targets are ``{"diagnosis": label}`` plus, for a multi-task model, one entry per
+    annotation head, ``[value, available]``: ``heads`` maps an output name to its
+    ``(values, available)`` (``annotation=``/``available=`` is the one-head shorthand for
+    ``heads={"annotation": (annotation, available)}``). Sample weights carry the class
+    weights of the diagnosis (1 for the annotation outputs, whose loss masks itself).
+
+    A training dataset is reproducible: its shuffle is seeded by ``seed``, and each batch's
+    augmentation by a per-batch seed drawn from a seeded, per-epoch re-randomized stream
+    (``tf.data.Dataset.random``), so epoch *k* of a run sees the same batches on every rerun.
     """
     labels = np.asarray(labels, np.float32).reshape(-1, 1)
     weights = np.ones(len(labels), np.float32)
     if class_weights:
         weights = np.where(labels[:, 0] > 0.5, class_weights[1], class_weights[0]).astype(np.float32)
+    heads = dict(heads or {})
+    if annotation is not None:
+        heads["annotation"] = (annotation, available)
     targets = {"diagnosis": labels}
     sample_weights = {"diagnosis": weights}
-    if annotation is not None:
-        both = np.stack([np.nan_to_num(np.asarray(annotation, np.float32)),
-                         np.asarray(available, np.float32)], axis=1)
-        targets["annotation"] = both
-        sample_weights["annotation"] = np.ones(len(labels), np.float32)
+    for name, (values, present) in heads.items():
+        targets[name] = np.stack([np.nan_to_num(np.asarray(values, np.float32)),
+                                  np.asarray(present, np.float32)], axis=1)
+        sample_weights[name] = np.ones(len(labels), np.float32)
     data = tf.data.Dataset.from_tensor_slices(([str(p) for p in paths], targets, sample_weights))
     data = data.map(lambda p, t, w: (_load(p, image_size), t, w), num_parallel_calls=AUTOTUNE)
     if cache:
@@ -121,12 +137,18 @@ def make_dataset(paths, labels, image_size: int, batch_size: int, preprocess, *,
     if training:
         data = data.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
     data = data.batch(batch_size)
+    if training:
+        keys = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+        data = tf.data.Dataset.zip((data, keys))
 
-    def prepare(images, targets, weights):
-        images = tf.cast(images, tf.float32)
-        if training:
-            images = augment_batch(images)
-        return preprocess(images), targets, weights
+        def prepare(batch, key):
+            images, targets, weights = batch
+            pair = tf.stack([key, tf.constant(seed, tf.int64)])
+            images = augment_batch(tf.cast(images, tf.float32), seed=pair)
+            return preprocess(images), targets, weights
+    else:
+        def prepare(images, targets, weights):
+            return preprocess(tf.cast(images, tf.float32)), targets, weights
 
     data = data.map(prepare, num_parallel_calls=AUTOTUNE)
     return data.prefetch(AUTOTUNE)

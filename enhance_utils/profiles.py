@@ -15,10 +15,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+#: the paper's grid: the baseline and the nine single-annotation models
 ALL_TARGETS = ("baseline", "automated:A", "automated:B", "automated:C", "crowd:A", "crowd:B",
                "crowd:C", "student:A", "student:B", "student:C")
-#: the randomized control (chapter 8): each annotation's values replaced by uniform [0, 1)
+#: the paper's randomized control (chapter 8): each annotation's values replaced by uniform [0, 1)
 RANDOM_TARGETS = tuple(f"random:{t}" for t in ALL_TARGETS if t != "baseline")
+#: the controls this book adds: baseline replicates (baseline ensemble), permuted values,
+#: and one joint A+B+C model per source
+EXTRA_TARGETS = ("baseline:init1", "baseline:init2") + tuple(
+    f"permuted:{t}" for t in ALL_TARGETS if t != "baseline") + (
+    "automated:ABC", "crowd:ABC", "student:ABC")
+FULL_GRID = ALL_TARGETS + RANDOM_TARGETS + EXTRA_TARGETS
+#: a small grid for smoke runs: one source, all kinds of target
+SMOKE_GRID = ("baseline", "baseline:init1", "baseline:init2", "crowd:A", "crowd:B", "crowd:C",
+              "random:crowd:A", "random:crowd:B", "random:crowd:C", "permuted:crowd:A",
+              "permuted:crowd:B", "permuted:crowd:C", "crowd:ABC")
 
 
 @dataclass(frozen=True)
@@ -40,6 +51,10 @@ class Training:
     steps_per_epoch: int | None = None
     #: keep each run's weights (outside git) for the explanation chapter
     keep_weights: bool = False
+    #: how models are built and trained (:mod:`enhance_utils.variants`)
+    variant: str = "described"
+    #: which epoch's predictions the tables score: "last" or "best" (validation AUC)
+    selection: str = "best"
 
 
 @dataclass(frozen=True)
@@ -53,15 +68,20 @@ class Profile:
 
 PROFILES = {
     "smoke": Profile("smoke", "minutes on any laptop or CI machine; small samples", 2,
-                     Training(("small",), ALL_TARGETS, (1970, 1972), 64, 300, 2, 20, 1e-3,
-                              None, keep_weights=True)),
+                     Training(archs=("small",), targets=SMOKE_GRID, split_seeds=(1970, 1972),
+                              image_size=64, n_lesions=300, epochs=2, batch_size=20,
+                              learning_rate=1e-3, weights=None, keep_weights=True)),
     "cpu": Profile("cpu", "all the data on a CPU machine; small models", 4,
-                   Training(("small",), ALL_TARGETS, (1970, 1972, 2008, 2019, 2020), 64, None,
-                            10, 20, 1e-3, None)),
+                   Training(archs=("small",), targets=FULL_GRID,
+                            split_seeds=(1970, 1972, 2008, 2019, 2020), image_size=64,
+                            n_lesions=None, epochs=10, batch_size=20, learning_rate=1e-3,
+                            weights=None)),
     "paper": Profile("paper", "the paper's settings; a GPU machine", 4,
-                     Training(("vgg16", "inception_v3", "resnet50"), ALL_TARGETS,
-                              (1970, 1972, 2008, 2019, 2020), 384, None, 30, 20, 2e-5,
-                              "imagenet", steps_per_epoch=100, keep_weights=False)),
+                     Training(archs=("vgg16", "inception_v3", "resnet50"), targets=FULL_GRID,
+                              split_seeds=(1970, 1972, 2008, 2019, 2020), image_size=384,
+                              n_lesions=None, epochs=30, batch_size=20, learning_rate=2e-5,
+                              weights="imagenet", steps_per_epoch=100, keep_weights=False,
+                              variant="published", selection="last")),
 }
 
 

@@ -17,7 +17,7 @@ SIZE = 32
 def tiny():
     """A just-initialised multi-task small CNN (no training needed for shape checks)."""
     keras.utils.set_random_seed(0)
-    model, _ = multitask.build_model("small", SIZE, multitask=True, learning_rate=1e-3)
+    model, _ = multitask.build_model("small", SIZE, ("A",), learning_rate=1e-3)
     return model
 
 
@@ -45,7 +45,7 @@ def test_map_shape_range_and_determinism(tiny):
 
 
 def test_baseline_has_no_annotation():
-    model, _ = multitask.build_model("small", SIZE, multitask=False)
+    model, _ = multitask.build_model("small", SIZE)
     ex = explain.explain_image(model, np.zeros((SIZE, SIZE, 3), np.uint8), "small")
     assert ex.annotation is None
 

@@ -21,7 +21,7 @@ def _hand_loss(p, a, y, w, values, available):
 @pytest.fixture(scope="module")
 def tiny():
     keras.utils.set_random_seed(0)
-    model, init = multitask.build_model("small", 32, multitask=True, learning_rate=1e-3)
+    model, init = multitask.build_model("small", 32, ("A",), learning_rate=1e-3)
     assert init == "random"
     return model
 
@@ -55,7 +55,7 @@ def test_masked_mse_divides_by_annotated_count():
 
 
 def test_baseline_has_one_output():
-    model, _ = multitask.build_model("small", 32, multitask=False)
+    model, _ = multitask.build_model("small", 32)
     assert len(model.outputs) == 1 and model.outputs[0].shape[-1] == 1
 
 
@@ -68,7 +68,7 @@ def test_imagenet_unavailable_falls_back_and_says_so(monkeypatch, capsys):
         return original[0](**kwargs)
 
     monkeypatch.setitem(multitask.ARCHITECTURES, "vgg16", (offline, original[1]))
-    _, init = multitask.build_model("vgg16", 32, multitask=True)
+    _, init = multitask.build_model("vgg16", 32, ("A",))
     assert init == "random (imagenet unavailable)"
     assert "could not be loaded" in capsys.readouterr().out
 
