@@ -1,0 +1,36 @@
+"""No number typed into the prose of the chapters: every one is glued from a computation."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from enhance_utils import prose
+
+CHAPTERS_DIR = Path(__file__).resolve().parents[1] / "chapters"
+#: chapters whose prose must be free of typed numbers; add a chapter's stem to extend
+CHAPTERS = []
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_no_typed_numbers_in_prose(chapter):
+    notebook = nbformat.read(CHAPTERS_DIR / f"{chapter}.ipynb", as_version=4)
+    typed = {cell.get("id", index): prose.typed_numbers(cell.source)
+             for index, cell in enumerate(notebook.cells) if cell.cell_type == "markdown"}
+    typed = {cell: numbers for cell, numbers in typed.items() if numbers}
+    assert not typed, f"numbers typed into markdown cells (glue them): {typed}"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Colour drops from 0.23 to about 0.18.", ["0.23", "0.18"]),
+    ("All 1996 published ids; 30 skipped.", ["1996", "30"]),
+    ("r = {glue:text}`r_crowd_a:.3f` against the paper's {glue:text}`paper_crowd_a`", []),
+    ("Table 3 of {cite:t}`raumanns2021enhance`, sections 4.1 and 5.1, Figs. 3–4", []),
+    ("see {numref}`fig-04-isic` and chapter 2; ISIC 2017 and PH2; ICC(2,1)", []),
+    ("$r = (M_1 - M_0)/s$ with `ddof=0` and [Chapter 2](02_annotations.ipynb)", []),
+    ("```python\nx = 10\n```\nno digit here", []),
+    ("```{exercise} Table 1 by hand\n:label: ex-01-table1\n\nUse 300 pixels.\n```", ["300"]),
+])
+def test_typed_numbers(text, expected):
+    assert prose.typed_numbers(text) == expected
