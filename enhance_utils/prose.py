@@ -19,6 +19,7 @@ STRIPPED = [
     re.compile(r"``[^`\n]+``|`[^`\n]+`"),                       # code spans
     re.compile(r"\]\([^)]*\)"),                               # link targets
     re.compile(r"^:[\w-]+:.*$", re.M),                        # directive options (:label: ...)
+    re.compile(r"^```\{solution-start\}.*$", re.M),           # a solution names its exercise
     re.compile(r"^\(?[\w-]+\)=$", re.M),                      # MyST targets
 ]
 
@@ -47,9 +48,45 @@ def typed_numbers(markdown: str) -> list[str]:
     return DIGIT.findall(strip_allowed(markdown))
 
 
+def plain(value):
+    """A glue-able value: numpy scalars become Python numbers, text becomes Markdown."""
+    from IPython.display import Markdown
+
+    if isinstance(value, str):
+        return Markdown(value)
+    return value.item() if hasattr(value, "item") else value
+
+
 def glue_all(values: Mapping[str, object]) -> None:
-    """Glue every value under its name for the prose (``{glue:text}`name```), silently."""
+    """Glue every value under its name, silently: numbers for ``{glue:text}`name:.3f```,
+    text for ``{glue:md}`name```."""
     from myst_nb import glue
 
     for name, value in values.items():
-        glue(name, value, display=False)
+        glue(name, plain(value), display=False)
+
+
+def comparison_phrase(comparison, unit: str = "values") -> str:
+    """How a :func:`enhance_utils.reference.beside_paper` table compares with the paper, in
+    words: every value the same, or how many of them differ and by how much at most."""
+    compared = comparison.dropna(subset=["computed", "paper"], how="all")
+    differ = compared.difference.fillna(0).abs()
+    if not (differ > 0).any():
+        return f"all {len(compared)} {unit} agree with the paper"
+    return (f"{int((differ > 0).sum())} of {len(compared)} {unit} differ from the paper "
+            f"(by at most {differ.max():g})")
+
+
+# --------------------------------------------------------------------------- chapter 01
+def datasets_numbers(ground_truth, ph2, comparison, isic_image_shape, isic_mask_shape) -> dict:
+    """The numbers of chapter 01's prose, from what the chapter loaded and compared; the
+    shapes are (rows, cols) of one ISIC image and of its mask file."""
+    isic = ground_truth.diagnosis.value_counts()
+    ph2_dx = ph2.clinical_diagnosis.value_counts()
+    return {"n_isic": len(ground_truth), "n_isic_nevus": isic["nevus"],
+            "n_isic_melanoma": isic["melanoma"], "n_isic_sk": isic["seborrheic_keratosis"],
+            "n_ph2": len(ph2), "n_ph2_common": ph2_dx["common_nevus"],
+            "n_ph2_atypical": ph2_dx["atypical_nevus"], "n_ph2_melanoma": ph2_dx["melanoma"],
+            "table1_agreement": comparison_phrase(comparison, "cells"),
+            "isic_image_size": f"{isic_image_shape[1]}×{isic_image_shape[0]}",
+            "isic_mask_size": f"{isic_mask_shape[1]}×{isic_mask_shape[0]}"}
