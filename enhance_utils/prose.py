@@ -49,12 +49,14 @@ def typed_numbers(markdown: str) -> list[str]:
 
 
 def plain(value):
-    """A glue-able value: numpy scalars become Python numbers, text becomes Markdown."""
+    """A glue-able value: numpy scalars become Python numbers (whole ones ``int``), text
+    becomes Markdown."""
     from IPython.display import Markdown
 
     if isinstance(value, str):
         return Markdown(value)
-    return value.item() if hasattr(value, "item") else value
+    value = value.item() if hasattr(value, "item") else value
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def glue_all(values: Mapping[str, object]) -> None:
@@ -90,3 +92,38 @@ def datasets_numbers(ground_truth, ph2, comparison, isic_image_shape, isic_mask_
             "table1_agreement": comparison_phrase(comparison, "cells"),
             "isic_image_size": f"{isic_image_shape[1]}×{isic_image_shape[0]}",
             "isic_mask_size": f"{isic_mask_shape[1]}×{isic_mask_shape[0]}"}
+
+
+# --------------------------------------------------------------------------- chapter 02
+def _count(table2, dataset: str, source: str, feature: str) -> int:
+    rows = table2[(table2.dataset == dataset) & (table2.source == source)
+                  & (table2.feature == feature)]
+    return int(rows.n_lesions.sum())
+
+
+def annotations_numbers(long, table2, comparison, all_rows, ph2) -> dict:
+    """The numbers of chapter 02's prose: scales and group sizes from the long table, Table 2
+    counts (paper rule ``table2``, every row ``all_rows``) and its comparison with the paper."""
+    abc = long[long.feature.isin(["A", "B", "C"])]
+    crowd = abc[abc.source == "crowd"].groupby("feature").value.agg(["min", "max"])
+    students = long[long.source == "student"]
+    sizes = students.groupby("group").annotator.nunique()
+    unused = students.groupby("group").row_complete.any()
+    paper_b = comparison[(comparison.dataset == "ph2") & (comparison.source == "automated")
+                         & (comparison.feature == "B")].paper
+    values = {f"crowd_{bound}_{feature}": crowd.loc[feature, bound]
+              for feature in crowd.index for bound in ("min", "max")}
+    values.update({
+        "student_group_min": sizes.min(), "student_group_max": sizes.max(),
+        "student_max_B": abc[abc.source == "student"].query("feature == 'B'").value.max(),
+        "table2_agreement": comparison_phrase(comparison, "counts"),
+        "ph2_auto_b_file": _count(table2, "ph2", "automated", "B"),
+        "ph2_auto_b_paper": int(paper_b.fillna(0).sum()),
+        "n_student_isic": _count(table2, "isic2017", "student", "A"),
+        "unused_groups": " and ".join(f"`{g}`" for g in unused.index[~unused]),
+        "n_unused_groups": int((~unused).sum()),
+        "n_more_lesions": _count(all_rows, "isic2017", "student", "A")
+        - _count(table2, "isic2017", "student", "A"),
+        "n_ph2_atypical": int((ph2.clinical_diagnosis == "atypical_nevus").sum()),
+    })
+    return values

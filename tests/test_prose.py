@@ -10,7 +10,7 @@ from enhance_utils import prose
 
 CHAPTERS_DIR = Path(__file__).resolve().parents[1] / "chapters"
 #: chapters whose prose must be free of typed numbers; add a chapter's stem to extend
-CHAPTERS = ["01_datasets"]
+CHAPTERS = ["01_datasets", "02_annotations"]
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
@@ -35,3 +35,11 @@ def test_no_typed_numbers_in_prose(chapter):
 ])
 def test_typed_numbers(text, expected):
     assert prose.typed_numbers(text) == expected
+
+
+def test_plain_values_for_glue():
+    import numpy as np
+
+    assert prose.plain(np.float64(8.0)) == 8 and isinstance(prose.plain(np.float64(8.0)), int)
+    assert prose.plain(np.float64(0.25)) == 0.25
+    assert prose.plain("all 24 counts agree").data == "all 24 counts agree"
