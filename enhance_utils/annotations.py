@@ -10,6 +10,7 @@ built on this module.
 from __future__ import annotations
 
 import csv
+import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,15 +86,12 @@ def _read_rows(path: Path, sep: str, report: _Report) -> tuple[list[str], list[t
     """Header and (line, fields) rows of a delimited file; malformed and blank rows reported.
 
     Accepts a UTF-8 byte-order mark, CRLF line ends and trailing empty columns. A row with
-    more non-empty fields than the header has columns is malformed and skipped.
+    more non-empty fields than the header has columns is malformed and skipped. Damage is
+    reported with its line (:func:`_parse`): an unbalanced quote, and a last line cut off —
+    every published file ends with a line break, so a file without one was truncated and
+    its last row (whose last number may be cut short, 17 read as 1) is skipped.
     """
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: run `enhance fetch` or set ENHANCE_DATA_DIR")
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            lines = list(csv.reader(handle, delimiter=sep))
-    except (UnicodeDecodeError, csv.Error) as err:
-        raise datasets.DataFormatError(f"{path}: not a readable {sep!r}-separated text file ({err})")
+    lines, complete = _parse(path, sep, report)
     if not lines or len(lines[0]) < 2:
         raise datasets.DataFormatError(f"{path}: expected a header with an id column and at least "
                                        f"one value column separated by {sep!r}")
@@ -101,10 +99,14 @@ def _read_rows(path: Path, sep: str, report: _Report) -> tuple[list[str], list[t
     while header and not header[-1]:
         header.pop()
     rows, line = [], 1
-    for fields in lines[1:]:
+    for number, fields in enumerate(lines[1:], 2):
         line += 1 + sum(f.count("\n") for f in fields)
         if not any(f.strip() for f in fields):
             report.add(path, line, "", "", "", "blank row")
+            continue
+        if number == len(lines) and not complete:
+            report.add(path, line, "", fields[0].strip(), sep.join(fields),
+                       "last line cut off (the file does not end with a line break); row skipped")
             continue
         extra = [f for f in fields[len(header):] if f.strip()]
         if extra:
@@ -114,6 +116,45 @@ def _read_rows(path: Path, sep: str, report: _Report) -> tuple[list[str], list[t
         rows.append((line, [f.strip() for f in fields[:len(header)]] +
                      [""] * (len(header) - len(fields))))
     return header, rows
+
+
+def _parse(path: Path, sep: str, report: _Report) -> tuple[list[list[str]], bool]:
+    """The records of a delimited file and whether it ends with a line break.
+
+    A quote that opens a field and is never closed on its line makes the csv module join the
+    following lines into that field (20 lesions swallowed into one cell): such a file is
+    reported at the quote's line and read again with quotes as plain characters, so that
+    every line is a row of its own and the bad cell is reported as non-numeric.
+    """
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: run `enhance fetch` or set ENHANCE_DATA_DIR")
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            text = handle.read()
+        lines = list(csv.reader(io.StringIO(text, newline=""), delimiter=sep))
+    except (UnicodeDecodeError, csv.Error) as err:
+        raise datasets.DataFormatError(f"{path}: not a readable {sep!r}-separated text file ({err})")
+    quote = _swallowing_quote(lines)
+    if quote is not None:
+        report.add(path, quote, "", "", "", 'unbalanced quote: a " opens a field that takes in '
+                   "the following lines; quotes read as plain characters")
+        lines = list(csv.reader(io.StringIO(text, newline=""), delimiter=sep,
+                                quoting=csv.QUOTE_NONE))
+    return lines, text.endswith(("\n", "\r"))
+
+
+def _swallowing_quote(lines: list[list[str]]) -> int | None:
+    """Line of the first record with a quoted field spanning lines with text in it, or None.
+
+    A quoted field that holds only a line break (as in one published student file) is
+    harmless and not reported.
+    """
+    line = 1
+    for fields in lines:
+        if any(("\n" in f or "\r" in f) and f.strip() for f in fields):
+            return line
+        line += 1 + sum(f.count("\n") for f in fields)
+    return None
 
 
 def _number(text: str) -> float | None:

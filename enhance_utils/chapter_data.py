@@ -148,12 +148,14 @@ def ensure(chapter: str, profile: str, progressbar: bool = True, **options) -> P
     """
     if config.is_external_data_dir():
         root = config.data_dir()
-        absent = missing(needs(chapter, profile, root, **options), root)
+        data_needs = needs(chapter, profile, root, **options)
+        absent = missing(data_needs, root)
         if absent:
             raise FileNotFoundError(
                 f"ENHANCE_DATA_DIR={root} lacks {len(absent)} file(s) that chapter {chapter} "
                 f"reads in profile {profile}, e.g. {', '.join(absent[:3])}; unset "
                 "ENHANCE_DATA_DIR to download them, or complete the tree")
+        verify(data_needs, root)
         return root
     root = fetch.fetch(list(table_files()), progressbar=progressbar)
     data_needs = needs(chapter, profile, root, **options)
@@ -162,5 +164,29 @@ def ensure(chapter: str, profile: str, progressbar: bool = True, **options) -> P
         by_archive[fetch.archive_of(path).path].append(path)
     for archive, paths in by_archive.items():
         fetch.fetch_members(archive, paths, progressbar=progressbar)
+    verify(data_needs, root)
     print(f"{data_needs.describe()}: all in {root}")
     return root
+
+
+class ChecksumMismatch(ValueError):
+    """A file the chapter reads differs from the registry's checksum (the message names it)."""
+
+
+def verify(data_needs: DataNeeds, root) -> None:
+    """Check the sha256 of every file of ``data_needs`` the registry has one for.
+
+    That is every table a chapter reads (annotations, ISIC ground truth and metadata, the
+    PH2 table), not the images. Checksums are remembered by size and modification time in
+    the cache folder (:func:`enhance_utils.fetch.cached_sha256`), so a rebuild reads no file
+    again. Raises :class:`ChecksumMismatch` naming every file that differs.
+    """
+    paths = [*data_needs.files, *data_needs.members, *PH2_TABLES]
+    report = fetch.verify(root, paths=[p for p in paths if (Path(root) / p).is_file()],
+                          cached=True)
+    bad = [row["path"] for row in report if row["status"] != "ok"]
+    if bad:
+        raise ChecksumMismatch(
+            f"{len(bad)} file(s) under {root} differ from the registry's sha256 (damaged or "
+            f"edited): {', '.join(bad[:5])}; replace them with the official files "
+            "(`enhance fetch --verify` lists them all)")

@@ -28,6 +28,15 @@ from pathlib import Path
 
 from . import agreement, annotations, config, correlation, fetch
 
+#: errors of a command's input (files, arguments) that end it with one ``error:`` line, exit 2
+INPUT_ERRORS = (fetch.FetchError, OSError, ValueError)
+
+
+def _refuse(err: Exception) -> int:
+    """Print ``error: <message>`` on stderr (no traceback) and return exit code 2."""
+    print(f"error: {err}", file=sys.stderr)
+    return 2
+
 
 def _cmd_fetch(args) -> int:
     if args.verify:
@@ -45,9 +54,8 @@ def _cmd_fetch(args) -> int:
             root = chapter_data.ensure(args.chapter, args.profile)
         else:
             root = fetch.fetch(args.paths or None)
-    except (fetch.FetchError, FileNotFoundError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    except INPUT_ERRORS as err:
+        return _refuse(err)
     print(f"data ready under {root}")
     return 0
 
@@ -55,8 +63,11 @@ def _cmd_fetch(args) -> int:
 def _cmd_annotations(args) -> int:
     start = time.perf_counter()
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    ann = annotations.load()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        ann = annotations.load()
+    except INPUT_ERRORS as err:
+        return _refuse(err)
     scores = annotations.per_lesion(ann.long, student_rule=args.student_rule)
     ann.long.to_csv(out / "annotations_long.csv", index=False)
     ann.problems.to_csv(out / "annotation_problems.csv", index=False)
@@ -71,9 +82,13 @@ def _cmd_annotations(args) -> int:
 def _cmd_stats(args) -> int:
     start = time.perf_counter()
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    long = annotations.load().long
-    variants = correlation.variants(long, resamples=args.resamples, seed=args.seed)
+    try:
+        correlation.check_resamples(args.resamples)
+        out.mkdir(parents=True, exist_ok=True)
+        long = annotations.load().long
+        variants = correlation.variants(long, resamples=args.resamples, seed=args.seed)
+    except INPUT_ERRORS as err:
+        return _refuse(err)
     paper = variants[variants.variant == "paper"][correlation.TABLE3_COLUMNS]
     paper.to_csv(out / "table3.csv", index=False)
     variants.to_csv(out / "table3_variants.csv", index=False)
@@ -138,14 +153,24 @@ def _cmd_abc(args) -> int:
     from . import automated_abc
 
     start = time.perf_counter()
-    ids = automated_abc.read_ids(args.ids) if args.ids else None
-    frame = automated_abc.compute(args.dataset, args.feature, args.mode, ids=ids,
-                                  limit=args.limit, workers=args.workers,
-                                  cache=not args.no_cache)
+    try:
+        ids = automated_abc.read_ids(args.ids) if args.ids else None
+        frame = automated_abc.compute(args.dataset, args.feature, args.mode, ids=ids,
+                                      limit=args.limit, workers=args.workers,
+                                      cache=not args.no_cache)
+    except INPUT_ERRORS as err:
+        return _refuse(err)
     automated_abc.to_csv(frame, args.out)
     counts = frame.status.value_counts().to_dict()
     print(f"{len(frame)} lesions ({', '.join(f'{k}: {v}' for k, v in counts.items())}); "
           f"wrote {args.out} in {time.perf_counter() - start:.1f} s")
+    failed = frame[frame.status == "error"]
+    if len(failed) and not args.allow_failures:
+        first = failed.iloc[0]
+        print(f"error: {len(failed)} of {len(frame)} rows failed (e.g. {first.lesion_id}: "
+              f"{first.reason}); see the status and reason columns of {args.out}, or pass "
+              "--allow-failures to accept them", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -205,7 +230,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=None, help="only the first N lesions")
     p.add_argument("--ids", default=None, help="file with one lesion id per line")
     p.add_argument("--workers", type=int, default=2, help="processes (default 2)")
-    p.add_argument("--no-cache", action="store_true", help="recompute cached lesions")
+    p.add_argument("--no-cache", action="store_true",
+                   help="recompute every lesion and replace its cached result")
+    p.add_argument("--allow-failures", action="store_true",
+                   help="exit 0 even when some rows have status error")
     p.add_argument("--out", required=True, help="output CSV file")
     p.set_defaults(func=_cmd_abc)
     return parser

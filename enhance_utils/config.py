@@ -66,10 +66,16 @@ def is_external_data_dir() -> bool:
 def cache_dir() -> Path:
     """Folder for derived files; created on first use, never inside ``ENHANCE_DATA_DIR``."""
     env = os.environ.get("ENHANCE_CACHE_DIR")
-    path = Path(env).expanduser().resolve() if env else _default_root("cache")
-    if is_external_data_dir() and _is_relative_to(path, data_dir()):
-        raise ValueError(f"cache folder {path} lies inside ENHANCE_DATA_DIR, which is read-only")
+    path = refuse_inside_data(Path(env).expanduser().resolve() if env else _default_root("cache"),
+                         "cache folder")
     path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def refuse_inside_data(path: Path, what: str) -> Path:
+    """``path``, or a ValueError when it lies inside ``ENHANCE_DATA_DIR`` (read-only)."""
+    if is_external_data_dir() and _is_relative_to(path, data_dir()):
+        raise ValueError(f"{what} {path} lies inside ENHANCE_DATA_DIR, which is read-only")
     return path
 
 
@@ -83,8 +89,9 @@ def _is_relative_to(path: Path, other: Path) -> bool:
 
 def results_dir() -> Path:
     """Root of the experiment store: ``ENHANCE_RESULTS_DIR``, ``results/`` of a checkout,
-    or the user's cache folder."""
+    or the user's cache folder; never inside ``ENHANCE_DATA_DIR`` (a ValueError)."""
     env = os.environ.get("ENHANCE_RESULTS_DIR")
     if env:
-        return Path(env).expanduser().resolve()
-    return _CHECKOUT_DIR / "results" if _in_checkout() else Path(pooch.os_cache("enhance")) / "results"
+        return refuse_inside_data(Path(env).expanduser().resolve(), "results folder")
+    path = _CHECKOUT_DIR / "results" if _in_checkout() else Path(pooch.os_cache("enhance")) / "results"
+    return refuse_inside_data(path, "results folder")

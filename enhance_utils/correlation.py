@@ -63,7 +63,13 @@ def bootstrap_pearson(x, y, resamples: int = DEFAULT_RESAMPLES,
     -------
     numpy.ndarray
         One r per resample; NaN for a resample in which x or y is constant.
+
+    Raises
+    ------
+    ValueError
+        For fewer than one resample (there would be no interval).
     """
+    check_resamples(resamples)
     x, y = np.asarray(x, float), np.asarray(y, float)
     n = len(x)
     rng = np.random.default_rng(seed)
@@ -73,6 +79,13 @@ def bootstrap_pearson(x, y, resamples: int = DEFAULT_RESAMPLES,
         index = rng.integers(0, n, (min(batch, resamples - start), n))
         out.append(_pearson_rows(x[index], y[index]))
     return np.concatenate(out) if out else np.array([])
+
+
+def check_resamples(resamples) -> int:
+    """``resamples`` if it is a whole number of at least 1, else a ValueError."""
+    if isinstance(resamples, bool) or not isinstance(resamples, (int, np.integer)) or resamples < 1:
+        raise ValueError(f"resamples must be a whole number of at least 1, not {resamples!r}")
+    return int(resamples)
 
 
 def percentile_ci(values: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, float]:

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import os
 import shutil
 import subprocess
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,12 +76,65 @@ def registry() -> dict[str, RemoteFile]:
     return out
 
 
+def _check_source(entry: RemoteFile, reg: dict[str, RemoteFile]) -> None:
+    """ValueError for a registry row that names no way to get its file (no URL, no archive)."""
+    if not entry.url and entry.archive not in reg:
+        raise ValueError(f"{REGISTRY_FILE.name}: {entry.path} has no URL and no archive of the "
+                         "registry that holds it, so it cannot be fetched")
+
+
+def confined(root, relative: str) -> Path:
+    """``root / relative``, resolved; :class:`FetchError` if that lies outside ``root``.
+
+    Every path the download writes (registry paths, members of archives) goes through this,
+    so that ``..`` or an absolute path can never write outside the download folder.
+    """
+    base = Path(root).resolve()
+    target = (base / relative).resolve()
+    if not target.is_relative_to(base):
+        raise FetchError(f"{relative!r} would be written outside {base}; refused")
+    return target
+
+
 def _manual_hint(entry: RemoteFile, root: Path) -> str:
     where = root / entry.path
     text = f"download {entry.url} by hand and put it at {where}"
     if entry.unpack_to:
         text += f" (it is unpacked into {root / entry.unpack_to})"
     return text + ", or set ENHANCE_DATA_DIR to a tree in the official layout that has it"
+
+
+def _check_members(fname, names, extract_dir) -> None:
+    """FetchError naming the first member of an archive that would land outside its folder."""
+    for name in names:
+        try:
+            confined(extract_dir, name)
+        except FetchError:
+            raise FetchError(f"{fname} holds {name!r}, which would be unpacked outside "
+                             f"{extract_dir}; refused (delete {fname})") from None
+
+
+def _damaged(fname, extract_dir, tool: str, message: str) -> FetchError:
+    return FetchError(f"could not unpack {fname} with {tool}: {message.strip()}. The archive is "
+                      f"damaged or incomplete: delete {fname} and run `enhance fetch` again, "
+                      f"or unpack a good copy by hand into {extract_dir}")
+
+
+class _Unzip(pooch.Unzip):
+    """:class:`pooch.Unzip` that refuses members outside its folder and names a damaged zip."""
+
+    def _all_members(self, fname):
+        try:
+            return super()._all_members(fname)
+        except zipfile.BadZipFile as err:
+            raise _damaged(fname, self.extract_dir, "zipfile", str(err)) from None
+
+    def _extract_file(self, fname, extract_dir):
+        _check_members(fname, self._all_members(fname), extract_dir)
+        try:
+            super()._extract_file(fname, extract_dir)
+        except (zipfile.BadZipFile, zlib.error, EOFError) as err:
+            raise _damaged(fname, extract_dir, "zipfile", str(err)) from None
 
 
 class _Unrar(pooch.processors.ExtractorProcessor):
@@ -96,26 +151,34 @@ class _Unrar(pooch.processors.ExtractorProcessor):
         raise FetchError(f"{fname} is a RAR archive: install bsdtar (Debian: libarchive-tools) "
                          f"or unrar to unpack it, or unpack it by hand into {extract_dir}")
 
+    def _run(self, cmd, fname, extract_dir) -> str:
+        """Output of the unpacker; its own message in a :class:`FetchError` when it fails."""
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        if done.returncode:
+            raise _damaged(fname, extract_dir, cmd[0], done.stderr or done.stdout)
+        return done.stdout
+
     def _all_members(self, fname):
         """File names in the archive, so that a half-unpacked archive is unpacked again."""
         tool = self._tool(fname, self.extract_dir)
         cmd = ["bsdtar", "-tf", fname] if tool == "bsdtar" else ["unrar", "lb", fname]
-        listing = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+        listing = self._run(cmd, fname, self.extract_dir)
         return [line for line in listing.splitlines() if line and not line.endswith("/")]
 
     def _extract_file(self, fname, extract_dir):
+        _check_members(fname, self._all_members(fname), extract_dir)
         if self._tool(fname, extract_dir) == "bsdtar":
             cmd = ["bsdtar", "-xf", fname, "-C", extract_dir]
         else:
             cmd = ["unrar", "x", "-o+", fname, extract_dir + "/"]
-        subprocess.run(cmd, check=True)
+        self._run(cmd, fname, extract_dir)
 
 
 def _processor(entry: RemoteFile):
     if not entry.unpack_to:
         return None
     if entry.path.endswith(".zip"):
-        return pooch.Unzip(extract_dir=".")
+        return _Unzip(extract_dir=".")
     if entry.path.endswith(".rar"):
         return _Unrar(extract_dir=".")
     raise ValueError(f"do not know how to unpack {entry.path}")
@@ -145,9 +208,23 @@ def fetch(paths: list[str] | None = None, progressbar: bool = True) -> Path:
     -------
     pathlib.Path
         The data root, ready for the loaders.
+
+    Raises
+    ------
+    FetchError
+        After trying every file (no more once the network is found down): one line per file
+        that is still missing, with its URL and where to put it by hand.
+
+    Notes
+    -----
+    An archive whose folder was unpacked by hand is not downloaded when the registry's
+    checksummed files inside it verify (:func:`unpacked_by_hand`).
     """
     root = _download_root()
-    entries = _select(paths)
+    reg = registry()
+    entries = [e for e in _select(paths, reg) if not unpacked_by_hand(e, root, reg)]
+    for entry in entries:
+        confined(root, entry.path)
     fetcher = pooch.create(
         path=root, base_url="", retry_if_failed=RETRIES,
         registry={e.path: e.known_hash for e in entries},
@@ -156,12 +233,36 @@ def fetch(paths: list[str] | None = None, progressbar: bool = True) -> Path:
     logger = pooch.get_logger()
     level = logger.level
     logger.setLevel("WARNING")  # one progress bar over the files instead of a line for each
+    failures: list[str] = []
+    offline = False
     try:
         for entry in tqdm(entries, desc="data files", unit="file", disable=not progressbar):
-            _fetch_one(fetcher, entry, root, progressbar and _is_large(entry))
+            if offline:
+                if not (root / entry.path).is_file():
+                    failures.append(f"{entry.path}: not tried (no network). Instead, "
+                                    f"{_manual_hint(entry, root)}")
+                continue
+            try:
+                _fetch_one(fetcher, entry, root, progressbar and _is_large(entry))
+            except FetchError as err:
+                failures.append(f"{entry.path}: {err}")
+                offline = isinstance(err.__cause__, (requests.ConnectionError, requests.Timeout))
     finally:
         logger.setLevel(level)
+    if failures:
+        raise FetchError(f"{len(failures)} of {len(entries)} file(s) could not be fetched into "
+                         f"{root}:\n  " + "\n  ".join(failures))
     return root
+
+
+def unpacked_by_hand(entry: RemoteFile, root: Path, reg: dict[str, RemoteFile]) -> bool:
+    """Whether an archive need not be fetched: it is not there, but its folder is, and every
+    file of the registry that comes in it (with a checksum) is there and verifies."""
+    if not entry.unpack_to or (root / entry.path).is_file():
+        return False
+    inside = [e for e in reg.values() if e.archive == entry.path and e.sha256]
+    return (bool(inside) and (root / _members_folder(entry)).is_dir()
+            and all(_is_present(root / e.path, e) for e in inside))
 
 
 def _is_large(entry: RemoteFile) -> bool:
@@ -248,6 +349,8 @@ def fetch_members(archive_path: str, paths: list[str], progressbar: bool = True)
     outside = [p for p in paths if not p.startswith(folder + "/")]
     if outside:
         raise ValueError(f"not in {archive_path} (its files lie under {folder}/): {outside[:3]}")
+    for path in paths:
+        confined(root / folder, path[len(folder) + 1:])
     todo = [p for p in paths if not _is_present(root / p, reg.get(p))]
     if todo:
         try:
@@ -273,21 +376,27 @@ def _extract_member(handle: zipfile.ZipFile, path: str, archive: RemoteFile,
         raise FetchError(f"{archive.path} has no file {name}") from None
     if entry is not None and entry.sha256 and hashlib.sha256(data).hexdigest() != entry.sha256:
         raise FetchError(f"{path} from {archive.path} does not match the registry's sha256")
-    target = root / path
+    target = confined(root, path)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".part")
     partial.write_bytes(data)
     os.replace(partial, target)
 
 
-def _select(paths: list[str] | None) -> list[RemoteFile]:
-    reg = registry()
+def _select(paths: list[str] | None, reg: dict[str, RemoteFile]) -> list[RemoteFile]:
+    """The registry rows to download: all downloadable ones, or ``paths`` (each checked)."""
+    for entry in reg.values():
+        _check_source(entry, reg)
     if paths is None:
         return [e for e in reg.values() if e.downloadable]
     unknown = sorted(set(paths) - set(reg))
     if unknown:
-        raise KeyError(f"not in the registry: {', '.join(unknown)}")
-    return [reg[p] for p in paths if reg[p].downloadable]
+        raise ValueError(f"not in the registry: {', '.join(unknown)}")
+    inside = [p for p in paths if not reg[p].downloadable]
+    if inside:
+        raise ValueError(f"no URL for {', '.join(inside)}: fetch the archive that holds it "
+                         f"({', '.join(sorted({reg[p].archive for p in inside}))})")
+    return [reg[p] for p in dict.fromkeys(paths)]
 
 
 def file_sha256(path: Path) -> str:
@@ -299,23 +408,67 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def verify(root: Path | None = None) -> list[dict]:
+def verify(root: Path | None = None, paths=None, cached: bool = False) -> list[dict]:
     """Check the files under ``root`` that the registry has checksums for.
 
-    Returns one record per registry file with a checksum: ``path``, ``status`` (``ok``,
-    ``missing`` or ``mismatch``) and a ``detail``. Nothing is written.
+    Parameters
+    ----------
+    root : path-like, optional
+        The data root; :func:`config.data_dir` by default.
+    paths : iterable of str, optional
+        Only these registry paths (those without a checksum are left out); all by default.
+    cached : bool
+        Reuse the sha256 of a file whose size and modification time have not changed since
+        it was last hashed (:func:`cached_sha256`), so that a rebuild does not read the
+        files again.
+
+    Returns
+    -------
+    list of dict
+        One record per file checked: ``path``, ``status`` (``ok``, ``missing`` or
+        ``mismatch``) and a ``detail``. Nothing is written under ``root``.
     """
     root = Path(root) if root else config.data_dir()
+    reg = registry()
+    wanted = reg if paths is None else [p for p in dict.fromkeys(paths) if p in reg]
+    entries = [reg[p] for p in wanted if reg[p].sha256]
+    present = [root / e.path for e in entries if (root / e.path).is_file()]
+    digests = cached_sha256(present) if cached else {p: file_sha256(p) for p in present}
     report = []
-    for entry in registry().values():
-        if not entry.sha256:
-            continue
+    for entry in entries:
         path = root / entry.path
-        if not path.is_file():
+        if path not in digests:
             status, detail = "missing", f"expected at {path}"
-        elif file_sha256(path) != entry.sha256:
+        elif digests[path] != entry.sha256:
             status, detail = "mismatch", f"sha256 differs from the registry ({entry.sha256[:12]}…)"
         else:
             status, detail = "ok", ""
         report.append({"path": entry.path, "status": status, "detail": detail})
     return report
+
+
+def cached_sha256(paths) -> dict[Path, str]:
+    """:func:`file_sha256` of each path, remembered by (path, size, modification time).
+
+    The record (``checksums.json`` in :func:`config.cache_dir`, never in the data folder)
+    is read once and rewritten atomically when a file had to be hashed.
+    """
+    record = config.cache_dir() / "checksums.json"
+    try:
+        known = json.loads(record.read_text())
+    except (OSError, ValueError):
+        known = {}
+    known = known if isinstance(known, dict) else {}
+    out, changed = {}, False
+    for path in paths:
+        stat = Path(path).stat()
+        key, stamp = str(Path(path).resolve()), [stat.st_size, stat.st_mtime_ns]
+        entry = known.get(key)
+        if not (isinstance(entry, list) and len(entry) == 3 and entry[:2] == stamp):
+            known[key], changed = stamp + [file_sha256(path)], True
+        out[path] = known[key][2]
+    if changed:
+        partial = record.with_name(f"{record.name}.{os.getpid()}.part")
+        partial.write_text(json.dumps(known))
+        os.replace(partial, record)
+    return out

@@ -104,7 +104,7 @@ def test_bad_data_dir_is_a_clear_error(tmp_path, monkeypatch):
 
 
 def test_unknown_registry_path(download_env):
-    with pytest.raises(KeyError, match="not in the registry: nope.csv"):
+    with pytest.raises(ValueError, match="not in the registry: nope.csv"):
         fetch.fetch(["nope.csv"])
 
 
