@@ -127,3 +127,86 @@ def annotations_numbers(long, table2, comparison, all_rows, ph2) -> dict:
         "n_ph2_atypical": int((ph2.clinical_diagnosis == "atypical_nevus").sum()),
     })
     return values
+
+
+# --------------------------------------------------------------------------- chapters 04, 05
+SOURCE_NAMES = {"automated": "automated", "crowd": "crowd", "student": "student",
+                "expert": "expert"}
+
+
+def pick(frame, value: str = "r", **keys) -> float:
+    """The one value of ``frame`` whose columns equal ``keys`` (e.g. source="crowd")."""
+    rows = frame
+    for column, wanted in keys.items():
+        rows = rows[rows[column] == wanted]
+    if len(rows) != 1:
+        raise KeyError(f"{len(rows)} rows for {keys}")
+    return float(rows[value].iloc[0])
+
+
+def row_names(rows) -> str:
+    """'crowd B' or 'crowd B and automated A': the source and feature of each row."""
+    names = [f"{row.source} {row.feature}" for row in rows.itertuples()]
+    return " and ".join(names) if names else "none"
+
+
+def rounding_phrase(comparison, decimals: int = 3) -> str:
+    """How computed values compare with the paper's, printed to ``decimals`` places."""
+    rounded = comparison.computed.round(decimals) == comparison.paper
+    worst = comparison.loc[comparison.difference.abs().idxmax()]
+    text = f"{int(rounded.sum())} of {len(comparison)} values round to the paper's"
+    if not rounded.all():
+        off = comparison[~rounded]
+        verb = "differs" if len(off) == 1 else "differ"
+        text += (f"; {row_names(off)} {verb} in the last printed digit "
+                 f"({', '.join(f'{c:.4f} against {p:.3f}' for c, p in zip(off.computed, off.paper))})")
+    return text + f"; the largest difference is {abs(worst.difference):.4f}"
+
+
+def _zero_phrase(rows) -> str:
+    holds_zero = rows[(rows.ci_low <= 0) & (rows.ci_high >= 0)]
+    if holds_zero.empty:
+        return "no interval contains zero"
+    verb = "contains" if len(holds_zero) == 1 else "contain"
+    return f"only the interval of {row_names(holds_zero)} {verb} zero"
+
+
+def correlation_numbers(table, variants, comparison, long, shares) -> dict:
+    """The numbers of chapter 04's prose from :func:`enhance_utils.correlation.table3`, its
+    variants, the comparison with Table 3 and the share of abnormal lesions per dataset."""
+    from . import correlation
+
+    isic = correlation.interpret(table[table.dataset == "isic2017"])
+    students = variants[(variants.dataset == "isic2017") & (variants.source == "student")
+                        & (variants.feature == "C")]
+    ph2 = variants[variants.dataset == "ph2"]
+    atypical = ph2[ph2.variant == "ph2_atypical_abnormal"]
+    ph2 = ph2[ph2.variant == "paper"]
+    values = {f"isic_{s}_{f}": pick(isic, source=s, feature=f)
+              for s, f in isic[["source", "feature"]].itertuples(index=False)}
+    values.update({f"ph2_{s}_{f}": pick(ph2, source=s, feature=f)
+                   for s, f in ph2[["source", "feature"]].itertuples(index=False)})
+    values.update({f"ph2_atypical_{s}_{f}": pick(atypical, source=s, feature=f)
+                   for s, f in atypical[["source", "feature"]].itertuples(index=False)})
+    outside_weak = isic[isic.band_range != "weak"]
+    values.update({
+        "band_moderate": correlation.BANDS[1][1], "band_strong": correlation.BANDS[2][1],
+        "confidence_pct": round(correlation.CONFIDENCE * 100),
+        "auto_b_max": long[(long.source == "automated") & (long.feature == "B")].value.max(),
+        "table3_rounding": rounding_phrase(comparison),
+        "isic_weak_phrase": ("every ISIC interval lies in the weak band" if outside_weak.empty
+                             else f"the intervals of {row_names(outside_weak)} reach beyond "
+                                  "the weak band"),
+        "isic_n_min": isic.n.min(), "isic_n_max": isic.n.max(),
+        "isic_halfwidth": float(((isic.ci_high - isic.ci_low) / 2).median()),
+        "isic_zero_phrase": _zero_phrase(isic),
+        "isic_largest": row_names(isic.loc[[isic.r.abs().idxmax()]]),
+        "isic_auto_B_variance_pct": 100 * pick(isic, source="automated", feature="B") ** 2,
+        "isic_max_rho_gap": float((isic.spearman - isic.r).abs().max()),
+        "student_C_mean": pick(students, variant="student_mean_of_groups"),
+        "student_C_halfwidth": pick(students, "ci_high", variant="paper") / 2
+        - pick(students, "ci_low", variant="paper") / 2,
+        "paper_crowd_A": pick(comparison, "paper", source="crowd", feature="A"),
+        "isic_abnormal_pct": 100 * shares["isic2017"], "ph2_abnormal_pct": 100 * shares["ph2"],
+    })
+    return values

@@ -10,7 +10,7 @@ from enhance_utils import prose
 
 CHAPTERS_DIR = Path(__file__).resolve().parents[1] / "chapters"
 #: chapters whose prose must be free of typed numbers; add a chapter's stem to extend
-CHAPTERS = ["01_datasets", "02_annotations"]
+CHAPTERS = ["01_datasets", "02_annotations", "04_correlation"]
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
@@ -43,3 +43,14 @@ def test_plain_values_for_glue():
     assert prose.plain(np.float64(8.0)) == 8 and isinstance(prose.plain(np.float64(8.0)), int)
     assert prose.plain(np.float64(0.25)) == 0.25
     assert prose.plain("all 24 counts agree").data == "all 24 counts agree"
+
+
+def test_rounding_phrase_names_the_values_off_in_the_last_digit():
+    import pandas as pd
+
+    comparison = pd.DataFrame({"source": ["crowd", "student"], "feature": ["A", "B"],
+                               "computed": [0.16576, 0.16163], "paper": [0.166, 0.161]})
+    comparison["difference"] = comparison.computed - comparison.paper
+    text = prose.rounding_phrase(comparison)
+    assert text.startswith("1 of 2 values round to the paper's; student B differs")
+    assert "0.1616 against 0.161" in text and text.endswith("is 0.0006")
