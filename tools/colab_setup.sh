@@ -1,12 +1,9 @@
 #!/usr/bin/env bash
-# Colab: install the book's package with its pinned dependencies into the running runtime, and
-# a RAR tool for the PH2 archive. Called by the setup cell of every chapter, after the clone.
-# The data is not fetched here: each chapter fetches what it reads (enhance_utils.chapter_data).
+# Colab (or any runtime to keep as it is): install the book's package from this checkout,
+# adding only what the runtime lacks and leaving every installed package at its version, plus a
+# RAR tool for the PH2 archive when it will be downloaded. Same as a chapter's setup cell, which
+# calls enhance_utils.colab.install directly; the data is fetched by each chapter.
 set -euo pipefail
 checkout="$(cd "$(dirname "$0")/.." && pwd)"
-python3 -m pip install -q -e "${checkout}[book]"
-if ! command -v bsdtar >/dev/null && ! command -v unrar >/dev/null; then
-    apt-get -qq install -y libarchive-tools >/dev/null
-fi
-echo "enhance-utils installed from ${checkout}; if an import fails below, use"
-echo "Runtime > Restart session, then run the notebook again (packages changed under the runtime)."
+cd "${checkout}"
+exec python3 -m enhance_utils.colab "${checkout}"

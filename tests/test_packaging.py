@@ -1,0 +1,60 @@
+"""Package metadata: ranges that hold both Colab's versions and the lock; Binder's environment."""
+from __future__ import annotations
+
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+from packaging.requirements import Requirement
+
+from enhance_utils.colab import normalize, read_lock
+
+PROJECT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT / "tools"))
+import colab_check  # noqa: E402
+import make_environment  # noqa: E402
+
+METADATA = tomllib.loads((PROJECT / "pyproject.toml").read_text())["project"]
+LOCK = read_lock(PROJECT / "requirements.txt")
+BASE = [Requirement(r) for r in METADATA["dependencies"]]
+EXTRAS = [Requirement(r) for reqs in METADATA["optional-dependencies"].values() for r in reqs]
+
+
+@pytest.mark.parametrize("requirement", BASE + EXTRAS, ids=str)
+def test_the_lock_satisfies_every_range(requirement):
+    assert requirement.specifier.contains(LOCK[normalize(requirement.name)])
+
+
+@pytest.mark.parametrize("requirement", BASE, ids=str)
+def test_colabs_version_satisfies_every_range(requirement):
+    version = colab_check.colab_pins().get(normalize(requirement.name))
+    if version is None:
+        pytest.skip(f"Colab lacks {requirement.name}: the setup installs the lock's version")
+    assert requirement.specifier.contains(version)
+
+
+def test_ranges_not_pins():
+    exact = [str(r) for r in BASE if any(s.operator == "==" for s in r.specifier)]
+    assert exact == []
+
+
+def test_no_build_tools_for_a_colab_reader():
+    names = {normalize(r.name) for r in BASE}
+    assert not names & {"sphinx", "jupyter-book", "papermill", "ipykernel", "pytest"}
+
+
+def test_environment_file_is_generated_from_the_lock():
+    assert (PROJECT / "environment.yml").read_text() == make_environment.render()
+
+
+def test_environment_file_parses_with_rar_tool_and_lock_pins():
+    spec = yaml.safe_load((PROJECT / "environment.yml").read_text())
+    conda = [d for d in spec["dependencies"] if isinstance(d, str)]
+    pip = next(d["pip"] for d in spec["dependencies"] if isinstance(d, dict))
+    assert "libarchive" in conda  # bsdtar for the PH2 RAR archive
+    pins = dict(line.split("==") for line in pip if "==" in line)
+    assert {normalize(n): v for n, v in pins.items()} == {
+        n: v for n, v in LOCK.items() if n not in make_environment.TEST_ONLY}
+    assert "-e .[book]" in pip
