@@ -210,3 +210,92 @@ def correlation_numbers(table, variants, comparison, long, shares) -> dict:
         "isic_abnormal_pct": 100 * shares["isic2017"], "ph2_abnormal_pct": 100 * shares["ph2"],
     })
     return values
+
+
+#: Krippendorff's levels: reliable data, and the lowest for tentative conclusions
+ALPHA_RELIABLE, ALPHA_TENTATIVE = 0.8, 0.667
+
+
+def _count_phrase(flags, singular: str, plural: str) -> str:
+    """'every interval contains zero', 'none of ...' or '2 of 3 intervals contain zero'."""
+    hits, total = int(flags.sum()), len(flags)
+    if hits == total:
+        return f"every {singular}" if total == 1 else f"all {total} {plural}"
+    return f"{hits} of {total} {plural}"
+
+
+def _pair(between, dataset: str, feature: str, a: str, b: str):
+    rows = between[(between.dataset == dataset) & (between.feature == feature)
+                   & (between[["source_a", "source_b"]].apply(set, axis=1) == {a, b})]
+    if len(rows) != 1:
+        raise KeyError(f"{len(rows)} rows for {dataset} {feature} {a}-{b}")
+    return rows.iloc[0]
+
+
+def flat_annotators(long, group: str, level: float = 0.95) -> int:
+    """Annotators of a student group who gave the score 0 to at least ``level`` of their ABC
+    ratings (an unfilled sheet rather than a judgement)."""
+    rated = long[(long.source == "student") & (long.group == group)
+                 & long.feature.isin(["A", "B", "C"])]
+    return int(((rated.value == 0).groupby(rated.annotator).mean() >= level).sum())
+
+
+def agreement_numbers(between, reliability, long) -> dict:
+    """The numbers of chapter 05's prose from :func:`enhance_utils.agreement.between_sources`
+    and :func:`enhance_utils.agreement.reliability` (with its ceiling)."""
+    from . import correlation
+
+    values = {"confidence_pct": round(correlation.CONFIDENCE * 100),
+              "alpha_reliable": ALPHA_RELIABLE, "alpha_tentative": ALPHA_TENTATIVE}
+    pairs = {"isic_crowd_student_A": ("isic2017", "A", "crowd", "student"),
+             "isic_auto_crowd_A": ("isic2017", "A", "automated", "crowd"),
+             "isic_auto_student_A": ("isic2017", "A", "automated", "student"),
+             "ph2_crowd_expert_A": ("ph2", "A", "crowd", "expert"),
+             "ph2_auto_expert_A": ("ph2", "A", "automated", "expert"),
+             "ph2_auto_expert_C": ("ph2", "C", "automated", "expert"),
+             "ph2_crowd_expert_C": ("ph2", "C", "crowd", "expert")}
+    for name, key in pairs.items():
+        row = _pair(between, *key)
+        values.update({name: row.r, f"{name}_low": row.ci_low, f"{name}_high": row.ci_high})
+    colour = between[(between.dataset == "isic2017") & (between.feature == "C")]
+    border = between[(between.dataset == "isic2017") & (between.feature == "B")]
+    half = (between.ci_high - between.ci_low) / 2
+    values.update({
+        "isic_C_min": colour.r.min(), "isic_C_max": colour.r.max(),
+        "isic_C_into_moderate": int((colour.ci_high >= correlation.BANDS[1][1]).sum()),
+        "isic_B_zero_phrase": _count_phrase(((border.ci_low <= 0) & (border.ci_high >= 0)),
+                                            "interval contains zero", "intervals contain zero"),
+        "isic_B_max_abs": border.r.abs().max(),
+        "isic_halfwidth": half[between.dataset == "isic2017"].median(),
+        "ph2_halfwidth": half[between.dataset == "ph2"].median(),
+        "ph2_n_min": between[between.dataset == "ph2"].n.min(),
+        "ph2_n_max": between[between.dataset == "ph2"].n.max(),
+    })
+    values.update(_within_numbers(reliability, long))
+    return values
+
+
+def _within_numbers(reliability, long) -> dict:
+    crowd = reliability[reliability.source == "crowd"].set_index(["dataset", "feature"])
+    students = reliability[reliability.source == "student"]
+    medians = students.groupby("feature").alpha.median()
+    by_group = students.pivot_table(index="group", columns="feature", values="alpha")
+    negative = by_group.index[(by_group < 0).all(axis=1)]
+    no_icc = students[students.icc.isna() & students.alpha.notna()].group.unique()
+    first_negative = negative[0] if len(negative) else None
+    return {
+        "crowd_isic_A_alpha": crowd.loc[("isic2017", "A"), "alpha"],
+        "crowd_isic_B_alpha": crowd.loc[("isic2017", "B"), "alpha"],
+        "crowd_isic_B_mean_reliability": crowd.loc[("isic2017", "B"), "mean_reliability"],
+        "crowd_isic_B_max_r": crowd.loc[("isic2017", "B"), "max_r"],
+        "crowd_max_alpha": crowd.alpha.max(),
+        "student_median_alpha_min": medians.min(), "student_median_alpha_max": medians.max(),
+        "n_groups": int(by_group.shape[0]),
+        "n_groups_reliable": int((by_group >= ALPHA_RELIABLE).any(axis=1).sum()),
+        "n_groups_below_tentative": int((by_group < ALPHA_TENTATIVE).all(axis=1).sum()),
+        "negative_groups": " and ".join(f"`{g}`" for g in negative) or "none",
+        "negative_group_flat": flat_annotators(long, first_negative) if first_negative else 0,
+        "negative_group_raters": int(students[students.group == first_negative].n_raters.max())
+        if first_negative else 0,
+        "groups_without_icc": " and ".join(f"`{g}`" for g in no_icc) or "none",
+    }

@@ -10,7 +10,7 @@ from enhance_utils import prose
 
 CHAPTERS_DIR = Path(__file__).resolve().parents[1] / "chapters"
 #: chapters whose prose must be free of typed numbers; add a chapter's stem to extend
-CHAPTERS = ["01_datasets", "02_annotations", "04_correlation"]
+CHAPTERS = ["01_datasets", "02_annotations", "04_correlation", "05_agreement"]
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
