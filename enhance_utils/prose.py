@@ -61,9 +61,12 @@ def plain(value):
 
 def glue_all(values: Mapping[str, object]) -> None:
     """Glue every value under its name, silently: numbers for ``{glue:text}`name:.3f```,
-    text for ``{glue:md}`name```."""
-    from myst_nb import glue
-
+    text for ``{glue:md}`name```. Without myst-nb (Colab, which lacks the book's build tools)
+    nothing is glued: only the build's rendering reads the glued values."""
+    try:
+        from myst_nb import glue
+    except ImportError:
+        return
     for name, value in values.items():
         glue(name, plain(value), display=False)
 
