@@ -102,11 +102,15 @@ def _cmd_stats(args) -> int:
 
 
 def _cmd_train(args) -> int:
-    from . import experiments  # TensorFlow is only imported here
+    from . import experiments, store  # TensorFlow is only imported here
 
-    runs = experiments.run_grid(args.profile, archs=args.arch, targets=args.targets,
-                                seeds=args.splits, kfold=args.kfold, results=args.results)
-    summary = runs.groupby(["arch", "target"]).auc.agg(["mean", "std", "count"]).round(3)
+    try:
+        runs = experiments.run_grid(args.profile, archs=args.arch, targets=args.targets,
+                                    seeds=args.splits, kfold=args.kfold, results=args.results)
+    except (ValueError, FileNotFoundError, store.StoreError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    summary = runs.groupby(["arch", "model"]).auc.agg(["mean", "std", "count"]).round(3)
     print(summary.to_string())
     return 0
 
@@ -114,27 +118,48 @@ def _cmd_train(args) -> int:
 def _cmd_report(args) -> int:
     from . import ensembles  # reads the store only: no TensorFlow
 
+    from .store import StoreError
+
     start = time.perf_counter()
-    tables = ensembles.report(args.profile, args.out, results=args.results)
+    try:
+        tables = ensembles.report(args.profile, args.out, results=args.results)
+    except (StoreError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     missing = tables["missing_runs"]
     for row in missing.itertuples():
         print(f"no {row.model} for {row.arch} {row.split}: missing {row.missing}")
     print(f"{len(tables['table5'])} rows in table5, {len(tables['table4'])} in table4, "
-          f"{len(tables['paired'])} paired comparisons, {len(missing)} ensemble splits left out "
+          f"{len(tables['paired']) + len(tables['controls'])} paired comparisons (Holm-adjusted "
+          f"per architecture and table), {len(missing)} ensemble splits left out "
           f"for missing runs; wrote {args.out} in {time.perf_counter() - start:.1f} s")
     return 0
 
 
 def _list(text: str) -> list[str]:
-    return [item for item in text.split(",") if item]
+    """Comma-separated items; an empty list is refused (argparse reports it, exit 2)."""
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    if not items:
+        raise argparse.ArgumentTypeError(f"{text!r} names nothing")
+    return items
 
 
 def _targets(text: str) -> list[str]:
-    """Comma-separated targets; ``real`` and ``random`` stand for the ten and the nine."""
-    from .profiles import ALL_TARGETS, RANDOM_TARGETS
+    """Comma-separated targets or groups (``real``, ``random``/``uniform``, ``permuted``,
+    ``joint``, ``baselines``), checked here so that a typo is refused before any training."""
+    from . import targets
 
-    groups = {"real": list(ALL_TARGETS), "random": list(RANDOM_TARGETS)}
-    return [t for item in _list(text) for t in groups.get(item, [item])]
+    try:
+        return [t.spec for t in targets.expand(_list(text))]
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _seeds(text: str) -> list[int]:
+    try:
+        return [int(s) for s in _list(text)]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"split seeds are integers, got {text!r}") from None
 
 
 def _cmd_book(args) -> int:
@@ -202,9 +227,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", default="smoke", choices=["smoke", "cpu", "paper"])
     p.add_argument("--arch", type=_list, default=None, help="e.g. small or vgg16,resnet50")
     p.add_argument("--targets", type=_targets, default=None,
-                   help="e.g. baseline,crowd:A,random:student:C; 'real' = baseline and the nine "
-                        "annotations, 'random' = their nine randomized controls")
-    p.add_argument("--splits", type=lambda t: [int(s) for s in _list(t)], default=None,
+                   help="e.g. baseline,crowd:A,crowd:ABC,random:student:C,permuted:crowd:B; "
+                        "groups: 'real' = baseline and the nine annotations, 'random' (or "
+                        "'uniform') and 'permuted' = their nine controls, 'joint' = one "
+                        "A+B+C model per source, 'baselines' = three baseline seeds "
+                        "(default: the profile's grid)")
+    p.add_argument("--splits", type=_seeds, default=None,
                    help="split seeds, e.g. 1970,1972 (default: the profile's)")
     p.add_argument("--kfold", action="store_true", help="stratified 5-fold instead of the paper's splits")
     p.add_argument("--results", default=None, help="experiment store (default: results/)")

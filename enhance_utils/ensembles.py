@@ -1,12 +1,15 @@
-"""Ensembles of the A, B and C models of one source, Tables 5 and 4 (chapters 07–08).
+"""Ensembles, Tables 5 and 4 and the paired verdicts (chapters 07–08).
 
 The paper averages the test predictions of the three multi-task models of one annotation
 source (e.g. crowdA, crowdB, crowdC → crowdABC) with equal weights, per architecture and split
-(section 4.2). Everything here reads the experiment store of :mod:`enhance_utils.experiments`
-and needs no TensorFlow: an ensemble is computed from the stored ``predictions.csv`` files.
+(section 4.2). This book adds the ensembles that separate the explanations of a gain
+(:data:`enhance_utils.targets.ENSEMBLES`): the *baseline ensemble* (three baselines that differ
+only in their initial seed), and each source's ensemble of permuted-value controls next to the
+paper's uniform ones. Everything here reads the experiment store and needs no TensorFlow.
 
-An ensemble exists for a split only when all three of its runs are in the store; a split where
-one is missing is listed by :func:`missing_members` instead of being averaged over two models.
+An ensemble exists for a split only when all its runs are in the store; a split where one is
+missing is listed by :func:`missing_members` instead of being averaged over fewer models.
+Every verdict table adjusts its p values for the comparisons it makes (Holm).
 """
 from __future__ import annotations
 
@@ -15,26 +18,15 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score, roc_curve
 
 from . import experiments, paired
-from .profiles import ALL_TARGETS
+from . import targets as targets_module
+from .targets import ensemble_name, model_order
 
-FEATURES = ("A", "B", "C")
-SOURCES = ("automated", "crowd", "student")
-_SHORT = {"automated": "auto", "crowd": "crowd", "student": "stud"}
+FEATURES = targets_module.FEATURES
+SOURCES = targets_module.SOURCES
 
-
-def _members(source: str, randomized: bool) -> tuple[str, ...]:
-    prefix = experiments.RANDOM + ":" if randomized else ""
-    return tuple(f"{prefix}{source}:{f}" for f in FEATURES)
-
-
-def ensemble_name(source: str, randomized: bool = False) -> str:
-    """``crowd`` → ``crowdABC``; the randomized control → ``crowdABC_random``."""
-    return f"{_SHORT[source]}ABC" + ("_random" if randomized else "")
-
-
-#: ensemble name → its three targets, the paper's three and their randomized controls
+#: ensemble name → the target specs of its members
 ENSEMBLES: dict[str, tuple[str, ...]] = {
-    ensemble_name(s, r): _members(s, r) for r in (False, True) for s in SOURCES}
+    name: tuple(t.spec for t in e.members) for name, e in targets_module.ENSEMBLES.items()}
 
 PRED_COLUMNS = ["arch", "model", "split", "lesion_id", "label", "score"]
 AUC_COLUMNS = ["arch", "model", "split", "auc", "n_test"]
@@ -119,17 +111,8 @@ def split_aucs(model_preds: pd.DataFrame) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- tables
-def _model_order(model: str) -> tuple:
-    base = model.removesuffix("_random")
-    if base == "baseline":
-        return (0, 0, 0, 0)
-    source = next(i for i, s in enumerate(_SHORT.values()) if base.startswith(s))
-    feature = base[len(list(_SHORT.values())[source]):]
-    return (1, int(model.endswith("_random")), source, ["A", "B", "C", "ABC"].index(feature))
-
-
 def _sort(frame: pd.DataFrame) -> pd.DataFrame:
-    keys = frame.model.map(_model_order)
+    keys = frame.model.map(model_order)
     return (frame.assign(_key=keys).sort_values(["arch", "_key"], kind="stable")
             .drop(columns="_key").reset_index(drop=True))
 
@@ -146,7 +129,8 @@ TABLE5_COLUMNS = ["arch", "model", "mean_auc", "sd_auc", "n_splits"]
 
 
 def _real_only(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame[~frame.target.map(experiments.is_random)]
+    """Runs of real annotations (and baselines) only: no control."""
+    return frame[~frame.target.map(lambda t: targets_module.parse(t).is_control)]
 
 
 def table5(runs: pd.DataFrame, predictions: pd.DataFrame, randomized: bool = True) -> pd.DataFrame:
@@ -168,21 +152,25 @@ TABLE4_COLUMNS = ["arch", "model", "annotations", "mean_auc", "sd_auc", "n_split
 
 
 def table4(table: pd.DataFrame) -> pd.DataFrame:
-    """Table 4: each source's ensemble with the original and with randomized annotations.
+    """Table 4: each source's ensemble with the original annotations and with each control
+    (``randomized``: the paper's uniform values; ``permuted``: the real values shuffled).
 
-    ``table`` is :func:`table5`'s output; one row per arch × ensemble × annotations (original,
-    randomized) that the store holds.
+    ``table`` is :func:`table5`'s output; one row per arch × ensemble × annotations that the
+    store holds.
     """
+    labels = {"real": "original", "uniform": "randomized", "permuted": "permuted"}
     rows = []
     for _, row in table.iterrows():
-        for source in SOURCES:
-            for randomized, label in ((False, "original"), (True, "randomized")):
-                if row.model == ensemble_name(source, randomized):
-                    rows.append({"arch": row.arch, "model": ensemble_name(source),
-                                 "annotations": label, "mean_auc": row.mean_auc,
-                                 "sd_auc": row.sd_auc, "n_splits": row.n_splits})
+        ensemble = targets_module.ENSEMBLES.get(row.model)
+        if ensemble is None or ensemble.source is None:
+            continue
+        rows.append({"arch": row.arch, "model": ensemble_name(ensemble.source),
+                     "annotations": labels[ensemble.values], "mean_auc": row.mean_auc,
+                     "sd_auc": row.sd_auc, "n_splits": row.n_splits})
     frame = pd.DataFrame(rows, columns=TABLE4_COLUMNS)
-    return frame.sort_values(["arch", "model", "annotations"]).reset_index(drop=True)
+    order = {v: i for i, v in enumerate(labels.values())}
+    return (frame.assign(_k=frame.annotations.map(order))
+            .sort_values(["arch", "model", "_k"]).drop(columns="_k").reset_index(drop=True))
 
 
 def wide(table: pd.DataFrame, index: str = "model", columns: str = "arch") -> pd.DataFrame:
@@ -240,24 +228,52 @@ def beside_paper(computed: pd.DataFrame, name: str = "table5", paper_arch: str =
 
 # --------------------------------------------------------------------------- paired statistics
 def default_pairs(models) -> list[tuple[str, str]]:
-    """Every single model and ensemble against the baseline, then each ensemble against its
-    randomized control, for the models given."""
+    """The comparisons of chapter 07 among ``models``: every model of real annotations (single,
+    joint, ensemble) against the baseline; each annotation ensemble against the baseline
+    ensemble (same number of averaged models); each joint model against its source's
+    ensemble."""
     models = list(dict.fromkeys(models))
-    ordered = sorted((m for m in models if m != "baseline"), key=_model_order)
-    pairs = [(m, "baseline") for m in ordered if "baseline" in models]
-    pairs += [(ensemble_name(s), ensemble_name(s, True)) for s in SOURCES
-              if ensemble_name(s) in models and ensemble_name(s, True) in models]
+    real = sorted((m for m in models if not m.startswith("baseline")
+                   and not m.endswith(("_random", "_permuted"))), key=model_order)
+    pairs = [(m, "baseline") for m in real if "baseline" in models]
+    pairs += [(ensemble_name(s), "baseline_ensemble") for s in SOURCES
+              if ensemble_name(s) in models and "baseline_ensemble" in models]
+    pairs += [(f"{ensemble_name(s)}_joint", ensemble_name(s)) for s in SOURCES
+              if f"{ensemble_name(s)}_joint" in models and ensemble_name(s) in models]
     return pairs
+
+
+def control_pairs(models=None) -> list[tuple[str, str]]:
+    """Each model of the paper against its controls (chapter 08): the three ensembles, then
+    the nine single models, each against its uniform and its permuted control."""
+    names = [ensemble_name(s) for s in SOURCES] + [t.model for t in targets_module.single()]
+    pairs = [(m, f"{m}{suffix}") for m in names for suffix in ("_random", "_permuted")]
+    if models is None:
+        return pairs
+    models = set(models)
+    return [p for p in pairs if p[0] in models and p[1] in models]
 
 
 COMPARISON_COLUMNS = [
     "arch", "model_a", "model_b", "n_pairs", "mean_diff", "sd_diff", "ci_low", "ci_high", "p",
     "n_train", "n_test", "corrected_ci_low", "corrected_ci_high", "corrected_p",
-    "delong_diff", "delong_p", "delong_min_split_p", "verdict"]
+    "delong_diff", "delong_p", "delong_min_split_p", "holm_p", "holm_ci_low", "holm_ci_high",
+    "n_comparisons", "verdict"]
 
 
 def compare(model_preds: pd.DataFrame, runs: pd.DataFrame, arch: str, model_a: str,
             model_b: str) -> tuple[dict, pd.DataFrame]:
+    """Paired comparison of two models of one architecture over their common splits.
+
+    Returns one row (see :data:`COMPARISON_COLUMNS`, without the family's Holm columns) and
+    DeLong per split.
+    """
+    row, per_split, _ = _compare(model_preds, runs, arch, model_a, model_b)
+    return row, per_split
+
+
+def _compare(model_preds: pd.DataFrame, runs: pd.DataFrame, arch: str, model_a: str,
+             model_b: str):
     """Paired comparison of two models of one architecture over their common splits.
 
     Returns one row (see :data:`COMPARISON_COLUMNS`) and DeLong per split. The AUCs are
@@ -290,31 +306,60 @@ def compare(model_preds: pd.DataFrame, runs: pd.DataFrame, arch: str, model_a: s
            "delong_p": combined["p"],
            "delong_min_split_p": float(per_split.p.min()) if len(per_split) else np.nan,
            "verdict": paired.verdict(model_a, model_b, corrected)}
-    return row, per_split.assign(arch=arch, model_a=model_a, model_b=model_b)
-
-
-def control_pairs() -> list[tuple[str, str]]:
-    """Each model of the paper against its randomized control: the three ensembles first,
-    then the nine single models (chapter 08)."""
-    pairs = [(ensemble_name(s), ensemble_name(s, True)) for s in SOURCES]
-    return pairs + [(f"{_SHORT[s]}{f}", f"{_SHORT[s]}{f}_random") for s in SOURCES
-                    for f in FEATURES]
+    return row, per_split.assign(arch=arch, model_a=model_a, model_b=model_b), (x, y)
 
 
 def paired_comparisons(runs: pd.DataFrame, predictions: pd.DataFrame, pairs=None,
                        randomized: bool = True) -> pd.DataFrame:
     """:func:`compare` for every architecture and pair (default :func:`default_pairs`);
-    ``randomized=False`` leaves the randomized controls out."""
+    ``randomized=False`` leaves the controls out.
+
+    The comparisons of one architecture form one family: ``holm_p`` is the corrected t-test's
+    p adjusted by Holm's step-down method over that family (``corrected_p`` stays beside it),
+    ``holm_ci_*`` the Bonferroni-adjusted (simultaneous) corrected interval, and the verdict
+    is read from those.
+    """
     if not randomized:
         predictions = _real_only(predictions)
     preds = model_predictions(predictions)
-    rows = []
+    frames = []
     for arch in dict.fromkeys(preds.arch):
         models = preds[preds.arch == arch].model.unique()
-        for model_a, model_b in (pairs if pairs is not None else default_pairs(models)):
-            if model_a in models and model_b in models:
-                rows.append(compare(preds, runs, arch, model_a, model_b)[0])
-    return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
+        chosen = pairs(models) if callable(pairs) else (
+            pairs if pairs is not None else default_pairs(models))
+        results = [_compare(preds, runs, arch, a, b) for a, b in chosen
+                   if a in models and b in models]
+        frames.append(_adjust_family(pd.DataFrame([r[0] for r in results]),
+                                     [r[2] for r in results]))
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return pd.DataFrame(columns=COMPARISON_COLUMNS)
+    return pd.concat(frames, ignore_index=True)[COMPARISON_COLUMNS]
+
+
+def _adjust_family(frame: pd.DataFrame, pairs: list) -> pd.DataFrame:
+    """Holm-adjusted p, simultaneous intervals and the verdict over one family."""
+    if frame.empty:
+        return frame
+    from statsmodels.stats.multitest import multipletests
+
+    m = len(frame)
+    p = frame.corrected_p.to_numpy(float)
+    holm = np.full(m, np.nan)
+    ok = ~np.isnan(p)
+    if ok.any():
+        holm[ok] = multipletests(p[ok], method="holm")[1]
+    level = 1 - (1 - paired.LEVEL) / m
+    lows, highs, verdicts = [], [], []
+    for row, (x, y) in zip(frame.itertuples(), pairs):
+        n_train, n_test = row.n_train, row.n_test
+        wide = (paired.corrected_t_test(x, y, n_train, n_test, level=level)
+                if np.isfinite(n_train) else paired.paired_difference(x, y, level=level))
+        lows.append(wide.ci_low)
+        highs.append(wide.ci_high)
+        verdicts.append(paired.verdict(row.model_a, row.model_b, wide, family=m))
+    return frame.assign(holm_p=holm, holm_ci_low=lows, holm_ci_high=highs, n_comparisons=m,
+                        verdict=verdicts)
 
 
 def plot_roc(model_preds: pd.DataFrame, arch: str, models=("baseline", "crowdABC"), ax=None,
@@ -344,48 +389,63 @@ def plot_roc(model_preds: pd.DataFrame, arch: str, models=("baseline", "crowdABC
 
 
 def report(profile: str, out, results=None) -> dict[str, pd.DataFrame]:
-    """Write ``table5.csv``, ``table4.csv``, ``paired.csv``, ``split_aucs.csv`` and
-    ``missing_runs.csv`` for whatever the store of ``profile`` holds; returns the tables."""
+    """Write ``table5.csv``, ``table4.csv``, ``paired.csv`` (chapter 07's comparisons),
+    ``controls.csv`` (chapter 08's), ``split_aucs.csv`` and ``missing_runs.csv`` for what the
+    store of ``profile`` holds; returns the tables.
+
+    A store without a single finished run, or with a damaged run folder, is a
+    :class:`enhance_utils.store.StoreError` naming it: nothing is written then.
+    """
     from pathlib import Path
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    from . import config, store
+
     runs = experiments.load_runs(profile, results)
+    if runs.empty:
+        root = Path(results) if results else config.results_dir()
+        raise store.StoreError(f"no finished run in {root / profile}: train first "
+                               f"(`enhance train --profile {profile}`) or check --results")
     predictions = experiments.load_predictions(profile, results)
     t5 = table5(runs, predictions)
     tables = {
         "table5": t5,
         "table4": table4(t5),
         "paired": paired_comparisons(runs, predictions),
+        "controls": paired_comparisons(runs, predictions, pairs=control_pairs),
         "split_aucs": split_aucs(model_predictions(predictions)),
         "missing_runs": missing_members(predictions),
     }
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
     for name, frame in tables.items():
         frame.to_csv(out / f"{name}.csv", index=False)
     return tables
 
 
-def control_overview(context, lesion_ids, targets=None) -> pd.DataFrame:
-    """What the randomized control changes, per annotation: the same lesions are annotated,
-    but the values are uniform [0, 1) and unrelated to the diagnosis.
+def control_overview(context, lesion_ids, split_seed: int = 0, features=None) -> pd.DataFrame:
+    """What the two controls change, per annotation: the same lesions are annotated, but the
+    values are uniform [0, 1) (the paper's control) or the real values shuffled among the
+    annotated lesions (this book's), and no longer related to the diagnosis.
 
-    ``context`` is an :class:`enhance_utils.experiments.Context` (anything with ``annotation``
-    and ``lesions``); one row per real target with its annotated count, mean and Pearson r with
-    the label, for the real values and for the randomized ones.
+    ``context`` is an :class:`enhance_utils.experiments.Context`; one row per single-annotation
+    target with, for the real values and each control, the annotated count, mean, SD and
+    Pearson r with the label.
     """
-    targets = targets or [t for t in ALL_TARGETS if t != "baseline"]
+    singles = features or targets_module.single()
     label = context.lesions.set_index("lesion_id").label.reindex(list(lesion_ids)).to_numpy(float)
     rows = []
-    for target in targets:
-        row = {"target": target}
-        for kind, name in (("real", target), ("random", f"{experiments.RANDOM}:{target}")):
-            values, available = context.annotation(name, lesion_ids)
+    for target in singles:
+        row, masks = {"target": target.spec, "model": target.model}, []
+        for kind in targets_module.VALUE_KINDS:
+            variant = targets_module.Target(target.source, target.features, kind)
+            (values, available), = context.heads(variant, lesion_ids, split_seed).values()
             kept = available == 1
+            masks.append(kept)
             row[f"n_{kind}"] = int(kept.sum())
             row[f"mean_{kind}"] = float(np.mean(values[kept])) if kept.any() else np.nan
+            row[f"sd_{kind}"] = float(np.std(values[kept], ddof=1)) if kept.sum() > 1 else np.nan
             row[f"r_{kind}"] = (float(np.corrcoef(values[kept], label[kept])[0, 1])
                                 if kept.sum() > 2 else np.nan)
-            row[f"_mask_{kind}"] = kept
-        row["same_lesions"] = bool((row.pop("_mask_real") == row.pop("_mask_random")).all())
+        row["same_lesions"] = all((m == masks[0]).all() for m in masks)
         rows.append(row)
     return pd.DataFrame(rows).round(3)

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from . import __version__, annotations, config, datasets, splits, store
+from . import __version__, annotations, config, datasets, splits, store, variants
 from . import targets as targets_module
 from .profiles import get_profile
 from .targets import Target
@@ -287,6 +287,9 @@ def grid(profile: str, archs=None, targets=None, seeds=None, lesions: pd.DataFra
     settings = get_profile(profile).training
     chosen = targets_module.expand(targets if targets is not None else settings.targets)
     archs = _nonempty(archs if archs is not None else settings.archs, "architecture")
+    unknown = [a for a in archs if a not in variants.ALL_ARCHS]
+    if unknown:
+        raise ValueError(f"unknown architecture(s) {unknown}; choose from {variants.ALL_ARCHS}")
     if kfold:
         split_list = splits.kfold_splits(lesions)
     else:

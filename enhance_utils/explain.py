@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import config, datasets, experiments, multitask
+from . import config, datasets, experiments, multitask, store, targets
 
 WEIGHTS = "model.weights.h5"
 
@@ -63,17 +63,20 @@ class Run:
 
     @property
     def multitask(self) -> bool:
-        return experiments.parse_target(self.target) is not None
+        return not targets.parse(self.target).is_baseline
 
     def predictions(self) -> pd.DataFrame:
-        """The test predictions the run stored when it was trained."""
-        return pd.read_csv(self.folder / "predictions.csv")
+        """The test predictions the run stored when it was trained (``score``: the epoch the
+        profile selects, whose weights the run kept)."""
+        frame = store.read_predictions(self.folder)
+        frame = frame[frame.part == "test"].drop(columns="part")
+        return frame.assign(score=frame[f"score_{self.record['selection']}"])
 
 
 def run_folder(profile: str, arch: str, target: str, split: str, results=None) -> Path:
     """``results/<profile>/<arch>/<target>/<split>`` of the store."""
     root = Path(results) if results else config.results_dir()
-    return root / profile / arch / experiments.target_dirname(target) / split
+    return store.run_dir(root, profile, arch, target, split)
 
 
 def has_weights(folder) -> bool:
@@ -101,9 +104,10 @@ def load_run(folder) -> Run:
             "Training.keep_weights=True (smoke) store them; retrain the run in such a profile")
     record = json.loads(record_path.read_text())
     settings = record["settings"]
-    multi = experiments.parse_target(record["target"]) is not None
-    model, _ = multitask.build_model(record["arch"], int(settings["image_size"]), multi,
-                                     weights=None, learning_rate=settings["learning_rate"])
+    model, _ = multitask.build_model(record["arch"], int(settings["image_size"]),
+                                     targets.parse(record["target"]).features, weights=None,
+                                     learning_rate=settings["learning_rate"],
+                                     variant=settings.get("variant", "described"))
     with warnings.catch_warnings():  # the file also holds the optimizer's state, not needed here
         warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
         model.load_weights(weights)
@@ -130,19 +134,19 @@ def ensure_runs(profile: str, targets, split_seed: int, arch: str | None = None,
     root = Path(results) if results else config.results_dir()
     side = config.cache_dir() / "explain-runs"
     folders = {}
-    for store in (root, side):
+    for where in (root, side):
         missing = [t for t in targets if t not in folders]
         for target in missing:
-            folder = run_folder(profile, arch, target, split, store)
+            folder = run_folder(profile, arch, target, split, where)
             if has_weights(folder):
                 folders[target] = folder
         todo = [t for t in targets if t not in folders
-                and not (run_folder(profile, arch, t, split, store) / "run.json").is_file()]
+                and not (run_folder(profile, arch, t, split, where) / "run.json").is_file()]
         if todo and train:
             experiments.run_grid(profile, archs=[arch], targets=todo, seeds=[split_seed],
-                                 results=store, progress=False)
+                                 results=where, progress=False)
             for target in todo:
-                folders[target] = run_folder(profile, arch, target, split, store)
+                folders[target] = run_folder(profile, arch, target, split, where)
     for target in targets:
         if target not in folders:
             load_run(run_folder(profile, arch, target, split, root))  # raises, naming the folder
@@ -320,10 +324,10 @@ def compare(runs: dict[str, Run], lesion_ids, root=None, scores: pd.DataFrame | 
             ex = explain_image(run.model, image, run.arch, towards=towards)
             maps[(lesion_id, name)] = ex
             truth = np.nan
-            parsed = experiments.parse_target(run.target)
-            if parsed is not None and scores is not None:
-                hit = scores[(scores.lesion_id == lesion_id) & (scores.source == parsed[0])
-                             & (scores.feature == parsed[1])].score
+            parsed = targets.parse(run.target)
+            if len(parsed.features) == 1 and scores is not None:
+                hit = scores[(scores.lesion_id == lesion_id) & (scores.source == parsed.source)
+                             & (scores.feature == parsed.features[0])].score
                 truth = float(hit.iloc[0]) if len(hit) else np.nan
             rows.append({"lesion_id": lesion_id, "label": int(gt.get(lesion_id, -1)), "model": name,
                          "target": run.target,
@@ -379,7 +383,7 @@ def plot_lesions(table: pd.DataFrame, maps: dict, models, alpha: float = 0.45, a
             if ex.annotation is not None:
                 truth = by_key.loc[(lesion_id, name), "true_annotation"]
                 real = "—" if pd.isna(truth) else f"{truth:.2f}"
-                feature = experiments.parse_target(by_key.loc[(lesion_id, name), "target"])[1]
+                feature = targets.parse(by_key.loc[(lesion_id, name), "target"]).features[0]
                 title += f"\n{feature}: predicted {ex.annotation:.2f}, real {real}"
             ax.set_title(title, fontsize=8)
         for ax in row:

@@ -165,15 +165,21 @@ def delong_across_splits(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
 
 
 # --------------------------------------------------------------------------- in words
-def verdict(name_a: str, name_b: str, result: PairedResult, scale: float = 100) -> str:
-    """One sentence: does the (corrected) CI of ``a - b`` exclude zero?"""
+def verdict(name_a: str, name_b: str, result: PairedResult, scale: float = 100,
+            family: int = 1) -> str:
+    """One sentence: does the (corrected) CI of ``a - b`` exclude zero?
+
+    ``family`` > 1 says that ``result`` holds a simultaneous interval over that many
+    comparisons (Bonferroni level, matching Holm-adjusted p values).
+    """
     if result.n_pairs < 2 or np.isnan(result.ci_low):
         return (f"{result.n_pairs} split(s) in common: too few to compare {name_a} with "
                 f"{name_b}.")
     diff, low, high = (scale * v for v in (result.mean_diff, result.ci_low, result.ci_high))
-    ci = f"{diff:+.1f} AUC points (95% CI {low:+.1f} to {high:+.1f})"
+    kind = "95% CI" if family <= 1 else f"95% CI adjusted for {family} comparisons"
+    ci = f"{diff:+.1f} AUC points ({kind} {low:+.1f} to {high:+.1f})"
     if low < -scale or high > scale:  # an AUC difference lies within ±1
-        ci = f"{diff:+.1f} AUC points (95% CI wider than the whole range of AUC differences)"
+        ci = f"{diff:+.1f} AUC points ({kind} wider than the whole range of AUC differences)"
     if low <= 0 <= high:
         return (f"{result.n_pairs} splits cannot separate {name_a} from {name_b}: "
                 f"{ci} includes zero.")

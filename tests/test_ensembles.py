@@ -1,13 +1,13 @@
 """Ensembles, Tables 5 and 4 and the report on a small synthetic experiment store."""
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pandas as pd
 import pytest
 
-from enhance_utils import cli, ensembles, experiments
+from enhance_utils import cli, ensembles, experiments, targets
+
+import fakestore
 
 LABELS = np.array([0, 0, 0, 0, 1, 1, 1, 1])
 IDS = [f"L{i}" for i in range(8)]
@@ -20,16 +20,7 @@ SPLITS = ("seed1970", "seed1972")
 
 
 def write_run(root, target, split, scores, arch="small", profile="smoke", order=None):
-    folder = root / profile / arch / experiments.target_dirname(target) / split
-    folder.mkdir(parents=True)
-    order = np.arange(len(IDS)) if order is None else order
-    frame = pd.DataFrame({"lesion_id": IDS, "label": LABELS, "score": scores}).iloc[order]
-    frame.to_csv(folder / "predictions.csv", index=False)
-    auc = float(ensembles.roc_auc_score(frame.label, frame.score))
-    record = {"profile": profile, "arch": arch, "target": target, "split": split,
-              "seed": int(split[4:]), "auc": auc, "n_train": 56, "n_test": len(IDS),
-              "weights_init": "random", "train_seconds": 1.0}
-    (folder / "run.json").write_text(json.dumps(record))
+    fakestore.write_run(root, target, split, IDS, LABELS, scores, arch, profile, order)
 
 
 @pytest.fixture
@@ -69,8 +60,12 @@ def test_missing_member_is_reported_not_averaged(store):
     ens = ensembles.ensemble_predictions(predictions)
     assert sorted(ens[ens.model == "studABC"].split.unique()) == ["seed1970"]
     missing = ensembles.missing_members(predictions)
-    assert missing[["model", "split", "missing"]].values.tolist() == [
+    annotation = missing[missing.model != "baseline_ensemble"]
+    assert annotation[["model", "split", "missing"]].values.tolist() == [
         ["studABC", "seed1972", "student:C"]]
+    # the baseline ensemble lacks its two other initialisations in both splits
+    assert set(missing[missing.model == "baseline_ensemble"].missing) == {
+        "baseline:init1, baseline:init2"}
     assert "autoABC" not in set(missing.model)  # no member at all: absent, not "missing"
 
 
@@ -118,8 +113,10 @@ def test_paired_comparisons(store):
     runs, predictions = load(store)
     comp = ensembles.paired_comparisons(runs, predictions)
     row = comp.set_index(["model_a", "model_b"])
-    assert ("crowdABC", "baseline") in row.index and ("crowdABC", "crowdABC_random") in row.index
-    same = row.loc[("crowdABC_random", "baseline")]  # identical scores
+    assert ("crowdABC", "baseline") in row.index
+    assert not comp.model_a.str.endswith("_random").any()  # controls are chapter 08's pairs
+    same = ensembles.paired_comparisons(runs, predictions, pairs=[
+        ("crowdABC_random", "baseline")]).iloc[0]  # identical scores
     assert same.mean_diff == 0 and same.delong_diff == 0 and same.corrected_p == 1.0
     assert "cannot separate" in same.verdict
     better = row.loc[("crowdABC", "baseline")]
@@ -127,6 +124,21 @@ def test_paired_comparisons(store):
     assert better.n_train == 56 and better.n_test == 8
     assert row.loc[("studABC", "baseline")].n_pairs == 1
     assert "too few" in row.loc[("studABC", "baseline")].verdict
+
+
+def test_holm_adjusts_each_family(store):
+    runs, predictions = load(store)
+    comp = ensembles.paired_comparisons(runs, predictions)
+    assert (comp.n_comparisons == len(comp)).all()
+    from statsmodels.stats.multitest import multipletests
+
+    ok = comp.corrected_p.notna()
+    expected = multipletests(comp.corrected_p[ok], method="holm")[1]
+    assert np.allclose(comp.holm_p[ok], expected)
+    assert (comp.holm_p[ok] >= comp.corrected_p[ok]).all()
+    two = comp[comp.n_pairs == 2]  # simultaneous intervals are wider than single ones
+    assert (two.holm_ci_high - two.holm_ci_low >= two.corrected_ci_high - two.corrected_ci_low).all()
+    assert two.verdict.str.contains(f"adjusted for {len(comp)} comparisons").all()
 
 
 def test_report_command_and_empty_store(store, tmp_path, capsys):
@@ -137,11 +149,13 @@ def test_report_command_and_empty_store(store, tmp_path, capsys):
     assert list(t5.columns) == ["arch", "model", "mean_auc", "sd_auc", "n_splits"]
     assert len(pd.read_csv(out / "table4.csv")) == 3 and len(pd.read_csv(out / "paired.csv")) > 0
     assert "no studABC for small seed1972: missing student:C" in capsys.readouterr().out
+    capsys.readouterr()
     empty = tmp_path / "empty"
     assert cli.main(["report", "--profile", "cpu", "--out", str(empty),
-                     "--results", str(tmp_path / "none")]) == 0
-    assert pd.read_csv(empty / "table5.csv").empty and pd.read_csv(empty / "paired.csv").empty
-    assert list(pd.read_csv(empty / "table4.csv").columns)[:3] == ["arch", "model", "annotations"]
+                     "--results", str(tmp_path / "none")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: no finished run in") and "Traceback" not in err
+    assert not empty.exists()  # nothing written for an empty store
 
 
 def test_roc_plot_has_one_line_per_split(store):
@@ -158,7 +172,7 @@ def test_real_only_tables_and_control_pairs(store):
     runs, predictions = load(store)
     real = ensembles.table5(runs, predictions, randomized=False)
     assert not real.model.str.endswith("_random").any() and "crowdABC" in set(real.model)
-    comp = ensembles.paired_comparisons(runs, predictions, pairs=ensembles.control_pairs())
+    comp = ensembles.paired_comparisons(runs, predictions, pairs=ensembles.control_pairs)
     assert comp[["model_a", "model_b"]].values.tolist()[:1] == [["crowdABC", "crowdABC_random"]]
     assert set(comp.model_b) == {"crowdABC_random", "crowdA_random", "crowdB_random",
                                  "crowdC_random"}
@@ -171,7 +185,11 @@ def test_control_overview_keeps_the_lesions():
                            "score": [0.1, 0.2, 0.3, 0.8, 0.9, 1.0]})
     lesions = pd.DataFrame({"lesion_id": IDS, "label": LABELS, "path": ""})
     context = experiments.Context(lesions, [], scores)
-    row = ensembles.control_overview(context, IDS, ["crowd:A"]).iloc[0]
-    assert row.n_real == row.n_random == 6 and row.same_lesions
+    crowd_a = [targets.parse("crowd:A")]
+    row = ensembles.control_overview(context, IDS, features=crowd_a).iloc[0]
+    assert row.n_real == row.n_uniform == row.n_permuted == 6 and row.same_lesions
     assert row.mean_real == pytest.approx(0.55) and row.r_real > 0.7
-    assert 0 <= row.mean_random < 1 and row.r_random != row.r_real
+    assert 0 <= row.mean_uniform < 1 and row.r_uniform != row.r_real
+    # permuted: the same values (mean and SD), on other lesions
+    assert row.mean_permuted == pytest.approx(row.mean_real)
+    assert row.sd_permuted == pytest.approx(row.sd_real) and row.r_permuted != row.r_real
