@@ -160,8 +160,21 @@ def build(profile: str = "smoke", project: Path | None = None, out: Path | None 
         print(f"executed {notebook.relative_to(project)} ({profile}) in {seconds:.1f} s", flush=True)
     executed = [src / n.relative_to(project) for n in notebooks]
     (src / RUN_TIMES).write_text(run_times_table(executed, profile, data_root))
+    write_scorecard(src, cache, profile, inputs)
     render(src)
     return src / "_build" / "html"
+
+
+
+def write_scorecard(src: Path, cache: Path, profile: str, inputs: str) -> None:
+    """The scorecard page, its CSV and the intro's verdict counts
+    (:func:`enhance_utils.scorecard.write_page`), computed once per set of inputs."""
+    from . import scorecard
+
+    for stale in cache.glob("scorecard-*.csv"):
+        if stale.name != f"scorecard-{inputs[:20]}.csv":
+            stale.unlink()
+    scorecard.write_page(src, profile, cached=cache / f"scorecard-{inputs[:20]}.csv")
 
 
 def run_times_table(executed: list[Path], profile: str, data_root: Path) -> str:
