@@ -264,6 +264,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="exit 0 even when some rows have status error")
     p.add_argument("--out", required=True, help="output CSV file")
     p.set_defaults(func=_cmd_abc)
+
+    from . import scorecard
+
+    scorecard.add_command(sub)  # enhance scorecard --out DIR
     return parser
 
 

@@ -83,3 +83,11 @@ def test_write_page(card, tmp_path):
     assert len(again) == len(card)
     assert (tmp_path / "scorecard.csv").is_file()
     assert "reproducibility scorecard" in (tmp_path / "scorecard_counts.md").read_text()
+
+
+def test_command_writes_the_csv(data_root, tmp_path):
+    from enhance_utils import cli
+
+    assert cli.main(["scorecard", "--out", str(tmp_path), "--resamples", "50"]) == 0
+    written = pd.read_csv(tmp_path / "scorecard.csv")
+    assert list(written.columns) == scorecard.COLUMNS and len(written) > 100
