@@ -9,6 +9,7 @@ Chapter 01 (``chapters/01_datasets.ipynb``) is built on this module.
 from __future__ import annotations
 
 import re
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -198,7 +199,11 @@ def read_ph2_txt(path) -> pd.DataFrame:
 def read_ph2_xlsx(path) -> pd.DataFrame:
     """Parse ``PH2_dataset.xlsx`` (legend on top, header row starting with 'Image Name')."""
     path = Path(path)
-    raw = pd.read_excel(path, header=None, dtype=object)
+    try:
+        raw = pd.read_excel(path, header=None, dtype=object)
+    except (zipfile.BadZipFile, KeyError, ValueError, EOFError) as err:
+        raise DataFormatError(f"{path}: not a readable xlsx workbook (damaged or truncated? "
+                              f"{type(err).__name__}: {err})") from None
     header_rows = raw.index[raw.iloc[:, 0].astype(str).str.strip() == "Image Name"]
     if len(header_rows) != 1:
         raise DataFormatError(f"{path}: no single header row starting with 'Image Name'")

@@ -154,3 +154,382 @@ def test_ids_not_in_the_ground_truth_are_refused(tmp_path):
     root = isic_tree(tmp_path, {ISIC_IDS[0]: ellipse_mask()})
     with pytest.raises(ValueError, match="1 id.*not among the isic2017 lesions: ISIC_0000009"):
         run(root, ids=[ISIC_IDS[0], "ISIC_0000009"])
+
+
+# --------------------------------------------------------------------------- 5. damaged inputs
+def mirror_tree(data_root, root, damaged: dict[str, bytes] = {}):
+    """``root`` holding links to the tables of the real data, and ``damaged`` files as given."""
+    tables = [p for p in (data_root / "enhance").rglob("*") if p.is_file()]
+    tables += [data_root / datasets.ISIC_GROUND_TRUTH, data_root / datasets.ISIC_METADATA,
+               data_root / datasets.PH2_DIR / "PH2_dataset.xlsx"]
+    for source in tables:
+        rel = source.relative_to(data_root).as_posix()
+        target = root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if rel in damaged:
+            target.write_bytes(damaged[rel])
+        else:
+            target.symlink_to(source)
+    (root / datasets.PH2_IMAGES).symlink_to(data_root / datasets.PH2_IMAGES)
+    return root
+
+
+AUTO_B = "enhance/automated/computer_border_.csv"
+CROWD_C = "enhance/crowd/color.csv"
+
+
+def problems_of(ann, rel):
+    return ann.problems[ann.problems.file == rel]
+
+
+def test_cut_last_number_is_reported_not_read_short(data_root, tmp_path):
+    from enhance_utils import annotations
+
+    text = (data_root / AUTO_B).read_bytes()
+    assert text.endswith(b"ISIC_0014174_segmentation,17\n")
+    root = mirror_tree(data_root, tmp_path, {AUTO_B: text[:-2]})  # "17\n" cut to "1"
+    ann = annotations.load(root, sources=["automated"])
+    cut = problems_of(ann, AUTO_B)
+    assert cut.line.tolist() == [text.count(b"\n")]
+    assert "last line cut off" in cut.reason.iloc[0]
+    scored = ann.long[(ann.long.lesion_id == "ISIC_0014174") & (ann.long.feature == "B")]
+    assert scored.empty  # not read as a border count of 1
+
+
+def test_stray_quote_is_reported_and_swallows_nothing(data_root, tmp_path):
+    from enhance_utils import annotations
+
+    lines = (data_root / CROWD_C).read_bytes().split(b"\n")
+    assert lines[599].startswith(b"ISIC_0009879,")  # line 600 of the file
+    lines[599] = lines[599].replace(b",2,", b',"2,', 1)
+    root = mirror_tree(data_root, tmp_path, {CROWD_C: b"\n".join(lines)})
+    ann = annotations.load(root, sources=["crowd"])
+    problems = problems_of(ann, CROWD_C)
+    assert problems.line.tolist() == [600, 600]
+    assert "unbalanced quote" in problems.reason.iloc[0]
+    assert problems.reason.iloc[1] == "non-numeric value"
+    crowd_c = ann.long[(ann.long.dataset == "isic2017") & (ann.long.feature == "C")]
+    assert crowd_c.lesion_id.nunique() == 1250
+
+
+def test_published_files_give_no_new_problems(data_root):
+    """Every published file ends with a line break; the one quoted field (a line break in
+    2019-2020/group02.csv) is balanced: neither is reported."""
+    from enhance_utils import annotations
+
+    reasons = set(annotations.load(data_root).problems.reason)
+    assert not {r for r in reasons if "quote" in r or "cut off" in r}
+
+
+def test_truncated_xlsx_names_the_file(data_root, tmp_path):
+    data = (data_root / datasets.PH2_DIR / "PH2_dataset.xlsx").read_bytes()
+    path = tmp_path / "PH2_dataset.xlsx"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(datasets.DataFormatError, match="PH2_dataset.xlsx: not a readable xlsx"):
+        datasets.read_ph2_xlsx(path)
+
+
+@pytest.mark.parametrize("rel", [CROWD_C, datasets.ISIC_GROUND_TRUTH,
+                                 f"{datasets.PH2_DIR}/PH2_dataset.xlsx"])
+def test_chapter_data_check_verifies_checksums(data_root, tmp_path, monkeypatch, rel):
+    from enhance_utils import chapter_data
+
+    data = (data_root / rel).read_bytes()
+    root = mirror_tree(data_root, tmp_path / "data", {rel: data[: len(data) - 3] + b"\n"})
+    monkeypatch.setenv("ENHANCE_DATA_DIR", str(root))
+    with pytest.raises(chapter_data.ChecksumMismatch, match=f"1 file.*{rel}"):
+        chapter_data.ensure("02_annotations", "smoke")
+
+
+def test_chapter_data_checksums_are_remembered(data_root, tmp_path, monkeypatch):
+    from enhance_utils import chapter_data, fetch
+
+    root = mirror_tree(data_root, tmp_path / "data", {CROWD_C: (data_root / CROWD_C).read_bytes()})
+    monkeypatch.setenv("ENHANCE_DATA_DIR", str(root))
+    hashed = []
+    real = fetch.file_sha256
+    monkeypatch.setattr(fetch, "file_sha256", lambda path: hashed.append(path) or real(path))
+    chapter_data.ensure("02_annotations", "smoke")
+    assert len(hashed) > 50 and not list(root.rglob("checksums.json"))
+    hashed.clear()
+    chapter_data.ensure("02_annotations", "smoke")  # a rebuild reads no file again
+    assert hashed == []
+    (root / CROWD_C).write_bytes((data_root / CROWD_C).read_bytes().replace(b",2,", b",3,", 1))
+    with pytest.raises(chapter_data.ChecksumMismatch, match=CROWD_C):
+        chapter_data.ensure("02_annotations", "smoke")
+    assert [p.name for p in hashed] == ["color.csv"]
+
+
+def test_truncated_jpeg_is_named_and_skipped_before_training(data_root, tmp_path, capsys):
+    pipeline = pytest.importorskip("enhance_utils.pipeline")  # TensorFlow
+    good = datasets.isic_image_path("ISIC_0000000", data_root)
+    cut = tmp_path / "ISIC_0000001.jpg"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    reasons = pipeline.check_images([good, cut])
+    assert reasons[0] is None
+    assert reasons[1].startswith(f"unreadable image {cut}") and "truncated" in reasons[1]
+    out = capsys.readouterr().out
+    assert "1 of 2 image(s) cannot be read and are skipped" in out and str(cut) in out
+
+
+# --------------------------------------------------------------------------- 6, 8. downloads
+MASKS_ZIP = "isic2017/ISIC-2017_Training_Part1_GroundTruth.zip"
+MASKS = "isic2017/ISIC-2017_Training_Part1_GroundTruth"
+DEAD = "http://127.0.0.1:9/"  # nothing listens there: offline
+
+
+def test_fetch_members_refuses_member_paths_with_dotdot(server, download_env, use_registry,
+                                                        tmp_path):
+    import zipfile
+
+    from enhance_utils import fetch
+
+    folder, base, log = server
+    member = "ISIC-2017_Training_Part1_GroundTruth/../../outside/evil.png"
+    with zipfile.ZipFile(folder / "masks.zip", "w") as archive:
+        archive.writestr(member, b"evil")
+    use_registry([fetch.RemoteFile(MASKS_ZIP, base + "masks.zip", unpack_to="isic2017")])
+    with pytest.raises(fetch.FetchError, match="outside"):
+        fetch.fetch_members(MASKS_ZIP, [f"isic2017/{member}"], progressbar=False)
+    assert not list(tmp_path.rglob("evil.png")) and log == []  # refused before any request
+
+
+def test_registry_path_outside_the_download_folder_is_refused(server, download_env,
+                                                              use_registry):
+    from enhance_utils import fetch
+
+    folder, base, log = server
+    (folder / "evil.csv").write_text("evil\n")
+    use_registry([fetch.RemoteFile("../evil.csv", base + "evil.csv")])
+    with pytest.raises(fetch.FetchError, match="outside"):
+        fetch.fetch(progressbar=False)
+    assert not (download_env.parent / "evil.csv").exists() and log == []
+
+
+def test_zip_archive_with_a_member_outside_is_refused(server, download_env, use_registry,
+                                                      tmp_path):
+    import zipfile
+
+    from enhance_utils import fetch
+
+    folder, base, _ = server
+    with zipfile.ZipFile(folder / "masks.zip", "w") as archive:
+        archive.writestr("Masks/ISIC_0000001_segmentation.png", b"fine")
+        archive.writestr("../../evil.txt", b"evil")
+    use_registry([fetch.RemoteFile("isic2017/masks.zip", base + "masks.zip",
+                                   unpack_to="isic2017")])
+    with pytest.raises(fetch.FetchError, match=r"masks.zip holds '\.\./\.\./evil.txt'.*outside"):
+        fetch.fetch(progressbar=False)
+    assert not list(tmp_path.rglob("evil.txt"))
+
+
+def fake_bsdtar(tmp_path, monkeypatch, listing: str, fail: str = ""):
+    """A ``bsdtar`` on the PATH that lists ``listing`` or fails with ``fail`` on stderr, and
+    leaves a mark if it is ever asked to extract."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    script = bin_dir / "bsdtar"
+    script.write_text("#!/bin/sh\n"
+                      f'if [ -n "{fail}" ]; then echo "bsdtar: {fail}" >&2; exit 1; fi\n'
+                      f'if [ "$1" = "-tf" ]; then printf "{listing}"; exit 0; fi\n'
+                      f'touch "{tmp_path}/extracted"\n')
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{__import__('os').environ['PATH']}")
+    return tmp_path / "extracted"
+
+
+def test_rar_with_a_member_outside_is_refused(server, download_env, use_registry, tmp_path,
+                                              monkeypatch):
+    from enhance_utils import fetch
+
+    folder, base, _ = server
+    (folder / "PH2Dataset.rar").write_bytes(b"Rar!\x1a\x07\x00 stand-in")
+    mark = fake_bsdtar(tmp_path, monkeypatch, "PH2Dataset/ok.txt\\n../../evil.txt\\n")
+    use_registry([fetch.RemoteFile("ph2/PH2Dataset.rar", base + "PH2Dataset.rar",
+                                   unpack_to="ph2")])
+    with pytest.raises(fetch.FetchError, match="evil.txt'.*outside"):
+        fetch.fetch(progressbar=False)
+    assert not mark.exists()
+
+
+def test_damaged_rar_is_named_with_the_unpackers_message(server, download_env, use_registry,
+                                                         tmp_path, monkeypatch):
+    from enhance_utils import fetch
+
+    folder, base, _ = server
+    (folder / "PH2Dataset.rar").write_bytes(b"Rar!\x1a\x07\x00 cut")
+    fake_bsdtar(tmp_path, monkeypatch, "", fail="Truncated RAR file data")
+    use_registry([fetch.RemoteFile("ph2/PH2Dataset.rar", base + "PH2Dataset.rar",
+                                   unpack_to="ph2")])
+    with pytest.raises(fetch.FetchError) as err:
+        fetch.fetch(progressbar=False)
+    message = str(err.value)
+    assert "bsdtar: Truncated RAR file data" in message
+    assert f"delete {download_env / 'ph2' / 'PH2Dataset.rar'}" in message
+
+
+def test_damaged_zip_is_named_with_zipfiles_message(server, download_env, use_registry):
+    from enhance_utils import fetch
+
+    folder, base, _ = server
+    (folder / "masks.zip").write_bytes(b"PK\x03\x04 cut short")
+    use_registry([fetch.RemoteFile("isic2017/masks.zip", base + "masks.zip",
+                                   unpack_to="isic2017")])
+    with pytest.raises(fetch.FetchError,
+                       match=r"could not unpack .*masks.zip with zipfile: File is not a zip file"
+                             r".*delete .*masks.zip"):
+        fetch.fetch(progressbar=False)
+
+
+def test_offline_fetch_lists_every_missing_file(download_env, use_registry):
+    from enhance_utils import fetch
+
+    rows = [fetch.RemoteFile(f"enhance/crowd/{name}.csv", f"{DEAD}{name}.csv")
+            for name in ("asymmetry", "border", "color")]
+    use_registry(rows)
+    with pytest.raises(fetch.FetchError) as err:
+        fetch.fetch(progressbar=False)
+    message = str(err.value)
+    assert message.startswith("3 of 3 file(s) could not be fetched")
+    for row in rows:
+        assert row.url in message and str(download_env / row.path) in message
+    assert message.count("not tried (no network)") == 2
+
+
+def test_hand_unpacked_ph2_folder_is_accepted_when_it_verifies(data_root, download_env,
+                                                               use_registry):
+    from enhance_utils import fetch
+
+    table = f"{datasets.PH2_DIR}/PH2_dataset.xlsx"
+    rows = [fetch.RemoteFile("ph2/PH2Dataset.rar", DEAD + "PH2Dataset.rar", unpack_to="ph2"),
+            fetch.RemoteFile(table, sha256=fetch.file_sha256(data_root / table),
+                             archive="ph2/PH2Dataset.rar")]
+    use_registry(rows)
+    (download_env / datasets.PH2_DIR).mkdir(parents=True)
+    (download_env / table).write_bytes((data_root / table).read_bytes())
+    assert fetch.fetch(progressbar=False) == download_env  # offline, and nothing to fetch
+    (download_env / table).write_bytes(b"edited")
+    with pytest.raises(fetch.FetchError, match="ph2/PH2Dataset.rar"):
+        fetch.fetch(progressbar=False)
+
+
+# --------------------------------------------------------------------------- 7. nonsense
+def test_registry_rows_without_a_url_are_refused(download_env, use_registry):
+    from enhance_utils import fetch
+
+    use_registry([fetch.RemoteFile("enhance/crowd/asymmetry.csv", "")])
+    with pytest.raises(ValueError, match="asymmetry.csv has no URL"):
+        fetch.fetch(progressbar=False)
+
+
+def test_results_folder_inside_the_data_folder_is_refused(tmp_path, monkeypatch):
+    from enhance_utils import config
+
+    (tmp_path / "data").mkdir()
+    monkeypatch.setenv("ENHANCE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("ENHANCE_RESULTS_DIR", str(tmp_path / "data" / "results"))
+    with pytest.raises(ValueError, match="results folder .* inside ENHANCE_DATA_DIR"):
+        config.results_dir()
+    monkeypatch.setenv("ENHANCE_RESULTS_DIR", str(tmp_path / "results"))
+    assert config.results_dir() == tmp_path / "results"
+
+
+def test_limits_and_resamples_are_checked_in_the_library(tmp_path):
+    from enhance_utils import correlation
+
+    root = isic_tree(tmp_path, {ISIC_IDS[0]: ellipse_mask()})
+    for limit in (-3, 0):
+        with pytest.raises(ValueError, match=f"limit must be a positive number.*{limit}"):
+            run(root, limit=limit)
+    with pytest.raises(ValueError, match="no isic2017 lesions"):
+        run(root, ids=[])
+    for resamples in (0, -1, 2.5):
+        with pytest.raises(ValueError, match="resamples must be a whole number"):
+            correlation.bootstrap_pearson([1, 2, 3], [1, 3, 2], resamples)
+
+
+def enhance(*args, env: dict, cwd):
+    """Run the ``enhance`` command line in a fresh process; (exit code, stdout, stderr)."""
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "enhance_utils.cli", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, timeout=300,
+                          env={**os.environ, **env})
+    return done.returncode, done.stdout, done.stderr
+
+
+def assert_refused(code, stderr, *fragments):
+    """Exit code 2, one ``error:`` line naming the input, no traceback."""
+    errors = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert code == 2 and len(errors) == 1, stderr
+    assert "Traceback" not in stderr
+    for fragment in fragments:
+        assert fragment in errors[0]
+
+
+@pytest.fixture
+def cli_env(tmp_path, data_root):
+    return {"ENHANCE_DATA_DIR": str(data_root), "ENHANCE_CACHE_DIR": str(tmp_path / "cache")}
+
+
+@pytest.mark.parametrize("ids, fragments", [
+    (["../../outside/evil"], ["'../../outside/evil' is not a isic2017 lesion id"]),
+    (["/etc/passwd"], ["'/etc/passwd' is not a isic2017 lesion id"]),
+    (["ISIC_9999999"], ["not among the isic2017 lesions: ISIC_9999999"]),
+    ([], ["no isic2017 lesions to score"]),
+])
+def test_abc_command_refuses_bad_ids(cli_env, tmp_path, ids, fragments):
+    ids_file = tmp_path / "ids.txt"
+    ids_file.write_text("".join(f"{i}\n" for i in ids))
+    code, _, err = enhance("abc", "--dataset", "isic2017", "--feature", "A", "--ids", ids_file,
+                           "--out", tmp_path / "A.csv", env=cli_env, cwd=tmp_path)
+    assert_refused(code, err, *fragments)
+    assert not (tmp_path / "A.csv").exists()
+
+
+@pytest.mark.parametrize("args, fragments", [
+    (["abc", "--dataset", "isic2017", "--feature", "A", "--limit", "-3", "--out", "A.csv"],
+     ["limit must be a positive number of lesions, not -3"]),
+    (["abc", "--dataset", "isic2017", "--feature", "A", "--ids", "nowhere.txt",
+      "--out", "A.csv"], ["nowhere.txt"]),
+    (["stats", "--out", "stats", "--resamples", "0"], ["resamples", "not 0"]),
+])
+def test_nonsense_arguments_exit_2(cli_env, tmp_path, args, fragments):
+    code, _, err = enhance(*args, env=cli_env, cwd=tmp_path)
+    assert_refused(code, err, *fragments)
+
+
+@pytest.mark.parametrize("paths, fragments", [
+    (["ph2/PH2Dataset/PH2_dataset.xlsx"], ["no URL for ph2/PH2Dataset/PH2_dataset.xlsx",
+                                           "ph2/PH2Dataset.rar"]),
+    (["nope.csv"], ["not in the registry: nope.csv"]),
+])
+def test_fetch_command_refuses_paths_it_cannot_fetch(tmp_path, paths, fragments):
+    env = {"ENHANCE_DATA_DIR": "", "ENHANCE_DOWNLOAD_DIR": str(tmp_path / "downloads"),
+           "ENHANCE_CACHE_DIR": str(tmp_path / "cache")}
+    code, out, err = enhance("fetch", *paths, env=env, cwd=tmp_path)
+    assert_refused(code, err, *fragments)
+    assert "data ready" not in out
+
+
+def test_annotations_command_names_a_missing_tree(tmp_path):
+    (tmp_path / "empty").mkdir()
+    env = {"ENHANCE_DATA_DIR": str(tmp_path / "empty"), "ENHANCE_CACHE_DIR": str(tmp_path / "c")}
+    code, _, err = enhance("annotations", "--out", tmp_path / "out", env=env, cwd=tmp_path)
+    assert_refused(code, err, "ISIC-2017_Training_Part3_GroundTruth.csv not found")
+
+
+def test_abc_command_fails_on_error_rows_unless_allowed(tmp_path):
+    root = isic_tree(tmp_path / "data", {ISIC_IDS[0]: ellipse_mask(), ISIC_IDS[1]: ellipse_mask()})
+    datasets.isic_mask_path(ISIC_IDS[1], root).write_bytes(b"\x89PNG cut")
+    env = {"ENHANCE_DATA_DIR": str(root), "ENHANCE_CACHE_DIR": str(tmp_path / "cache")}
+    args = ["abc", "--dataset", "isic2017", "--feature", "A", "--workers", "1",
+            "--out", tmp_path / "A.csv"]
+    code, _, err = enhance(*args, env=env, cwd=tmp_path)
+    assert code == 1 and "Traceback" not in err
+    assert "error: 1 of 2 rows failed (e.g. ISIC_0000002: unreadable mask" in err
+    assert (tmp_path / "A.csv").is_file()  # the rows are written all the same
+    code, _, err = enhance(*args, "--allow-failures", env=env, cwd=tmp_path)
+    assert code == 0 and "error" not in err
