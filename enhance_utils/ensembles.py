@@ -96,8 +96,9 @@ def ensemble_predictions(predictions: pd.DataFrame, ensembles=None) -> pd.DataFr
 def model_predictions(predictions: pd.DataFrame, ensembles=None) -> pd.DataFrame:
     """Single models (named as the paper) and ensembles together: arch, model, split, ..."""
     single = _clean(predictions).assign(model=lambda f: f.target.map(experiments.model_name))
-    return pd.concat([single[PRED_COLUMNS], ensemble_predictions(predictions, ensembles)],
-                     ignore_index=True)
+    averaged = ensemble_predictions(predictions, ensembles)
+    frames = [single[PRED_COLUMNS]] + ([averaged] if len(averaged) else [])
+    return pd.concat(frames, ignore_index=True)  # an empty frame would turn every dtype to object
 
 
 def split_aucs(model_preds: pd.DataFrame) -> pd.DataFrame:

@@ -13,6 +13,7 @@ and the input pipeline's shuffle and augmentation are seeded (:func:`pipeline.ma
 from __future__ import annotations
 
 import logging
+import os
 import platform
 import time
 import zlib
@@ -265,6 +266,7 @@ def train_one(spec: RunSpec, context: Context, root: Path, progress: bool = True
         "determinism": determinism, "settings": asdict(settings),
         "train_seconds": round(seconds, 1), "skipped_lesions": context.skipped,
         "versions": _versions(), "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "trainer": {"host": platform.node(), "pid": os.getpid()},
     }
     files = {
         store.PREDICTIONS: lambda p: predictions.to_csv(p, index=False),
@@ -338,7 +340,7 @@ def run_grid(profile: str, archs=None, targets=None, seeds=None, kfold: bool = F
         print(f"redoing a damaged run: {reason}", flush=True)
     print(f"{profile}: {len(specs)} runs in the grid, {len(state['done'])} already in "
           f"{root / profile}, {len(state['todo'])} to train", flush=True)
-    busy = []
+    busy, trained = [], 0
     for spec in tqdm(state["todo"], desc="runs", disable=not progress or not state["todo"]):
         claim = store.Claim.take(run_dir(root, spec))
         if claim is None:
@@ -347,8 +349,11 @@ def run_grid(profile: str, archs=None, targets=None, seeds=None, kfold: bool = F
         with claim:
             if not is_finished(root, spec):  # another trainer may have finished it meanwhile
                 train_one(spec, context, root, progress, claim)
+                trained += 1
     for spec in busy:
         print(f"skipped {'/'.join(spec.key)}: claimed by another trainer", flush=True)
+    print(f"{profile}: trained {trained} run(s), skipped {len(busy)} claimed by another "
+          f"trainer", flush=True)
     return load_runs(profile, root)
 
 
