@@ -7,12 +7,14 @@ The algorithms live in :mod:`enhance_utils.abc_reference` (plain, the test oracl
   reason``), never an exception: ``status`` is ``ok`` (scored; ``reason`` may carry notes on
   the input, e.g. a resized or 24-bit mask), ``skipped`` (the algorithm cannot score this
   lesion, e.g. the published asymmetry on a mask whose background is split) or ``error``
-  (unusable input: unreadable file, empty mask, mask covering the whole image);
+  (unusable input: unreadable file, empty mask, mask covering the whole image, for A and B a
+  mask smaller than its image, see :func:`check_mask_size`);
 * results are cached per lesion in :func:`enhance_utils.config.cache_dir` under a key made of
   the dataset, the lesion id, the input files' SHA-1, the feature, the mode, the parameters
   and :data:`VERSION`; a cached row is served only when it passes :func:`cache_problem`
   (otherwise it is recomputed and replaced), and ``cache=False`` recomputes and replaces;
-* :func:`compute` runs a list of lesions on several processes with a progress bar;
+* :func:`compute` runs a list of lesions on several processes with a progress bar; the ids
+  are checked first (:func:`checked_ids`), before any path is built from them;
 * :func:`published` and :func:`agreement` compare a run with ``enhance/automated/*.csv``.
 """
 from __future__ import annotations
