@@ -40,7 +40,10 @@ def _refuse(err: Exception) -> int:
 
 def _cmd_fetch(args) -> int:
     if args.verify:
-        report = fetch.verify()
+        try:
+            report = fetch.verify()
+        except INPUT_ERRORS as err:
+            return _refuse(err)
         bad = [r for r in report if r["status"] != "ok"]
         for row in bad:
             print(f"{row['status']:8s} {row['path']}  {row['detail']}")

@@ -22,7 +22,7 @@ from . import annotations, datasets
 DEFAULT_RESAMPLES = 2000
 DEFAULT_SEED = 1970
 CONFIDENCE = 0.95
-#: Lower edge of each of the paper's bands for |r| (section 4.1).
+#: Lower edge of each of the paper's bands for ``|r|`` (section 4.1).
 BANDS = (("weak", 0.0), ("moderate", 0.3), ("strong", 0.5))
 TABLE3_COLUMNS = ["dataset", "source", "feature", "n", "r", "ci_low", "ci_high", "p", "spearman"]
 #: Sources correlated with the label per dataset (the PH2 expert comes from the PH2 table).
@@ -236,7 +236,7 @@ def variants(long: pd.DataFrame, root=None, resamples: int = DEFAULT_RESAMPLES,
 def band(r: float) -> str:
     """The paper's band of a correlation's magnitude: ``weak``, ``moderate`` or ``strong``.
 
-    The paper states the bands for 0 ≤ ρ < 1; a negative r gets the band of |r|. NaN gives
+    The paper states the bands for 0 ≤ ρ < 1; a negative r gets the band of ``|r|``. NaN gives
     an empty string.
     """
     if not np.isfinite(r):
@@ -246,7 +246,7 @@ def band(r: float) -> str:
 
 
 def _magnitude_range(low: float, high: float) -> tuple[float, float]:
-    """Smallest and largest |r| inside the interval [low, high]."""
+    """Smallest and largest ``|r|`` inside the interval [low, high]."""
     if low <= 0 <= high:
         return 0.0, max(-low, high)
     return min(abs(low), abs(high)), max(abs(low), abs(high))

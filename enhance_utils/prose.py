@@ -302,3 +302,65 @@ def _within_numbers(reliability, long) -> dict:
         if first_negative else 0,
         "groups_without_icc": " and ".join(f"`{g}`" for g in no_icc) or "none",
     }
+
+
+# --------------------------------------------------------------------------- chapter 03
+def _pct(share) -> float:
+    return 100 * float(share)
+
+
+def abc_numbers(full, runs, image_shape, timings) -> dict:
+    """The numbers of chapter 03's prose: the algorithms' defaults, the committed agreement on
+    every lesion (:func:`enhance_utils.abc_agreement.read`), the chapter's own ``runs`` and
+    its ``timings`` table (seconds per implementation on the example masks)."""
+    import inspect
+
+    from . import abc_agreement, automated_abc
+    from .abc_reference import DEFAULTS
+
+    def agree(dataset, feature, column):
+        return abc_agreement.get(full, dataset, feature, column)
+
+    described_c = automated_abc.value(runs["isic2017", "C", "described"]).dropna()
+    first = timings.iloc[0]
+    per_feature = timings[timings.lesion == first.lesion].set_index("feature")
+    values = {
+        "symmetry_level": DEFAULTS["A"]["symmetry_level"], "sigma": DEFAULTS["B"]["sigma"],
+        "n_segments": DEFAULTS["C"]["n_segments"], "distance": DEFAULTS["C"]["distance"],
+        "fraction_pct": _pct(DEFAULTS["C"]["fraction"]),
+        "ii_tolerance": inspect.signature(automated_abc.agreement).parameters["tolerance"].default,
+        "isic_image_size": f"{image_shape[1]}×{image_shape[0]}",
+        "described_C_zero_pct": _pct((described_c == 0).mean()),
+        "n_described_C": len(described_c),
+        "example_lesion": first.lesion, "example_mask": first["mask"],
+        "ref_A_s": per_feature.loc["A", "reference s"], "ref_B_s": per_feature.loc["B", "reference s"],
+        "speedup_min": timings["speed-up"].min(), "speedup_max": timings["speed-up"].max(),
+    }
+    for dataset in ("isic2017", "ph2"):
+        for feature in ("A", "B", "C"):
+            key = f"{dataset}_{feature}"
+            values[f"{key}_identical_pct"] = _pct(agree(dataset, feature, "identical"))
+            values[f"{key}_within_pct"] = _pct(agree(dataset, feature, "within"))
+            values[f"{key}_published"] = agree(dataset, feature, "n_published")
+            values[f"{key}_missing"] = (agree(dataset, feature, "n_ids")
+                                        - agree(dataset, feature, "n_published"))
+            values[f"{key}_same_skipped"] = ("the same" if agree(dataset, feature,
+                                                                 "same_ids_skipped")
+                                             else "not the same")
+        values[f"{dataset}_A_max_delta"] = agree(dataset, "A", "max_abs_delta_ii")
+    values["n_isic"] = agree("isic2017", "A", "n_ids")
+    return values
+
+
+# --------------------------------------------------------------------------- chapter 09
+def explain_numbers(settings, paper_settings, table, cam_shape) -> dict:
+    """The numbers of chapter 09's prose: the explained models' training settings, the
+    paper's image size, the probabilities in ``table`` (one row per lesion and model) and the
+    shape of a Grad-CAM map."""
+    return {"epochs": settings.epochs, "n_lesions": settings.n_lesions,
+            "image_size": settings.image_size, "paper_image_size": paper_settings.image_size,
+            "cam_size": f"{cam_shape[1]}×{cam_shape[0]}",
+            "cam_fraction": f"1/{cam_shape[0]}" if cam_shape[0] == cam_shape[1]
+            else f"1/{cam_shape[0]} by 1/{cam_shape[1]}",
+            "probability_min": table.probability.min(),
+            "probability_max": table.probability.max()}

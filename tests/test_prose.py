@@ -10,7 +10,8 @@ from enhance_utils import prose
 
 CHAPTERS_DIR = Path(__file__).resolve().parents[1] / "chapters"
 #: chapters whose prose must be free of typed numbers; add a chapter's stem to extend
-CHAPTERS = ["01_datasets", "02_annotations", "04_correlation", "05_agreement"]
+CHAPTERS = ["01_datasets", "02_annotations", "03_automated_abc", "04_correlation",
+            "05_agreement", "09_explanations"]
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
