@@ -533,3 +533,9 @@ def test_abc_command_fails_on_error_rows_unless_allowed(tmp_path):
     assert (tmp_path / "A.csv").is_file()  # the rows are written all the same
     code, _, err = enhance(*args, "--allow-failures", env=env, cwd=tmp_path)
     assert code == 0 and "error" not in err
+
+
+def test_fetch_verify_names_a_data_dir_that_is_not_there(tmp_path):
+    env = {"ENHANCE_DATA_DIR": str(tmp_path / "nowhere"), "ENHANCE_CACHE_DIR": str(tmp_path / "c")}
+    code, _, err = enhance("fetch", "--verify", env=env, cwd=tmp_path)
+    assert_refused(code, err, f"ENHANCE_DATA_DIR={str(tmp_path / 'nowhere')!r} is not a folder")
