@@ -195,10 +195,19 @@ def run_times_table(executed: list[Path], profile: str, data_root: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render(src: Path) -> None:
-    """Run ``jupyter-book build`` on an assembled source folder; warnings are shown, not fatal."""
+def render(src: Path, strict: bool | None = None) -> None:
+    """Run ``jupyter-book build`` on an assembled source folder.
+
+    With ``strict`` (by default when ``ENHANCE_STRICT_BUILD=1``) every Sphinx warning is an
+    error (``-W``): a broken reference, a missing label or an unknown directive fails the
+    build. The accepted exceptions are the ``suppress_warnings`` of ``book/_config.yml``, each
+    with its reason. Otherwise warnings are shown, not fatal.
+    """
+    if strict is None:
+        strict = os.environ.get("ENHANCE_STRICT_BUILD") == "1"
     env = dict(os.environ)
     env.pop("MPLBACKEND", None)
     script = Path(sys.executable).with_name("jupyter-book")
-    cmd = [str(script) if script.exists() else "jupyter-book", "build", "--keep-going", str(src)]
+    cmd = [str(script) if script.exists() else "jupyter-book", "build", "--keep-going",
+           *(["-W"] if strict else []), str(src)]
     subprocess.run(cmd, check=True, env=env)

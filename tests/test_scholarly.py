@@ -70,3 +70,16 @@ def test_api_page_documents_every_module():
     modules = {m.name for m in pkgutil.iter_modules(enhance_utils.__path__)}
     assert modules - {"__main__"} <= documented, f"add to book/api.md: {sorted(modules - documented)}"
     assert documented <= modules, f"no such module: {sorted(documented - modules)}"
+
+
+@pytest.mark.parametrize("strict, env, expected", [(True, None, True), (False, "1", False),
+                                                   (None, "1", True), (None, None, False)])
+def test_render_is_strict_on_request(tmp_path, monkeypatch, strict, env, expected):
+    calls = []
+    monkeypatch.setattr(book.subprocess, "run", lambda cmd, **kwargs: calls.append(cmd))
+    if env is None:
+        monkeypatch.delenv("ENHANCE_STRICT_BUILD", raising=False)
+    else:
+        monkeypatch.setenv("ENHANCE_STRICT_BUILD", env)
+    book.render(tmp_path, strict=strict)
+    assert ("-W" in calls[0]) is expected and calls[0][-1] == str(tmp_path)
