@@ -366,7 +366,8 @@ def cache_problem(row, lesion_id: str, feature: str) -> str | None:
 
 def _score_problem(row: dict, feature: str) -> str | None:
     score, (low, high) = row["score"], SCORE_RANGES[feature]
-    if isinstance(score, bool) or not isinstance(score, (int, float)) or not float(score).is_integer():
+    number = isinstance(score, (int, float)) and not isinstance(score, bool)
+    if not number or not float(score).is_integer():
         return f"score {score!r} is not a whole number"
     if score < low or (high is not None and score > high):
         return f"score {score} outside {low}..{high if high is not None else ''}"
