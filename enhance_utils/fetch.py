@@ -233,26 +233,34 @@ def fetch(paths: list[str] | None = None, progressbar: bool = True) -> Path:
     logger = pooch.get_logger()
     level = logger.level
     logger.setLevel("WARNING")  # one progress bar over the files instead of a line for each
-    failures: list[str] = []
-    offline = False
     try:
-        for entry in tqdm(entries, desc="data files", unit="file", disable=not progressbar):
-            if offline:
-                if not (root / entry.path).is_file():
-                    failures.append(f"{entry.path}: not tried (no network). Instead, "
-                                    f"{_manual_hint(entry, root)}")
-                continue
-            try:
-                _fetch_one(fetcher, entry, root, progressbar and _is_large(entry))
-            except FetchError as err:
-                failures.append(f"{entry.path}: {err}")
-                offline = isinstance(err.__cause__, (requests.ConnectionError, requests.Timeout))
+        failures = _fetch_each(fetcher, entries, root, progressbar)
     finally:
         logger.setLevel(level)
     if failures:
         raise FetchError(f"{len(failures)} of {len(entries)} file(s) could not be fetched into "
                          f"{root}:\n  " + "\n  ".join(failures))
     return root
+
+
+def _fetch_each(fetcher, entries: list[RemoteFile], root: Path, progressbar: bool) -> list[str]:
+    """Fetch every entry; one line per file still missing: why, and how to get it by hand.
+
+    Once a failure shows that the network is down, the remaining files are not tried.
+    """
+    failures, offline = [], False
+    for entry in tqdm(entries, desc="data files", unit="file", disable=not progressbar):
+        if offline:
+            if not (root / entry.path).is_file():
+                failures.append(f"{entry.path}: not tried (no network). Instead, "
+                                f"{_manual_hint(entry, root)}")
+            continue
+        try:
+            _fetch_one(fetcher, entry, root, progressbar and _is_large(entry))
+        except FetchError as err:
+            failures.append(f"{entry.path}: {err}")
+            offline = isinstance(err.__cause__, (requests.ConnectionError, requests.Timeout))
+    return failures
 
 
 def unpacked_by_hand(entry: RemoteFile, root: Path, reg: dict[str, RemoteFile]) -> bool:
