@@ -182,9 +182,8 @@ def verify(data_needs: DataNeeds, root) -> None:
     again. Raises :class:`ChecksumMismatch` naming every file that differs.
     """
     paths = [*data_needs.files, *data_needs.members, *PH2_TABLES]
-    report = fetch.verify(root, paths=[p for p in paths if (Path(root) / p).is_file()],
-                          cached=True)
-    bad = [row["path"] for row in report if row["status"] != "ok"]
+    report = fetch.verify(root, paths=paths, cached=True)
+    bad = [row["path"] for row in report if row["status"] == "mismatch"]  # absent: see missing()
     if bad:
         raise ChecksumMismatch(
             f"{len(bad)} file(s) under {root} differ from the registry's sha256 (damaged or "

@@ -470,7 +470,7 @@ def cached_sha256(paths) -> dict[Path, str]:
     out, changed = {}, False
     for path in paths:
         stat = Path(path).stat()
-        key, stamp = str(Path(path).resolve()), [stat.st_size, stat.st_mtime_ns]
+        key, stamp = os.path.abspath(path), [stat.st_size, stat.st_mtime_ns]
         entry = known.get(key)
         if not (isinstance(entry, list) and len(entry) == 3 and entry[:2] == stamp):
             known[key], changed = stamp + [file_sha256(path)], True
