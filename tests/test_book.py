@@ -147,7 +147,7 @@ def test_colab_cell_clones_this_books_repository():
         first = next(c for c in nbformat.read(path, as_version=4).cells if "google.colab" in c.source)
         assert f"--branch {repo['branch']} " in first.source, path.name
         assert f"{repo['url']} /content/enhance-book" in first.source, path.name
-        assert "tools/colab_setup.sh" in first.source, path.name
+        assert "colab.install(\"/content/enhance-book\")" in first.source, path.name
 
 
 @pytest.mark.book
