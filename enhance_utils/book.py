@@ -23,12 +23,14 @@ from pathlib import Path
 import papermill
 import yaml
 
-from . import config, fetch
+from . import config, fetch, student, teaching
 from .profiles import get_profile
 
 KERNEL = "python3"
 #: page of the execution times of a build, included by the intro
 RUN_TIMES = "run_times.md"
+#: page with the book's version and licences, included by the intro
+VERSION_PAGE = "version.md"
 
 
 class ChapterFailed(RuntimeError):
@@ -161,6 +163,9 @@ def build(profile: str = "smoke", project: Path | None = None, out: Path | None 
     executed = [src / n.relative_to(project) for n in notebooks]
     (src / RUN_TIMES).write_text(run_times_table(executed, profile, data_root))
     write_scorecard(src, cache, profile, inputs)
+    (src / VERSION_PAGE).write_text(version_note())
+    student.write_editions(executed, notebooks, src)
+    (src / teaching.PAGE).write_text(teaching.chapters_page(notebooks, executed, profile, data_root))
     render(src)
     return src / "_build" / "html"
 
@@ -193,6 +198,15 @@ def run_times_table(executed: list[Path], profile: str, data_root: Path) -> str:
             images, masks = needs.n_images, needs.n_masks
         lines.append(f"| {path.stem} | {seconds} | {images} | {masks} |")
     return "\n".join(lines) + "\n"
+
+
+def version_note() -> str:
+    """The intro's line on this build's version (:data:`enhance_utils.__version__`)."""
+    from . import __version__
+
+    return (f"Version **{__version__}** of the book (`enhance_utils` {__version__}). Code: MIT "
+            "licence; text and figures: CC BY 4.0 (`LICENSE`, `LICENSE-text.md`); to cite it, "
+            "see `CITATION.cff`. A course can pin a release: see the teaching page.\n")
 
 
 def render(src: Path, strict: bool | None = None) -> None:
