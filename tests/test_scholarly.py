@@ -83,3 +83,16 @@ def test_render_is_strict_on_request(tmp_path, monkeypatch, strict, env, expecte
         monkeypatch.setenv("ENHANCE_STRICT_BUILD", env)
     book.render(tmp_path, strict=strict)
     assert ("-W" in calls[0]) is expected and calls[0][-1] == str(tmp_path)
+
+
+PLAIN_CITATION = re.compile(r"\b[A-Z][a-zà-ÿ'-]+(?: (?:and|&) [A-Z][a-zà-ÿ'-]+| et al\.)?,? "
+                            r"\(?(?:19|20)\d\d\)?")
+#: pages whose works must be cited with {cite} (chapters 06-08 are covered by their own issue)
+CITING = ["intro.md", "01_datasets.ipynb", "02_annotations.ipynb", "03_automated_abc.ipynb",
+          "04_correlation.ipynb", "05_agreement.ipynb", "09_explanations.ipynb"]
+
+
+@pytest.mark.parametrize("page", CITING)
+def test_works_are_cited_not_named_in_plain_text(page):
+    text = re.sub(r"\{[\w:.-]+\}`[^`]*`|`[^`\n]*`", " ", pages()[page])
+    assert not PLAIN_CITATION.findall(text), f"{page}: cite these with {{cite}}"
