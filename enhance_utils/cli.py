@@ -126,7 +126,7 @@ def _cmd_report(args) -> int:
     start = time.perf_counter()
     try:
         tables = ensembles.report(args.profile, args.out, results=args.results)
-    except (StoreError, FileNotFoundError) as err:
+    except (StoreError, FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     missing = tables["missing_runs"]
@@ -137,6 +137,12 @@ def _cmd_report(args) -> int:
           f"per architecture and table), {len(missing)} ensemble splits left out "
           f"for missing runs; wrote {args.out} in {time.perf_counter() - start:.1f} s")
     return 0
+
+
+def _profiles():
+    from . import profiles  # light: no TensorFlow
+
+    return profiles
 
 
 def _list(text: str) -> list[str]:
@@ -227,7 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seed of the bootstrap (default: %(default)s)")
     p.set_defaults(func=_cmd_stats)
     p = sub.add_parser("train", help="train baseline and multi-task models (resumable)")
-    p.add_argument("--profile", default="smoke", choices=["smoke", "cpu", "paper"])
+    p.add_argument("--profile", default="smoke", choices=sorted(_profiles().PROFILES),
+                   help="which grid to train (default: %(default)s)")
     p.add_argument("--arch", type=_list, default=None, help="e.g. small or vgg16,resnet50")
     p.add_argument("--targets", type=_targets, default=None,
                    help="e.g. baseline,crowd:A,crowd:ABC,random:student:C,permuted:crowd:B; "

@@ -278,3 +278,15 @@ def test_killed_training_loses_no_finished_run(tmp_path):
     assert finished.stat().st_mtime_ns == stamp  # the finished run was not redone
     assert len(experiments.load_runs("tiny", results)) == 2
     assert not list(results.glob("tiny/*/*/.*"))
+
+
+@pytest.mark.parametrize("command", ["train", "report"])
+def test_store_inside_the_data_folder_is_refused(data_root, command, capsys, monkeypatch):
+    monkeypatch.setenv("ENHANCE_DATA_DIR", str(data_root))
+    args = [command, "--profile", "smoke", "--results", str(data_root / "results")]
+    if command == "report":
+        args += ["--out", str(data_root / "out")]
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: results folder") and "read-only" in err
+    assert not (data_root / "results").exists()
