@@ -44,12 +44,35 @@ def chapters(project: Path) -> list[Path]:
     return [project / f"{name}.ipynb" for name in files if (project / f"{name}.ipynb").is_file()]
 
 
-def execute_chapter(notebook: Path, output: Path, profile: str, cwd: Path) -> float:
-    """Execute one chapter with papermill; returns the seconds it took."""
+#: the chapters that train models or read the experiment store (chapters 06–09)
+TRAINING_CHAPTERS = ("06_multitask", "07_ensembles", "08_randomized", "09_explanations")
+
+
+def chapter_parameters(stem: str, profile: str, training: str | None = None) -> dict:
+    """The papermill parameters of one chapter in a build.
+
+    Chapters 06–09 run in the ``training`` profile (default: ``profile``). When that differs
+    from the build's profile — the README's first command renders the analysis in ``smoke``
+    and the deep-learning chapters from the committed ``cpu`` store — chapters 06–08 train
+    nothing and show what the store holds (naming missing runs); chapter 09 trains only the
+    few runs it explains, into a cached side store.
+    """
+    if stem not in TRAINING_CHAPTERS or training in (None, profile):
+        return {"profile": profile}
+    parameters = {"profile": training}
+    if stem != "09_explanations":
+        parameters["train"] = False
+    return parameters
+
+
+def execute_chapter(notebook: Path, output: Path, profile: str | dict, cwd: Path) -> float:
+    """Execute one chapter with papermill (``profile``: a profile name, or the chapter's whole
+    parameters); returns the seconds it took."""
     output.parent.mkdir(parents=True, exist_ok=True)
+    parameters = profile if isinstance(profile, dict) else {"profile": profile}
     start = time.perf_counter()
     try:
-        papermill.execute_notebook(str(notebook), str(output), parameters={"profile": profile},
+        papermill.execute_notebook(str(notebook), str(output), parameters=parameters,
                                    kernel_name=KERNEL, cwd=str(cwd), progress_bar=False)
     except papermill.PapermillExecutionError as err:
         raise ChapterFailed(f"chapter {notebook.name} failed in cell {err.exec_count}: "
@@ -96,7 +119,7 @@ def _assemble_sources(project: Path, src: Path) -> None:
             shutil.copy2(item, target)
 
 
-def ensure_data(profile: str, notebooks: list[Path]) -> Path:
+def ensure_data(profile: str, notebooks: list[Path], training: str | None = None) -> Path:
     """Locate the data (``ENHANCE_DATA_DIR``, checked) or download what the chapters read.
 
     Without ``ENHANCE_DATA_DIR`` only the files that the chapters read in ``profile`` are
@@ -114,13 +137,14 @@ def ensure_data(profile: str, notebooks: list[Path]) -> Path:
     else:
         root = config.download_dir()
         for notebook in notebooks:
-            root = chapter_data.ensure(notebook.stem, profile)
+            chapter_profile = chapter_parameters(notebook.stem, profile, training)["profile"]
+            root = chapter_data.ensure(notebook.stem, chapter_profile)
     os.environ["ENHANCE_DATA_DIR"] = str(root)
     return root
 
 
 def build(profile: str = "smoke", project: Path | None = None, out: Path | None = None,
-          only: list[str] | None = None) -> Path:
+          only: list[str] | None = None, training: str | None = None) -> Path:
     """Execute every chapter and render the HTML; returns the folder with ``index.html``.
 
     Parameters
@@ -133,11 +157,16 @@ def build(profile: str = "smoke", project: Path | None = None, out: Path | None 
         Build folder (default ``<project>/_build``).
     only : list of str
         Chapter file stems to execute (others are skipped); all by default.
+    training : str
+        Profile of the deep-learning chapters 06–09 (default: ``profile``); see
+        :func:`chapter_parameters`.
     """
     get_profile(profile)
+    training = training or profile
+    get_profile(training)
     project = Path(project or config.project_dir() or Path.cwd()).resolve()
     notebooks = [n for n in chapters(project) if not only or n.stem in only]
-    data_root = ensure_data(profile, notebooks)
+    data_root = ensure_data(profile, notebooks, training)
     out = Path(out or project / "_build").resolve()
     src, cache = out / "book-src", out / "executed"
     if src.exists():
@@ -145,7 +174,7 @@ def build(profile: str = "smoke", project: Path | None = None, out: Path | None 
     src.mkdir(parents=True)
     cache.mkdir(parents=True, exist_ok=True)
     _assemble_sources(project, src)
-    inputs = inputs_fingerprint(profile, data_root)
+    inputs = inputs_fingerprint(profile, data_root) + training
     for notebook in notebooks:
         target = src / notebook.relative_to(project)
         kept = cache / f"{notebook.stem}-{chapter_key(notebook, inputs)}.ipynb"
@@ -155,7 +184,9 @@ def build(profile: str = "smoke", project: Path | None = None, out: Path | None 
             print(f"reused {notebook.relative_to(project)} ({profile}): nothing it depends on changed",
                   flush=True)
             continue
-        seconds = execute_chapter(notebook, target, profile, cwd=notebook.parent)
+        seconds = execute_chapter(notebook, target,
+                                  chapter_parameters(notebook.stem, profile, training),
+                                  cwd=notebook.parent)
         for stale in cache.glob(f"{notebook.stem}-*.ipynb"):
             stale.unlink()
         shutil.copy2(target, kept)
@@ -164,7 +195,8 @@ def build(profile: str = "smoke", project: Path | None = None, out: Path | None 
     (src / RUN_TIMES).write_text(run_times_table(executed, profile, data_root))
     write_scorecard(src, cache, profile, inputs)
     (src / VERSION_PAGE).write_text(version_note())
-    student.write_editions(executed, notebooks, src)
+    student.write_editions(executed, notebooks, src,
+                           yaml.safe_load((src / "_config.yml").read_text()))
     (src / teaching.PAGE).write_text(teaching.chapters_page(notebooks, executed, profile, data_root))
     render(src)
     return src / "_build" / "html"

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import automated_abc, config, datasets, fetch, splits
-from .profiles import get_profile, weights_profile
+from .profiles import get_profile
 
 #: files every chapter reads: the annotations, the ISIC tables and the PH2 archive
 TABLES = ("isic2017/ISIC-2017_Training_Part3_GroundTruth.csv", "ph2/PH2Dataset.rar")
@@ -93,7 +93,7 @@ def _training_lesions(profile: str, root: Path) -> list[str]:
 
 
 def _explained_lesions(profile: str, root: Path) -> list[str]:
-    lesions = splits.training_lesions(get_profile(weights_profile(profile)).training.n_lesions, root)
+    lesions = splits.training_lesions(get_profile(profile).training.n_lesions, root)
     return _isic_files(lesions.lesion_id, lesions.lesion_id)  # Grad-CAM mass inside the mask
 
 

@@ -175,7 +175,8 @@ def _cmd_book(args) -> int:
     from . import book  # papermill and jupyter-book are only needed here
 
     try:
-        html = book.build(args.profile, out=args.out, only=args.only or None)
+        training = args.training_profile or ("cpu" if args.profile == "smoke" else args.profile)
+        html = book.build(args.profile, out=args.out, only=args.only or None, training=training)
     except book.ChapterFailed as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
@@ -258,6 +259,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", default="smoke", choices=["smoke", "cpu", "paper"])
     p.add_argument("--out", default=None, help="build folder (default: _build)")
     p.add_argument("--only", nargs="*", help="chapter stems to execute, e.g. 01_datasets")
+    p.add_argument("--training-profile", default=None, choices=sorted(_profiles().PROFILES),
+                   help="profile of the deep-learning chapters 06-09; default: cpu for a smoke "
+                        "book (the committed cpu store: nothing trained but the few runs "
+                        "chapter 09 explains), else the book's profile (its grid is trained)")
     p.set_defaults(func=_cmd_book)
 
     p = sub.add_parser("abc", help="compute the automated ABC scores (chapter 03) as CSV")

@@ -198,8 +198,12 @@ def _prediction_table(part_frames, heads, last, best) -> pd.DataFrame:
 
 
 def train_one(spec: RunSpec, context: Context, root: Path, progress: bool = True,
-              claim: store.Claim | None = None) -> dict:
-    """Train and evaluate one run and store it; returns its ``run.json`` content."""
+              claim: store.Claim | None = None, keep_weights: bool | None = None) -> dict:
+    """Train and evaluate one run and store it; returns its ``run.json`` content.
+
+    ``keep_weights`` overrides the profile's choice (the explanation chapter keeps the
+    weights of the few runs it explains, in a side store).
+    """
     import keras
     from sklearn.metrics import roc_auc_score
 
@@ -280,7 +284,8 @@ def train_one(spec: RunSpec, context: Context, root: Path, progress: bool = True
         store.PREDICTIONS: lambda p: predictions.to_csv(p, index=False),
         store.HISTORY: lambda p: pd.DataFrame(history.history).rename_axis("epoch").to_csv(p),
     }
-    if settings.keep_weights:  # the weights of the model the tables score
+    if settings.keep_weights if keep_weights is None else keep_weights:
+        # the weights of the model the tables score
         if settings.selection == "last":
             model.set_weights(last_weights)
         files["model.weights.h5"] = lambda p: model.save_weights(p)
@@ -332,7 +337,8 @@ def plan(profile: str, specs: list[RunSpec], root: Path) -> dict[str, list]:
 
 
 def run_grid(profile: str, archs=None, targets=None, seeds=None, kfold: bool = False,
-             results=None, data_root=None, progress: bool = True) -> pd.DataFrame:
+             results=None, data_root=None, progress: bool = True,
+             keep_weights: bool | None = None) -> pd.DataFrame:
     """Train every run of the grid that the store does not hold yet; returns all runs.
 
     Damaged run folders are named and trained again; runs that another live trainer has
@@ -356,7 +362,7 @@ def run_grid(profile: str, archs=None, targets=None, seeds=None, kfold: bool = F
             continue
         with claim:
             if not is_finished(root, spec):  # another trainer may have finished it meanwhile
-                train_one(spec, context, root, progress, claim)
+                train_one(spec, context, root, progress, claim, keep_weights)
                 trained += 1
     for spec in busy:
         print(f"skipped {'/'.join(spec.key)}: claimed by another trainer", flush=True)

@@ -100,8 +100,8 @@ def load_run(folder) -> Run:
     weights = folder / WEIGHTS
     if not weights.is_file():
         raise FileNotFoundError(
-            f"the run in {folder} kept no weights ({WEIGHTS} is missing): only profiles with "
-            "Training.keep_weights=True (smoke) store them; retrain the run in such a profile")
+            f"the run in {folder} kept no weights ({WEIGHTS} is missing); "
+            "explain.ensure_runs retrains it, keeping them, into a side store")
     record = json.loads(record_path.read_text())
     settings = record["settings"]
     model, _ = multitask.build_model(record["arch"], int(settings["image_size"]),
@@ -119,34 +119,26 @@ def ensure_runs(profile: str, targets, split_seed: int, arch: str | None = None,
                 train: bool = True) -> dict[str, Path]:
     """Folders of finished runs *with weights* for ``targets`` on one split of a profile.
 
-    Runs missing from the store are trained with :func:`experiments.run_grid`. A run that is
-    finished but kept no weights (an older store) is retrained into a side store in the cache
-    folder, so the store itself is never overwritten. With ``train=False`` nothing is trained.
+    A run whose store folder kept its weights is used as it is. Any other (missing, or
+    finished without weights, as in the committed ``cpu`` store whose weights git does not
+    hold) is trained into a side store in the cache folder, keeping its weights: training is
+    deterministic, so that model is the one whose predictions the store holds. The store
+    itself is never written. With ``train=False`` nothing is trained.
     """
     from .profiles import get_profile
 
     settings = get_profile(profile).training
-    if not settings.keep_weights:
-        raise ValueError(f"profile {profile!r} keeps no model weights; explanations need a "
-                         "profile with Training.keep_weights=True, such as 'smoke'")
     arch = arch or settings.archs[0]
     split = f"seed{split_seed}"
     root = Path(results) if results else config.results_dir()
     side = config.cache_dir() / "explain-runs"
-    folders = {}
-    for where in (root, side):
-        missing = [t for t in targets if t not in folders]
-        for target in missing:
-            folder = run_folder(profile, arch, target, split, where)
-            if has_weights(folder):
-                folders[target] = folder
-        todo = [t for t in targets if t not in folders
-                and not (run_folder(profile, arch, t, split, where) / "run.json").is_file()]
-        if todo and train:
-            experiments.run_grid(profile, archs=[arch], targets=todo, seeds=[split_seed],
-                                 results=where, progress=False)
-            for target in todo:
-                folders[target] = run_folder(profile, arch, target, split, where)
+    folders = {t: run_folder(profile, arch, t, split, where) for where in (side, root)
+               for t in targets if has_weights(run_folder(profile, arch, t, split, where))}
+    todo = [t for t in targets if t not in folders]
+    if todo and train:
+        experiments.run_grid(profile, archs=[arch], targets=todo, seeds=[split_seed],
+                             results=side, progress=False, keep_weights=True)
+        folders.update({t: run_folder(profile, arch, t, split, side) for t in todo})
     for target in targets:
         if target not in folders:
             load_run(run_folder(profile, arch, target, split, root))  # raises, naming the folder

@@ -85,8 +85,3 @@ def get_profile(name: str) -> Profile:
         return PROFILES[name]
     except KeyError:
         raise ValueError(f"unknown profile {name!r}; choose from {sorted(PROFILES)}") from None
-
-
-def weights_profile(name: str) -> str:
-    """``name`` if its runs keep their weights, else ``"smoke"`` (explanations need weights)."""
-    return name if get_profile(name).training.keep_weights else "smoke"

@@ -156,3 +156,24 @@ def test_intro_shows_the_run_times_of_this_build(built_book):
     for notebook in book.chapters(PROJECT):
         row = re.search(rf"<td><p>{notebook.stem}</p></td>\s*<td><p>(\d+)</p></td>", intro)
         assert row, f"{notebook.stem} has no run time on the intro page"
+
+
+def test_training_chapters_can_show_another_profiles_store():
+    """The README's book: analysis in smoke, chapters 06-09 from the committed cpu store."""
+    assert book.chapter_parameters("04_correlation", "smoke", "cpu") == {"profile": "smoke"}
+    assert book.chapter_parameters("07_ensembles", "smoke", "cpu") == {"profile": "cpu",
+                                                                      "train": False}
+    assert book.chapter_parameters("09_explanations", "smoke", "cpu") == {"profile": "cpu"}
+    assert book.chapter_parameters("06_multitask", "smoke", "smoke") == {"profile": "smoke"}
+    assert book.chapter_parameters("06_multitask", "cpu") == {"profile": "cpu"}
+
+
+def test_book_command_defaults_to_the_cpu_store_for_a_smoke_book(monkeypatch):
+    seen = {}
+    monkeypatch.setattr(book, "build", lambda profile, **kw: seen.update(kw, profile=profile)
+                        or Path("/nowhere"))
+    from enhance_utils import cli
+
+    assert cli.main(["book"]) == 0 and seen["training"] == "cpu" and seen["profile"] == "smoke"
+    assert cli.main(["book", "--profile", "paper"]) == 0 and seen["training"] == "paper"
+    assert cli.main(["book", "--training-profile", "smoke"]) == 0 and seen["training"] == "smoke"
