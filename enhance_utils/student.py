@@ -68,23 +68,60 @@ def write_student(source: Path, target: Path) -> int:
     return removed
 
 
-def add_download_link(page: Path, student: Path) -> None:
-    """Insert, after the title cell of the notebook ``page``, a link to download ``student``."""
+def binder_link(config: dict | None, student: Path) -> str | None:
+    """URL that opens the student edition ``student`` on Binder (``postBuild`` writes it there).
+
+    ``config`` is the book's ``_config.yml``: its repository and branch are those of the
+    launch buttons, so a release's pages open the release's student editions. ``None`` for a
+    book without a repository or a Binder hub.
+    """
+    repository = (config or {}).get("repository", {})
+    hub = (config or {}).get("launch_buttons", {}).get("binderhub_url")
+    if not (repository.get("url") and hub):
+        return None
+    name = repository["url"].removeprefix("https://github.com/")
+    branch = repository.get("branch", "main")
+    return f"{hub.rstrip('/')}/v2/gh/{name}/{branch}?urlpath=tree/{FOLDER}/{student.name}"
+
+
+def add_download_link(page: Path, student: Path, binder: str | None = None) -> None:
+    """Insert, after the title cell of the notebook ``page``, a link to download ``student``
+    (and, given its ``binder`` URL, to open it on Binder)."""
     notebook = nbformat.read(page, as_version=4)
     href = Path(os.path.relpath(student, page.parent)).as_posix()
     text = (f"**Student edition**: {{download}}`{student.name} <{href}>` is this chapter "
-            "without the solutions of its exercises, to run in Jupyter, Binder or Colab "
-            "(File > Upload notebook).")
+            "without the solutions of its exercises, to run in Jupyter or Colab "
+            "(File > Upload notebook)")
+    text += f", or [open it on Binder]({binder})." if binder else "."
     notebook.cells.insert(1, nbformat.v4.new_markdown_cell(text))
     nbformat.write(notebook, page)
 
 
-def write_editions(pages: list[Path], sources: list[Path], src: Path) -> list[Path]:
-    """Student notebooks of ``sources`` under ``src/students``, each linked from its page."""
+def write_editions(pages: list[Path], sources: list[Path], src: Path,
+                   config: dict | None = None) -> list[Path]:
+    """Student notebooks of ``sources`` under ``src/students``, each linked from its page
+    (with a Binder link when the book's ``config`` is given)."""
     written = []
     for page, source in zip(pages, sources):
         target = src / FOLDER / source.name
         write_student(source, target)
-        add_download_link(page, target)
+        add_download_link(page, target, binder_link(config, target))
         written.append(target)
     return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m enhance_utils.student [CHECKOUT]``: write ``CHECKOUT/students/`` (Binder's
+    ``postBuild``), one student edition per chapter of ``CHECKOUT/chapters``."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    root = Path(args[0] if args else ".")
+    for source in sorted((root / "chapters").glob("*.ipynb")):
+        removed = write_student(source, root / FOLDER / source.name)
+        print(f"{FOLDER}/{source.name}: {removed} solutions removed")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

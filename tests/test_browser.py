@@ -123,3 +123,19 @@ def test_widget_explorers_show_a_static_fallback(built_book, browser):
     assert any(c["page"] == "03_automated_abc" for c in cells)  # chapter 03's explorer
     for cell in cells:
         assert cell["images"] >= 2 and cell["tables"] >= 1, cell
+
+
+def test_chapter_pages_link_their_student_edition(built_book, browser):
+    """Every chapter page links a downloadable notebook of the chapter without solutions."""
+    import nbformat
+
+    for page_file in sorted((built_book / "chapters").glob("*.html")):
+        page = browser.new_page()
+        page.goto(page_file.as_uri())
+        hrefs = page.eval_on_selector_all("a.download", "els => els.map(e => e.href)")
+        page.close()
+        linked = [Path(unquote(urlparse(h).path)) for h in hrefs
+                  if h.endswith(f"/{page_file.stem}.ipynb")]
+        assert linked and linked[0].is_file(), (page_file.name, hrefs)
+        edition = nbformat.read(linked[0], as_version=4)
+        assert "{solution-" not in "\n".join(c.source for c in edition.cells), page_file.name

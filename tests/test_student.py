@@ -55,3 +55,25 @@ def test_chapter_page_links_its_student_notebook(tmp_path):
     link = nbformat.read(page, as_version=4).cells[1].source
     assert f"<../{student.FOLDER}/{CHAPTERS[0].name}>" in link and "{download}" in link
     assert written == tmp_path / student.FOLDER / CHAPTERS[0].name and written.is_file()
+
+
+def test_binder_opens_the_student_edition_of_the_books_branch():
+    import yaml
+
+    config = yaml.safe_load((PROJECT / "book" / "_config.yml").read_text())
+    url = student.binder_link(config, Path("students") / CHAPTERS[1].name)
+    branch = config["repository"]["branch"]
+    assert url.startswith("https://mybinder.org/v2/gh/enhance-interactive-paper/enhance-book/")
+    assert url.endswith(f"/{branch}?urlpath=tree/{student.FOLDER}/{CHAPTERS[1].name}")
+    assert student.binder_link({"title": "no repository"}, Path(CHAPTERS[1].name)) is None
+
+
+def test_binder_postbuild_writes_every_student_edition(tmp_path):
+    import os
+    import shutil
+
+    shutil.copytree(PROJECT / "chapters", tmp_path / "chapters")
+    postbuild = PROJECT / "postBuild"
+    assert os.access(postbuild, os.X_OK) and "enhance_utils.student" in postbuild.read_text()
+    assert student.main([str(tmp_path)]) == 0
+    assert sorted(p.name for p in (tmp_path / student.FOLDER).iterdir()) == [p.name for p in CHAPTERS]
