@@ -1,0 +1,81 @@
+"""Colab: the setup keeps Colab's packages, and the chapters run on Colab's versions.
+
+The unit tests check the pieces of :mod:`enhance_utils.colab` and the setup cells; the last test
+runs ``tools/colab_check.py``, which builds a Python 3.13 virtualenv with Colab's packages (its
+published ``pip freeze``), runs a chapter's setup cell there as Colab does, and executes
+chapters 02, 04 and 01 in it (minutes; the download of TensorFlow is most of the first run).
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from enhance_utils import colab
+
+PROJECT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT / "tools"))
+import colab_check  # noqa: E402
+import setup_cells  # noqa: E402
+
+
+def test_constraints_keep_what_is_installed_and_lock_the_rest():
+    present = {"numpy": "2.1.3", "enhance-utils": "0.1.0"}
+    lock = {"numpy": "2.4.6", "krippendorff": "0.9.0", "enhance-utils": "0.0.9"}
+    assert colab.constraints(present, lock) == ["krippendorff==0.9.0", "numpy==2.1.3"]
+
+
+def test_read_lock_normalizes_names(tmp_path):
+    lock = tmp_path / "requirements.txt"
+    lock.write_text("# comment\nJinja2==3.1.6\net_xmlfile==2.0.0  # note\n-e .\n")
+    assert colab.read_lock(lock) == {"jinja2": "3.1.6", "et-xmlfile": "2.0.0"}
+
+
+def test_installed_sees_this_environment():
+    import numpy
+
+    assert colab.installed()["numpy"] == numpy.__version__
+
+
+def test_pip_failure_carries_pips_own_message(tmp_path):
+    (tmp_path / "requirements.txt").write_text("")
+    with pytest.raises(colab.SetupError, match="does not appear to be a Python project"):
+        colab.pip_install(tmp_path)  # no pyproject.toml: pip refuses at once, offline
+
+
+def test_rar_tool_not_needed_with_a_data_tree(monkeypatch):
+    monkeypatch.setenv("ENHANCE_DATA_DIR", "/somewhere")
+    assert not colab.needs_rar_tool()
+
+
+def test_every_setup_cell_is_the_template():
+    for path in sorted((PROJECT / "chapters").glob("*.ipynb")):
+        cell = setup_cells.setup_cell(nbformat.read(path, as_version=4))
+        ref = setup_cells.clone_ref(cell.source)
+        assert cell.source.startswith(setup_cells.colab_part(ref)), path.name
+        assert colab.CHECKOUT in cell.source
+
+
+def test_book_packages_are_colabs_versions():
+    pins = colab_check.colab_pins()
+    packages = dict(p.split("==") for p in colab_check.book_packages(pins))
+    assert packages["tensorflow"] == pins["tensorflow"] == "2.20.0"
+    assert packages["ipykernel"] == pins["ipykernel"]
+    assert "krippendorff" not in packages  # Colab lacks it: the setup adds it
+
+
+def test_chapters_run_on_colabs_packages(data_root, tmp_path):
+    try:
+        colab_check.python313()
+    except colab_check.CheckFailed as error:
+        pytest.skip(str(error))
+    done = subprocess.run([sys.executable, str(PROJECT / "tools" / "colab_check.py"),
+                           "--workdir", str(tmp_path)], capture_output=True, text=True,
+                          timeout=1800)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Colab's" in done.stdout and "packages unchanged" in done.stdout
+    for chapter in colab_check.CHAPTERS:
+        assert nbformat.read(tmp_path / f"{chapter}.ipynb", as_version=4).cells
