@@ -13,8 +13,9 @@ Usage (from the checkout, with the project's environment, which has papermill)::
 4. Executes the chapters (default 02, 04 and 01, ``smoke``) with papermill from the running
    environment, on a kernel of that virtualenv.
 
-Everything it writes goes to ``--workdir`` (a temporary folder unless given); pip's own
-download cache makes a second run faster. Exit status 0 when every check passes.
+Everything it writes goes to ``--workdir`` (a temporary folder unless given), except the
+downloaded wheels, kept in ``~/.cache/enhance-colab-check/wheels`` (``ENHANCE_COLAB_WHEELS``) so
+that a second run does not download TensorFlow again. Exit status 0 when every check passes.
 """
 from __future__ import annotations
 
@@ -36,6 +37,9 @@ CHAPTERS = ("02_annotations", "04_correlation", "01_datasets")
 #: what runs the notebooks in Colab besides the book's dependencies
 KERNEL = ("ipykernel", "ipython", "pip", "setuptools")
 KERNEL_NAME = "enhance-colab-check"
+#: downloaded wheels, kept between runs (never inside the checkout)
+WHEELS = Path(os.environ.get("ENHANCE_COLAB_WHEELS",
+                             Path.home() / ".cache" / "enhance-colab-check" / "wheels"))
 sys.path.insert(0, str(ROOT))
 from enhance_utils.colab import CHECKOUT, normalize  # noqa: E402  (stdlib only)
 
@@ -79,17 +83,24 @@ def run(cmd: list[str], what: str, **kwargs) -> str:
     return done.stdout
 
 
-def make_env(workdir: Path, pins: dict[str, str]) -> Path:
-    """A Python 3.13 virtualenv with Colab's versions of the book's packages; its python."""
+def make_env(workdir: Path, pins: dict[str, str], wheels: Path = WHEELS) -> Path:
+    """A Python 3.13 virtualenv with Colab's versions of the book's packages; its python.
+
+    The wheels are downloaded into ``wheels`` (outside the checkout) once and installed from
+    there, since the package index's answers are not cached by pip here.
+    """
     env = workdir / "colab-venv"
     run([python313(), "-m", "venv", str(env)], "creating the virtualenv")
     python = env / "bin" / "python"
     constraints = workdir / "colab-constraints.txt"
     constraints.write_text("".join(f"{n}=={v}\n" for n, v in sorted(pins.items())))
-    pip = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", "-c",
-           str(constraints)]
-    run(pip + ["pip", "setuptools"], "installing Colab's pip")
-    run(pip + book_packages(pins), "installing Colab's packages")
+    pip = [str(python), "-m", "pip", "--disable-pip-version-check"]
+    packages = book_packages(pins)
+    run(pip + ["install", "-q", "-c", str(constraints), "pip", "setuptools"], "installing Colab's pip")
+    run(pip + ["download", "-q", "-d", str(wheels), "-c", str(constraints)] + packages,
+        "downloading Colab's packages")
+    run(pip + ["install", "-q", "--no-index", "--find-links", str(wheels), "-c", str(constraints)]
+        + packages, "installing Colab's packages")
     return python
 
 
