@@ -9,7 +9,8 @@ interpreter's metadata), so pip adds only what Colab lacks (``krippendorff``, ``
 versions fall outside the ranges of ``pyproject.toml``, pip refuses and its own message is
 raised as :class:`SetupError`.
 
-Only the standard library is used here: the module runs before anything is installed.
+Only the standard library and ``packaging`` (which Colab has) are used here: the module runs
+before anything is installed.
 Shell: ``python3 -m enhance_utils.colab CHECKOUT`` (``tools/colab_setup.sh``).
 """
 from __future__ import annotations
@@ -40,12 +41,27 @@ def normalize(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+def _valid_version(version: str) -> bool:
+    """Whether pip can read ``version`` in a constraint (PEP 440)."""
+    from packaging.version import InvalidVersion, Version  # Colab has it (matplotlib needs it)
+
+    try:
+        Version(version)
+    except InvalidVersion:
+        return False
+    return True
+
+
 def installed() -> dict[str, str]:
-    """Distributions installed in the running interpreter, ``{normalized name: version}``."""
+    """Distributions installed in the running interpreter, ``{normalized name: version}``.
+
+    Versions that pip cannot parse (never from a wheel) are left out: a constraint holding one
+    would stop pip before it starts.
+    """
     found = {}
     for dist in metadata.distributions():
         name = dist.metadata["Name"]
-        if name:
+        if name and _valid_version(dist.version):
             found.setdefault(normalize(name), dist.version)
     return found
 

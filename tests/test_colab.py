@@ -79,3 +79,11 @@ def test_chapters_run_on_colabs_packages(data_root, tmp_path):
     assert "Colab's" in done.stdout and "packages unchanged" in done.stdout
     for chapter in colab_check.CHAPTERS:
         assert nbformat.read(tmp_path / f"{chapter}.ipynb", as_version=4).cells
+
+
+def test_every_constraint_of_this_environment_is_valid():
+    from packaging.requirements import Requirement
+
+    lines = colab.constraints(colab.installed(), colab.read_lock(PROJECT / "requirements.txt"))
+    assert all(str(Requirement(line).specifier).startswith("==") for line in lines)
+    assert not colab._valid_version("not a version") and colab._valid_version("2.11.0+cpu")
