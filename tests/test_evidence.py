@@ -1,0 +1,60 @@
+"""The claim statements of chapters 06-08 on small synthetic stores with known answers."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import fakestore
+from enhance_utils import evidence, experiments, profiles
+
+IDS = [f"L{i}" for i in range(8)]
+LABELS = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+PERFECT = LABELS.astype(float)
+ONE_WRONG = PERFECT + np.array([2, 0, 0, 0, 0, 0, 0, 0.0])  # AUC 0.75
+SPLITS = ("seed1970", "seed1972", "seed2008")
+
+
+@pytest.fixture
+def store(tmp_path):
+    """Real crowd annotations perfect in every split, baselines and controls at 0.75."""
+    root = tmp_path / "results"
+    for split in SPLITS:
+        for target in ("baseline", "baseline:init1", "baseline:init2"):
+            fakestore.write_run(root, target, split, IDS, LABELS, ONE_WRONG)
+        for feature in "ABC":
+            fakestore.write_run(root, f"crowd:{feature}", split, IDS, LABELS, PERFECT)
+            for control in ("random", "permuted"):
+                fakestore.write_run(root, f"{control}:crowd:{feature}", split, IDS, LABELS,
+                                    ONE_WRONG)
+    return root
+
+
+def test_claims_supported_when_every_split_agrees(store):
+    runs = experiments.load_runs("smoke", store)
+    table = evidence.claims(runs, experiments.load_predictions("smoke", store)).set_index("claim")
+    assert set(table.index) == {"single", "ensemble", "ensemble_vs_baselines",
+                                "real_vs_uniform", "real_vs_permuted"}  # no joint model stored
+    for claim in ("ensemble", "ensemble_vs_baselines", "real_vs_uniform", "real_vs_permuted"):
+        row = table.loc[claim]
+        assert row.n_comparisons == 1 and row.n_splits == 3 and row.n_separated_up == 1
+        assert "supports the claim" in row.statement and "+25.0" in row.statement
+    single = table.loc["single"]
+    assert single.n_comparisons == 3 and single.n_positive == 3
+
+
+def test_claim_statement_when_intervals_include_zero():
+    row = {"paper": "X beats Y", "arch": "small", "n_comparisons": 9, "n_splits": 5,
+           "n_positive": 4, "n_separated_up": 0, "n_separated_down": 0, "diff_min": -1.2,
+           "diff_max": 2.6, "holm_low_min": -4.0, "holm_high_max": 6.1}
+    text = evidence.statement(row)
+    assert "4 of 9" in text and "-1.2 to +2.6" in text and "neither confirm nor refute" in text
+    assert "-4.0 to +6.1" in text
+    against = evidence.statement(dict(row, n_separated_down=2))
+    assert "goes against the claim" in against
+
+
+def test_limits_name_what_differs_from_the_paper():
+    cpu, paper = (profiles.get_profile(p).training for p in ("cpu", "paper"))
+    text = evidence.limits(cpu, paper)
+    assert "64 px" in text and "384 px" in text and "random weights" in text
+    assert evidence.limits(paper, paper) == ""
