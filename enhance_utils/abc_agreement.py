@@ -3,7 +3,8 @@
 The chapter recomputes a sample of lesions at build time and summarises it with
 :func:`table`; the same function applied to *every* lesion gives the committed file
 :func:`results_path` (``results/automated_abc/agreement_all.csv``), which
-:func:`regenerate` rewrites (about ten minutes on two cores) and :func:`read` loads. The
+:func:`regenerate` rewrites (the file records the seconds of each run: about half an hour
+on two shared cores) and :func:`read` loads. The
 chapter's prose takes its numbers from that file, never from typed text.
 """
 from __future__ import annotations
