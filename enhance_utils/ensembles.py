@@ -391,7 +391,8 @@ def plot_roc(model_preds: pd.DataFrame, arch: str, models=("baseline", "crowdABC
 
 def report(profile: str, out, results=None) -> dict[str, pd.DataFrame]:
     """Write ``table5.csv``, ``table4.csv``, ``paired.csv`` (chapter 07's comparisons),
-    ``controls.csv`` (chapter 08's), ``split_aucs.csv`` and ``missing_runs.csv`` for what the
+    ``controls.csv`` (chapter 08's), ``claims.csv`` (:mod:`enhance_utils.evidence`),
+    ``split_aucs.csv`` and ``missing_runs.csv`` for what the
     store of ``profile`` holds; returns the tables.
 
     A store without a single finished run, or with a damaged run folder, is a
@@ -416,6 +417,9 @@ def report(profile: str, out, results=None) -> dict[str, pd.DataFrame]:
         "split_aucs": split_aucs(model_predictions(predictions)),
         "missing_runs": missing_members(predictions),
     }
+    from . import evidence  # it builds on this module
+
+    tables["claims"] = evidence.claims(runs, predictions)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     for name, frame in tables.items():

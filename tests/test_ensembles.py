@@ -148,6 +148,9 @@ def test_report_command_and_empty_store(store, tmp_path, capsys):
     t5 = pd.read_csv(out / "table5.csv")
     assert list(t5.columns) == ["arch", "model", "mean_auc", "sd_auc", "n_splits"]
     assert len(pd.read_csv(out / "table4.csv")) == 3 and len(pd.read_csv(out / "paired.csv")) > 0
+    paired_table = pd.read_csv(out / "paired.csv")
+    assert {"corrected_p", "holm_p"} <= set(paired_table.columns)
+    assert set(pd.read_csv(out / "claims.csv").claim) >= {"single", "ensemble", "real_vs_uniform"}
     assert "no studABC for small seed1972: missing student:C" in capsys.readouterr().out
     capsys.readouterr()
     empty = tmp_path / "empty"
