@@ -21,7 +21,15 @@ import tensorflow as tf
 from PIL import Image
 
 AUTOTUNE = tf.data.AUTOTUNE
-SHEAR_RADIANS = math.radians(0.2)  # Keras 2 read shear_range=0.2 as degrees
+#: the paper's augmentation (its Keras 2 ``ImageDataGenerator`` settings), used by
+#: :func:`augment_batch`: rotation range in degrees, shift as a fraction of the side, shear in
+#: degrees (Keras 2 read ``shear_range=0.2`` as degrees), zoom range, channel shift (0–255)
+ROTATION_DEGREES = 360.0
+SHIFT_FRACTION = 0.1
+SHEAR_DEGREES = 0.2
+ZOOM_RANGE = (0.8, 1.2)
+CHANNEL_SHIFT = 20.0
+SHEAR_RADIANS = math.radians(SHEAR_DEGREES)
 
 
 def check_images(paths: list[Path], verbose: bool = True) -> list[str | None]:
@@ -99,12 +107,13 @@ def augment_batch(images, seed=None):
         return tf.where(uniform(0.0, 1.0) < 0.5, -1.0, 1.0)
 
     transforms = affine_parameters(
-        uniform(0.0, 2 * math.pi), uniform(-SHEAR_RADIANS, SHEAR_RADIANS),
-        uniform(0.8, 1.2), uniform(0.8, 1.2), uniform(-0.1, 0.1) * w, uniform(-0.1, 0.1) * h,
+        uniform(0.0, math.radians(ROTATION_DEGREES)), uniform(-SHEAR_RADIANS, SHEAR_RADIANS),
+        uniform(*ZOOM_RANGE), uniform(*ZOOM_RANGE),
+        uniform(-SHIFT_FRACTION, SHIFT_FRACTION) * w, uniform(-SHIFT_FRACTION, SHIFT_FRACTION) * h,
         flip(), flip(), height, width)
     moved = keras.ops.image.affine_transform(images, transforms, interpolation="bilinear",
                                              fill_mode="nearest")
-    shifted = moved + tf.reshape(uniform(-20.0, 20.0), (-1, 1, 1, 1))
+    shifted = moved + tf.reshape(uniform(-CHANNEL_SHIFT, CHANNEL_SHIFT), (-1, 1, 1, 1))
     return tf.clip_by_value(shifted, 0.0, 255.0)
 
 

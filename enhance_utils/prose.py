@@ -28,6 +28,8 @@ ALLOWED = [
     re.compile(r"^#+ \d+\.", re.M),                           # the chapter's number in its title
     re.compile(r"\bISIC[ _]2017\b|\bPH2\b|\bISBI\b"),         # dataset names
     re.compile(r"\bICC\(\d,\s?\d\)"),                         # intraclass correlation models
+    re.compile(r"\b(?:VGG16|ResNet50(?:V2)?|Inception v3|Keras \d+(?:\.\d+)*)"),  # software names
+    re.compile(r"\beqs?\.\s*\(\d+\)"),                         # equation references: eq. (1)
     re.compile(r"\b(?:[Tt]ables?|Figs?\.|[Ff]igures?|[Ss]ections?|[Aa]ppendix|[Cc]hapters?|"
                r"research questions?|[Ss]teps?)\s+[A-Z]?\d+(?:\.\d+)*"
                r"(?:\s*(?:[–,-]|and|to)\s*\d+(?:\.\d+)*)*"),     # references to the paper or book
