@@ -1,17 +1,18 @@
 """No number typed into the prose of the chapters: every one is glued from a computation."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from enhance_utils import prose
+from enhance_utils import prose, prose_training
 
 CHAPTERS_DIR = Path(__file__).resolve().parents[1] / "chapters"
 #: chapters whose prose must be free of typed numbers; add a chapter's stem to extend
 CHAPTERS = ["01_datasets", "02_annotations", "03_automated_abc", "04_correlation",
-            "05_agreement", "09_explanations"]
+            "05_agreement", "06_multitask", "07_ensembles", "08_randomized", "09_explanations"]
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
@@ -33,6 +34,8 @@ def test_no_typed_numbers_in_prose(chapter):
     ("```python\nx = 10\n```\nno digit here", []),
     ("```{solution-start} ex-01-table1-ph2\n:class: dropdown\n```", []),
     ("```{exercise} Table 1 by hand\n:label: ex-01-table1\n\nUse 300 pixels.\n```", ["300"]),
+    ("VGG16, Inception v3 and ResNet50V2 in Keras 3 with eq. (1)", []),
+    ("ResNet50 at 384 px, 2e-5", ["384", "2", "5"]),
 ])
 def test_typed_numbers(text, expected):
     assert prose.typed_numbers(text) == expected
@@ -55,3 +58,91 @@ def test_rounding_phrase_names_the_values_off_in_the_last_digit():
     text = prose.rounding_phrase(comparison)
     assert text.startswith("1 of 2 values round to the paper's; student B differs")
     assert "0.1616 against 0.161" in text and text.endswith("is 0.0006")
+
+
+# --------------------------------------------------------------------------- chapters 06–08
+def _lesions(n=2000, abnormal=628):
+    """All ISIC lesions as the training chapters see them, without the data: ids and labels."""
+    import pandas as pd
+
+    return pd.DataFrame({"lesion_id": [f"ISIC_{i:07d}" for i in range(n)],
+                         "label": [1] * abnormal + [0] * (n - abnormal)})
+
+
+GLUE_ROLE = re.compile(r"\{glue:(text|md)\}`([\w]+)(?::[^`]*)?`")
+CHAPTER_NUMBERS = {
+    "06_multitask": lambda: prose_training.multitask_numbers(_lesions()),
+    "07_ensembles": lambda: prose_training.ensembles_numbers(_lesions()),
+    "08_randomized": lambda: prose_training.randomized_numbers(_lesions(), 18),
+}
+
+
+@pytest.mark.parametrize("chapter", sorted(CHAPTER_NUMBERS))
+def test_every_glued_name_is_computed_with_the_right_role(chapter):
+    notebook = nbformat.read(CHAPTERS_DIR / f"{chapter}.ipynb", as_version=4)
+    roles = {(role, name) for cell in notebook.cells if cell.cell_type == "markdown"
+             for role, name in GLUE_ROLE.findall(cell.source)}
+    values = CHAPTER_NUMBERS[chapter]()
+    assert roles, "the chapter glues nothing"
+    assert not {name for _, name in roles} - set(values), "glued names the chapter never computes"
+    wrong = {name for role, name in roles if (role == "md") != isinstance(values[name], str)}
+    assert not wrong, f"text needs {{glue:md}}, numbers {{glue:text}}: {wrong}"
+
+
+def test_paper_ranges_are_computed_from_its_tables():
+    t5, t4 = prose_training.table5_numbers(), prose_training.table4_numbers()
+    assert t5["paper_single_gain_range"] == "\u22121.3 to +3.9"
+    assert t5["paper_ensemble_gain_range"] == "+0.9 to +4.2"
+    assert (t5["paper_single_below"], t5["paper_single_n"], t5["paper_n_archs"]) == (5, 27, 3)
+    assert t5["paper_sd_range"] == "0.6 to 4.0"
+    assert t4["paper_real_minus_random_range"] == "+1.5 to +2.1"
+
+
+def test_table5_gains_are_against_the_baseline_of_the_same_architecture():
+    import pandas as pd
+
+    table = pd.DataFrame({"arch": ["a", "a", "a", "b", "b", "b"],
+                          "model": ["baseline", "crowdA", "crowdABC"] * 2,
+                          "mean_auc": [80.0, 78.5, 83.0, 90.0, 91.0, 90.5],
+                          "sd_auc": [1.0, 2.0, 3.0, 1.5, 2.5, 0.5]})
+    values = prose_training.table5_numbers(table)
+    assert values["paper_single_gain_range"] == "\u22121.5 to +1.0"
+    assert values["paper_ensemble_gain_range"] == "+0.5 to +3.0"
+    assert values["paper_single_below"] == 1 and values["paper_sd_range"] == "0.5 to 3.0"
+
+
+def test_profile_numbers_follow_the_profiles_and_the_paper_split():
+    values = {**prose_training.profile_numbers(_lesions()),
+              **prose_training.paper_split_numbers(_lesions())}
+    assert (values["paper_n_train"], values["paper_n_validation"], values["paper_n_test"]) \
+        == (1400, 350, 250)
+    assert values["paper_seeds"] == "1970, 1972, 2008, 2019 and 2020"
+    assert values["cpu_n_lesions"] == 2000 and values["smoke_n_lesions"] == 300
+    assert values["smoke_n_test"] + values["smoke_n_validation"] + values["smoke_n_train"] == 300
+    assert values["paper_learning_rate"] == "2e-5" and values["paper_image_size"] == 384
+    assert values["smoke_n_splits_word"] == "two" and values["paper_epochs_word"] == "30"
+
+
+def test_corrected_factor_with_the_papers_sizes():
+    values = prose_training.corrected_factor_numbers(1400, 250, 5)
+    assert values["factor_corrected"] == pytest.approx(0.2 + 250 / 1400)
+    assert values["factor_times"] == pytest.approx(1.893, abs=1e-3)
+
+
+def test_augmentation_is_the_papers():
+    values = prose_training.augmentation_numbers()
+    assert (values["rotation_degrees"], values["shift_pct"], values["channel_shift"]) == (360, 10, 20)
+    assert (values["zoom_min"], values["zoom_max"], values["shear_degrees"]) == (0.8, 1.2, 0.2)
+
+
+@pytest.mark.parametrize("value, text", [(2e-5, "2e-5"), (1e-3, "1e-3"), (2.5e-4, "2.5e-4")])
+def test_scientific(value, text):
+    assert prose_training.scientific(value) == text
+
+
+def test_words_signs_and_spans():
+    assert prose_training.number_word(5) == "five" and prose_training.number_word(33) == "33"
+    assert prose_training.signed(-1.25) == "\u22121.2" and prose_training.signed(0.9) == "+0.9"
+    assert prose_training.span([2.0, 2.0]) == "+2.0"
+    assert prose_training.span([3, 1, 2], sign=False) == "1.0 to 3.0"
+    assert prose_training.series_text([1970]) == "1970"
