@@ -91,3 +91,18 @@ def test_command_writes_the_csv(data_root, tmp_path):
     assert cli.main(["scorecard", "--out", str(tmp_path), "--resamples", "50"]) == 0
     written = pd.read_csv(tmp_path / "scorecard.csv")
     assert list(written.columns) == scorecard.COLUMNS and len(written) > 100
+
+
+def test_the_build_writes_the_page_once_per_set_of_inputs(card, tmp_path, monkeypatch):
+    from enhance_utils import book
+
+    src, cache = tmp_path / "src", tmp_path / "executed"
+    src.mkdir(), cache.mkdir()
+    (cache / "scorecard-stale000000000000.csv").write_text("old")
+    monkeypatch.setattr(scorecard, "build", lambda profile, **kw: card)
+    book.write_scorecard(src, cache, "smoke", "a" * 64)
+    assert {p.name for p in cache.iterdir()} == {"scorecard-" + "a" * 20 + ".csv"}
+    assert {"scorecard.md", "scorecard.csv", "scorecard_counts.md"} <= {p.name for p in src.iterdir()}
+    monkeypatch.setattr(scorecard, "build", lambda profile, **kw: pytest.fail("recomputed"))
+    book.write_scorecard(src, cache, "smoke", "a" * 64)   # the cached rows are reused
+    assert (src / "scorecard.md").read_text().startswith("# Reproducibility scorecard")
