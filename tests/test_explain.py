@@ -118,7 +118,27 @@ def test_missing_weights_name_the_run_folder(tmp_path):
 
 
 def test_ensure_runs_without_weights_or_training(tmp_path):
-    with pytest.raises(ValueError, match="keeps no model weights"):
-        explain.ensure_runs("cpu", ["baseline"], 1970, results=tmp_path)
-    with pytest.raises(FileNotFoundError, match="seed1970"):
-        explain.ensure_runs("smoke", ["baseline"], 1970, results=tmp_path, train=False)
+    for profile in ("cpu", "smoke"):
+        with pytest.raises(FileNotFoundError, match="seed1970"):
+            explain.ensure_runs(profile, ["baseline"], 1970, results=tmp_path, train=False)
+
+
+def test_runs_without_weights_are_retrained_into_a_side_store(data_root, tmp_path, monkeypatch):
+    """A store that keeps predictions only (as the committed cpu store): the explained run is
+    trained again, with its weights, outside the store, and gives the stored predictions."""
+    from enhance_utils import config, experiments, profiles, store
+
+    monkeypatch.setitem(profiles.PROFILES, "nokeep", profiles.Profile("nokeep", "tests", 1,
+                        profiles.Training(archs=("small",), targets=("crowd:A",),
+                                          split_seeds=(1970,), image_size=32, n_lesions=60,
+                                          epochs=1, batch_size=20, learning_rate=1e-3,
+                                          weights=None)))
+    results = tmp_path / "results"
+    experiments.run_grid("nokeep", results=results, progress=False)
+    stored = store.run_dir(results, "nokeep", "small", "crowd:A", "seed1970")
+    assert not (stored / explain.WEIGHTS).exists()
+    folder = explain.ensure_runs("nokeep", ["crowd:A"], 1970, results=results)["crowd:A"]
+    assert folder.is_relative_to(config.cache_dir()) and (folder / explain.WEIGHTS).is_file()
+    assert (folder / store.PREDICTIONS).read_bytes() == (stored / store.PREDICTIONS).read_bytes()
+    assert explain.ensure_runs("nokeep", ["crowd:A"], 1970, results=results,
+                               train=False)["crowd:A"] == folder  # cached, not trained again
