@@ -93,8 +93,10 @@ def statement(row: dict, n_usable: int | None = None) -> str:
         verdict = (f"After Holm's adjustment none stays above zero and {down} fall below it: "
                    f"the evidence goes against the claim.")
     else:
-        verdict = (f"After Holm's adjustment every interval includes zero (together they span "
-                   f"{row['holm_low_min']:+.1f} to {row['holm_high_max']:+.1f}): these runs "
+        low, high = row["holm_low_min"], row["holm_high_max"]
+        span = (f"together they span {low:+.1f} to {high:+.1f}" if -100 <= low and high <= 100
+                else "with so few splits some are wider than the whole range of AUC differences")
+        verdict = (f"After Holm's adjustment every interval includes zero ({span}): these runs "
                    f"can neither confirm nor refute the claim.")
     return f"{head} {verdict}"
 

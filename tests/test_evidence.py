@@ -49,6 +49,8 @@ def test_claim_statement_when_intervals_include_zero():
     text = evidence.statement(row)
     assert "4 of 9" in text and "-1.2 to +2.6" in text and "neither confirm nor refute" in text
     assert "-4.0 to +6.1" in text
+    wide = evidence.statement(dict(row, holm_low_min=-574.7))
+    assert "wider than the whole range" in wide and "574" not in wide
     against = evidence.statement(dict(row, n_separated_down=2))
     assert "goes against the claim" in against
 
