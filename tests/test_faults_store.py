@@ -290,3 +290,22 @@ def test_store_inside_the_data_folder_is_refused(data_root, command, capsys, mon
     err = capsys.readouterr().err
     assert err.startswith("error: results folder") and "read-only" in err
     assert not (data_root / "results").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--targets", ","], "names nothing"),
+    (["--targets", "dermatologist:A"], "unknown target"),
+    (["--splits", "19x0"], "split seeds are integers"),
+    (["--arch", ","], "names nothing"),
+])
+def test_nonsense_training_arguments_exit_2(args, message, capsys):
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["train", "--profile", "smoke"] + args)
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_unknown_architecture_is_refused_before_training(capsys):
+    assert cli.main(["train", "--profile", "smoke", "--arch", "alexnet"]) == 2
+    assert "unknown architecture" in capsys.readouterr().err
