@@ -192,7 +192,7 @@ def build(profile: str = "smoke", project: Path | None = None, out: Path | None 
         shutil.copy2(target, kept)
         print(f"executed {notebook.relative_to(project)} ({profile}) in {seconds:.1f} s", flush=True)
     executed = [src / n.relative_to(project) for n in notebooks]
-    (src / RUN_TIMES).write_text(run_times_table(executed, profile, data_root))
+    (src / RUN_TIMES).write_text(run_times_table(executed, profile, data_root, training))
     write_scorecard(src, cache, profile, inputs)
     (src / VERSION_PAGE).write_text(version_note())
     student.write_editions(executed, notebooks, src,
@@ -214,21 +214,24 @@ def write_scorecard(src: Path, cache: Path, profile: str, inputs: str) -> None:
     scorecard.write_page(src, profile, cached=cache / f"scorecard-{inputs[:20]}.csv")
 
 
-def run_times_table(executed: list[Path], profile: str, data_root: Path) -> str:
-    """A Markdown table of the executed chapters: papermill's recorded duration and the ISIC
-    files each reads in ``profile`` (the intro page includes it as :data:`RUN_TIMES`)."""
+def run_times_table(executed: list[Path], profile: str, data_root: Path,
+                    training: str | None = None) -> str:
+    """A Markdown table of the executed chapters: the profile each ran in, papermill's
+    recorded duration and the ISIC files it reads (the intro page includes it as
+    :data:`RUN_TIMES`)."""
     from . import chapter_data
 
-    lines = [f"| chapter | seconds to run (`{profile}`) | ISIC images | ISIC masks |",
-             "|---|---|---|---|"]
+    lines = ["| chapter | profile | seconds to run | ISIC images | ISIC masks |",
+             "|---|---|---|---|---|"]
     for path in executed:
         duration = json.loads(path.read_text())["metadata"].get("papermill", {}).get("duration")
         seconds = f"{duration:.0f}" if duration is not None else "not recorded"
         images = masks = "no list"  # a page that is not one of chapter_data.CHAPTERS
+        chapter_profile = chapter_parameters(path.stem, profile, training)["profile"]
         if path.stem in chapter_data.CHAPTERS:
-            needs = chapter_data.needs(path.stem, profile, data_root)
+            needs = chapter_data.needs(path.stem, chapter_profile, data_root)
             images, masks = needs.n_images, needs.n_masks
-        lines.append(f"| {path.stem} | {seconds} | {images} | {masks} |")
+        lines.append(f"| {path.stem} | `{chapter_profile}` | {seconds} | {images} | {masks} |")
     return "\n".join(lines) + "\n"
 
 

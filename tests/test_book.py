@@ -89,7 +89,7 @@ def test_rebuild_with_nothing_changed_executes_nothing(data_root, tmp_path, monk
     executed = nbformat.read(out / "book-src" / "chapters" / "01_tiny.ipynb", as_version=4)
     assert executed.cells[-1].outputs[0]["text"] == "hello\n"
     times = (out / "book-src" / book.RUN_TIMES).read_text().splitlines()
-    assert re.fullmatch(r"\| 01_tiny \| \d+ \| no list \| no list \|", times[-1]), times
+    assert re.fullmatch(r"\| 01_tiny \| `smoke` \| \d+ \| no list \| no list \|", times[-1]), times
     path = project / "chapters" / "01_tiny.ipynb"
     nb = nbformat.read(path, as_version=4)
     nb.cells[-1].source = "print('changed')"
@@ -154,7 +154,8 @@ def test_colab_cell_clones_this_books_repository():
 def test_intro_shows_the_run_times_of_this_build(built_book):
     intro = (built_book / "intro.html").read_text()
     for notebook in book.chapters(PROJECT):
-        row = re.search(rf"<td><p>{notebook.stem}</p></td>\s*<td><p>(\d+)</p></td>", intro)
+        row = re.search(rf"<td><p>{notebook.stem}</p></td>\s*<td><p><code[^>]*>.*?</code></p></td>"
+                        rf"\s*<td><p>(\d+)</p></td>", intro, re.S)
         assert row, f"{notebook.stem} has no run time on the intro page"
 
 
