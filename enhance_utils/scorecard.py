@@ -311,3 +311,20 @@ def write_page(src, profile: str, cached=None) -> pd.DataFrame:
     (src / COUNTS_PAGE).write_text(counts_markdown(card))
     write(card, src)
     return card
+
+
+def add_command(sub) -> None:
+    """``enhance scorecard --out DIR [--profile P] [--resamples N]``: write ``scorecard.csv``."""
+    p = sub.add_parser("scorecard", help="write scorecard.csv: the paper's numbers, the book's "
+                                         "and a verdict per number")
+    p.add_argument("--out", required=True, help="folder for scorecard.csv")
+    p.add_argument("--profile", default="cpu", help="store answering Tables 4-5 (default cpu)")
+    p.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples")
+    p.set_defaults(func=_command)
+
+
+def _command(args) -> int:
+    card = build(args.profile, resamples=args.resamples)
+    path = write(card, args.out)
+    print(f"{path}: " + ", ".join(f"{n} {kind}" for kind, n in counts(card).items()))
+    return 0
