@@ -1,21 +1,18 @@
 """What a model is trained to predict besides the diagnosis (chapters 06–08).
 
-A :class:`Target` names one training target of the grid:
+A :class:`Target` names one training target of the grid. Its spec (command line,
+``run.json``), folder in the store and model name in the tables:
 
-========================  ==================  ===================  ==========================
-spec (CLI, ``run.json``)  folder              model (tables)       what it trains
-========================  ==================  ===================  ==========================
-``baseline``              ``baseline``        ``baseline``         the diagnosis only
-``baseline:init1``        ``baseline-init1``  ``baseline_init1``   the same, another initial
-                                                                   seed (baseline ensemble)
-``crowd:A``               ``crowd-A``         ``crowdA``           diagnosis + crowd asymmetry
-``crowd:ABC``             ``crowd-ABC``       ``crowdABC_joint``   diagnosis + three heads,
-                                                                   A, B and C at once
-``random:crowd:A``        ``random-crowd-A``  ``crowdA_random``    uniform [0, 1) values
-                                                                   (the paper's control)
-``permuted:crowd:A``      ``permuted-crowd-A````crowdA_permuted``  the real values shuffled
-                                                                   among annotated lesions
-========================  ==================  ===================  ==========================
+- ``baseline`` → ``baseline`` → ``baseline``: the diagnosis only;
+- ``baseline:init1`` → ``baseline-init1`` → ``baseline_init1``: the same with another
+  initial seed (members of the baseline ensemble);
+- ``crowd:A`` → ``crowd-A`` → ``crowdA``: diagnosis and the crowd's asymmetry;
+- ``crowd:ABC`` → ``crowd-ABC`` → ``crowdABC_joint``: diagnosis and three heads, A, B and C
+  at once;
+- ``random:crowd:A`` → ``random-crowd-A`` → ``crowdA_random``: uniform [0, 1) values (the
+  paper's control);
+- ``permuted:crowd:A`` → ``permuted-crowd-A`` → ``crowdA_permuted``: the real values
+  shuffled among the annotated lesions.
 
 Controls keep each annotation's availability: the same lesions carry a value, only the
 values change. :data:`ENSEMBLES` lists the equal-weight ensembles of chapters 07–08 with
