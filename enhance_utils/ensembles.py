@@ -227,6 +227,26 @@ def beside_paper(computed: pd.DataFrame, name: str = "table5", paper_arch: str =
     return pd.concat(frames, ignore_index=True)[columns]
 
 
+def gains_beside_paper(computed: pd.DataFrame, name: str = "table5") -> pd.DataFrame:
+    """The book's gain of every model next to the paper's gain for *each* of its three
+    architectures (one column each), so that a small CNN is not set beside one network only.
+
+    ``computed`` is :func:`table5` or :func:`table4`; gains are against the baseline (Table 5)
+    or the randomized ensemble (Table 4) of the same architecture, in AUC points.
+    """
+    from . import reference
+
+    keys = ["model", "annotations"] if name == "table4" else ["model"]
+    out = computed.assign(gain=_gain(computed, name))[["arch"] + keys + ["mean_auc", "gain"]]
+    paper = reference.paper_table(name)
+    paper = paper.assign(gain=_gain(paper, name))
+    for arch in dict.fromkeys(paper.arch):
+        theirs = paper[paper.arch == arch][keys + ["gain"]].rename(
+            columns={"gain": f"paper_gain_{arch}"})
+        out = out.merge(theirs, on=keys, how="left")
+    return _sort(out)
+
+
 # --------------------------------------------------------------------------- paired statistics
 def default_pairs(models) -> list[tuple[str, str]]:
     """The comparisons of chapter 07 among ``models``: every model of real annotations (single,

@@ -196,3 +196,13 @@ def test_control_overview_keeps_the_lesions():
     # permuted: the same values (mean and SD), on other lesions
     assert row.mean_permuted == pytest.approx(row.mean_real)
     assert row.sd_permuted == pytest.approx(row.sd_real) and row.r_permuted != row.r_real
+
+
+def test_gains_beside_every_paper_architecture(store):
+    t5 = ensembles.table5(*load(store))
+    side = ensembles.gains_beside_paper(t5).set_index("model")
+    assert {"paper_gain_vgg16", "paper_gain_inception_v3", "paper_gain_resnet50"} <= set(side.columns)
+    assert side.loc["crowdABC", "gain"] == 25.0
+    assert side.loc["crowdABC", "paper_gain_resnet50"] == pytest.approx(86.3 - 83.6)
+    t4 = ensembles.gains_beside_paper(ensembles.table4(t5), "table4")
+    assert [c for c in t4.columns if c.startswith("paper_gain")] == ["paper_gain_resnet50"]
