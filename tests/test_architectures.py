@@ -1,0 +1,66 @@
+"""Every network of the paper goes through ``enhance train`` in both training variants.
+
+VGG16, Inception v3 and ResNet50 (ResNet50V2 in the ``published`` variant, as the published
+scripts had it) are trained for two steps from random weights at the smallest input each
+accepts, as a baseline and as a multi-task model, so that the GPU path of the ``paper`` profile
+is never run for the first time on a GPU.
+"""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+pytest.importorskip("tensorflow")
+
+from enhance_utils import cli, multitask, profiles, store, variants  # noqa: E402
+
+
+@pytest.mark.parametrize("variant", sorted(variants.VARIANTS))
+@pytest.mark.parametrize("arch", ["vgg16", "inception_v3", "resnet50"])
+def test_paper_architecture_trains_through_the_cli(arch, variant, data_root, tmp_path,
+                                                   monkeypatch):
+    network = multitask.network(arch, variant)
+    name = f"arch-{arch}-{variant}"
+    monkeypatch.setitem(profiles.PROFILES, name, profiles.Profile(name, "tests", 1, profiles.Training(
+        archs=(arch,), targets=("baseline", "crowd:A"), split_seeds=(1970,),
+        image_size=multitask.MIN_IMAGE_SIZE[network], n_lesions=60, epochs=1, batch_size=8,
+        learning_rate=2e-5, weights=None, steps_per_epoch=2, variant=variant,
+        selection="last")))
+    results = tmp_path / "results"
+    assert cli.main(["train", "--profile", name, "--results", str(results)]) == 0
+    good, bad = store.scan(results, name)
+    assert bad == [] and len(good) == 2
+    for folder, record in good:
+        assert record["network"] == network and record["variant"] == variant
+        assert record["weights_init"] == "random" and record["selection"] == "last"
+        files = {p.name for p in folder.iterdir()}
+        assert {store.RECORD, store.PREDICTIONS, store.HISTORY} <= files
+        predictions = pd.read_csv(folder / store.PREDICTIONS)
+        assert (predictions.part == "test").sum() == record["n_test"] > 0
+        assert predictions.score_last.between(0, 1).all()
+        assert json.loads((folder / store.RECORD).read_text())["auc"] == record["auc_last"]
+    multi = next(r for _, r in good if r["target"] == "crowd:A")
+    base = next(r for _, r in good if r["target"] == "baseline")
+    if variant == "published":  # Keras 2 dropped {0: 1, 1: 3} on the two-output models
+        assert multi["class_weights"] is None and base["class_weights"] is not None
+    else:
+        assert multi["class_weights"] == base["class_weights"]
+
+
+@pytest.mark.parametrize("arch, variant, dense", [
+    ("vgg16", "published", True), ("resnet50", "published", False),
+    ("inception_v3", "published", False), ("resnet50", "described", True)])
+def test_baseline_head_follows_the_variant(arch, variant, dense):
+    network = multitask.network(arch, variant)
+    model, _ = multitask.build_model(arch, multitask.MIN_IMAGE_SIZE[network], weights=None,
+                                     variant=variant)
+    names = [layer.__class__.__name__ for layer in model.layers[-3:]]
+    assert ("Dense" in names[:-1]) == dense and names[-1] == "Dense"
+
+
+def test_variant_table_lists_every_difference():
+    table = variants.differences()
+    assert list(table.columns) == ["aspect", "paper's text", "published", "described"]
+    assert len(table) == 4 and (table.published != table.described).all()
