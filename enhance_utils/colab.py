@@ -131,6 +131,14 @@ def needs_rar_tool() -> bool:
     return not (shutil.which("bsdtar") or shutil.which("unrar"))
 
 
+def install_rar_tool() -> None:
+    """``apt-get install`` :data:`RAR_PACKAGE`, updating the package lists if it fails once."""
+    command = ["apt-get", "-qq", "install", "-y", RAR_PACKAGE]
+    if subprocess.run(command, capture_output=True).returncode:
+        _run(["apt-get", "-qq", "update"], "apt-get update")
+        _run(command, "apt-get install")
+
+
 def install(checkout: str | os.PathLike = CHECKOUT) -> list[str]:
     """Install the book from ``checkout`` into the running runtime, keeping what it has.
 
@@ -152,7 +160,7 @@ def install(checkout: str | os.PathLike = CHECKOUT) -> list[str]:
     before = installed()
     pip_install(Path(checkout))
     if needs_rar_tool():
-        _run(["apt-get", "-qq", "install", "-y", RAR_PACKAGE], "apt-get install")
+        install_rar_tool()
     after = installed()
     added = [f"{name} {after[name]}" for name in sorted(after) if name not in before]
     changed = [n for n in before if n != PACKAGE and after.get(n) != before[n]]
