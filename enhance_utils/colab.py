@@ -97,10 +97,12 @@ def constraints(present: dict[str, str], lock: dict[str, str]) -> list[str]:
     return [f"{name}=={version}" for name, version in sorted(pins.items())]
 
 
-def _run(cmd: list[str], what: str) -> None:
+def _run(cmd: list[str], what: str, tail: int = 15) -> None:
+    """Run ``cmd``; on failure a :class:`SetupError` with the end of its output (pip explains a
+    conflict there) and all of its errors."""
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode:
-        output = (done.stdout + done.stderr).strip()
+        output = "\n".join(done.stdout.strip().splitlines()[-tail:] + [done.stderr.strip()])
         raise SetupError(f"{what} failed (exit {done.returncode}): {' '.join(cmd)}\n{output}")
 
 
@@ -118,7 +120,7 @@ def pip_install(checkout: Path) -> None:
         pinned = Path(tmp) / "constraints.txt"
         pinned.write_text("\n".join(lines) + "\n")
         _run([sys.executable, "-m", "pip", "install", "--disable-pip-version-check",
-              "--no-input", "-q", "-c", str(pinned), "-e", str(checkout)], "pip install")
+              "--no-input", "-c", str(pinned), "-e", str(checkout)], "pip install")
 
 
 def needs_rar_tool() -> bool:
