@@ -7,6 +7,7 @@ chapters 02, 04 and 01 in it (minutes; the download of TensorFlow is most of the
 """
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -72,9 +73,12 @@ def test_chapters_run_on_colabs_packages(data_root, tmp_path):
         colab_check.python313()
     except colab_check.CheckFailed as error:
         pytest.skip(str(error))
-    done = subprocess.run([sys.executable, str(PROJECT / "tools" / "colab_check.py"),
-                           "--workdir", str(tmp_path)], capture_output=True, text=True,
-                          timeout=1800)
+    try:
+        done = subprocess.run([sys.executable, str(PROJECT / "tools" / "colab_check.py"),
+                               "--workdir", str(tmp_path)], capture_output=True, text=True,
+                              timeout=1800)
+    finally:  # pytest keeps recent temporary folders; a 1.5 GB virtualenv need not stay
+        shutil.rmtree(tmp_path / "colab-venv", ignore_errors=True)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Colab's" in done.stdout and "packages unchanged" in done.stdout
     for chapter in colab_check.CHAPTERS:
