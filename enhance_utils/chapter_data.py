@@ -93,8 +93,12 @@ def _training_lesions(profile: str, root: Path) -> list[str]:
 
 
 def _explained_lesions(profile: str, root: Path) -> list[str]:
-    lesions = splits.training_lesions(get_profile(profile).training.n_lesions, root)
-    return _isic_files(lesions.lesion_id, lesions.lesion_id)  # Grad-CAM mass inside the mask
+    """Every training image (the explained runs may have to be trained again) and the masks of
+    the test lesions of the profile's first split (Grad-CAM's mass inside the lesion)."""
+    settings = get_profile(profile).training
+    lesions = splits.training_lesions(settings.n_lesions, root)
+    test = splits.paper_split(lesions, settings.split_seeds[0]).test
+    return _isic_files(lesions.lesion_id, test)
 
 
 #: chapter (notebook stem) -> the ISIC files it reads in a profile, besides the tables

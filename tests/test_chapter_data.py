@@ -69,8 +69,12 @@ def test_needs_are_the_lesions_the_chapters_choose(data_root, profile):
     sizes = {"smoke": 300, "cpu": 2000, "paper": 2000}
     assert len([p for p in chapter_data.needs("06_multitask", profile, data_root).members
                 if p.endswith(".jpg")]) == sizes[profile]
-    explained = chapter_data.needs("09_explanations", profile, data_root)  # always smoke's models
-    assert len([p for p in explained.members if p.endswith(".png")]) == 300
+    explained = chapter_data.needs("09_explanations", profile, data_root)
+    lesions = splits.training_lesions(PROFILES[profile].training.n_lesions, data_root)
+    test = set(splits.paper_split(lesions, PROFILES[profile].training.split_seeds[0]).test)
+    assert {Path(p).stem.removesuffix("_segmentation") for p in explained.members
+            if p.endswith(".png")} == test  # the masks of the explained test lesions
+    assert len([p for p in explained.members if p.endswith(".jpg")]) == sizes[profile]
 
 
 def test_chapter_03_options_change_the_sample(data_root):

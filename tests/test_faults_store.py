@@ -265,8 +265,9 @@ def test_killed_training_loses_no_finished_run(tmp_path):
     first = store.run_dir(results, "tiny", "small", "baseline", "seed1970")
     second = first.parent.parent / "crowd-A"
     deadline = time.time() + 600
-    while time.time() < deadline and not (first.exists() and list(second.glob(".seed1970.tmp-*"))):
-        time.sleep(0.05)  # kill at a file event: the second run starts writing
+    claim = second / "seed1970.claim"
+    while time.time() < deadline and not (first.exists() and claim.exists()):
+        time.sleep(0.05)  # kill at a file event: the second run is claimed, its training starts
     os.killpg(trainer.pid, signal.SIGKILL)
     trainer.wait()
     assert store.validate(first) is None
@@ -277,7 +278,7 @@ def test_killed_training_loses_no_finished_run(tmp_path):
     assert again.returncode == 0 and "trained 1 run(s)" in out, out
     assert finished.stat().st_mtime_ns == stamp  # the finished run was not redone
     assert len(experiments.load_runs("tiny", results)) == 2
-    assert not list(results.glob("tiny/*/*/.*"))
+    assert not list(results.glob("tiny/*/*/.*")) and not claim.exists()  # stale claim taken over
 
 
 @pytest.mark.parametrize("command", ["train", "report"])
