@@ -183,11 +183,19 @@ def ensembles_numbers(lesions: pd.DataFrame) -> dict:
                                        split["paper_n_splits"])}
 
 
+def _n_controls(specs) -> int:
+    """How many of a grid's targets are controls (uniform or permuted values)."""
+    from . import targets
+
+    return sum(targets.parse(t).is_control for t in specs)
+
+
 def randomized_numbers(lesions: pd.DataFrame, n_controls: int) -> dict:
     """The numbers of chapter 08's prose; ``lesions``: all ISIC lesions, ``n_controls``: the
     number of control targets the chapter trains."""
     smoke = profiles.get_profile("smoke").training
     return {**profile_numbers(lesions), **paper_split_numbers(lesions), **table4_numbers(),
             **confidence_numbers(), "n_controls": n_controls,
-            "smoke_control_runs": n_controls * len(smoke.archs) * len(smoke.split_seeds),
+            "smoke_control_runs": _n_controls(smoke.targets) * len(smoke.archs)
+            * len(smoke.split_seeds),
             "uniform_sd": math.sqrt(1 / 12)}

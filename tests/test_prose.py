@@ -7,7 +7,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from enhance_utils import prose, prose_training
+from enhance_utils import profiles, prose, prose_training
 
 CHAPTERS_DIR = Path(__file__).resolve().parents[1] / "chapters"
 #: chapters whose prose must be free of typed numbers; add a chapter's stem to extend
@@ -146,3 +146,10 @@ def test_words_signs_and_spans():
     assert prose_training.span([2.0, 2.0]) == "+2.0"
     assert prose_training.span([3, 1, 2], sign=False) == "1.0 to 3.0"
     assert prose_training.series_text([1970]) == "1970"
+
+
+def test_smoke_control_runs_counted_from_the_smoke_grid():
+    values = prose_training.randomized_numbers(_lesions(), 18)
+    smoke = profiles.get_profile("smoke").training
+    controls = [t for t in smoke.targets if t.startswith(("random:", "permuted:"))]
+    assert values["smoke_control_runs"] == len(controls) * len(smoke.split_seeds) > 0
