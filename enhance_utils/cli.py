@@ -22,11 +22,30 @@ Each subcommand is a thin wrapper over a function of the package:
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import time
 from pathlib import Path
 
-from . import agreement, annotations, config, correlation, fetch
+from . import __version__, fetch
+from .profiles import PROFILES
+
+
+class _Lazy:
+    """A module of this package, imported on first use: ``enhance --help`` and ``--version``
+    then start without pandas or SciPy (see ``benchmarks/bench_cli_startup.py``)."""
+
+    def __init__(self, name: str):
+        self._name = f"{__package__}.{name}"
+
+    def __getattr__(self, attr: str):
+        return getattr(importlib.import_module(self._name), attr)
+
+
+agreement, annotations, config, correlation = (
+    _Lazy(name) for name in ("agreement", "annotations", "config", "correlation"))
+#: the ``--profile`` choices of every command, from :data:`enhance_utils.profiles.PROFILES`
+PROFILE_CHOICES = tuple(PROFILES)
 
 #: errors of a command's input (files, arguments) that end it with one ``error:`` line, exit 2
 INPUT_ERRORS = (fetch.FetchError, OSError, ValueError)
@@ -209,15 +228,51 @@ def _cmd_abc(args) -> int:
     return 0
 
 
+def _last_run_seconds(chapter: str, profile: str) -> float | None:
+    """Seconds of the newest execution of ``chapter`` in ``profile`` kept by the book build."""
+    import json
+
+    project = config.project_dir()
+    kept = sorted((project / "_build" / "executed").glob(f"{chapter}-*.ipynb") if project else [],
+                  key=lambda p: p.stat().st_mtime, reverse=True)
+    for path in kept:
+        record = json.loads(path.read_text())["metadata"].get("papermill", {})
+        if record.get("parameters", {}).get("profile") == profile:
+            return record.get("duration")
+    return None
+
+
+def _cmd_chapters(args) -> int:
+    """One line per chapter: the ISIC files it reads in the profile and its last run time."""
+    from . import chapter_data
+
+    root = config.data_dir()
+    print(f"{'chapter':18s} {'images':>6s} {'masks':>6s}  last run ({args.profile}); "
+          "every chapter also reads the annotations and the ISIC and PH2 tables")
+    for chapter in chapter_data.CHAPTERS:
+        needs = chapter_data.needs(chapter, args.profile, root)
+        seconds = _last_run_seconds(chapter, args.profile)
+        run = f"{seconds:.0f} s" if seconds is not None else "not run yet"
+        print(f"{chapter:18s} {needs.n_images:6d} {needs.n_masks:6d}  {run}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="enhance", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("chapters", help="list the chapters, what each reads and its last run time")
+    p.add_argument("--profile", default="smoke", choices=PROFILE_CHOICES,
+                   help="profile whose data and run times to show (default: %(default)s)")
+    p.set_defaults(func=_cmd_chapters)
 
     p = sub.add_parser("fetch", help="download the data, or verify ENHANCE_DATA_DIR")
     p.add_argument("paths", nargs="*", help="registry paths to fetch (default: all)")
     p.add_argument("--verify", action="store_true", help="check checksums, download nothing")
     p.add_argument("--chapter", help="only the files this chapter reads, e.g. 06_multitask")
-    p.add_argument("--profile", default="smoke", help="the chapter's profile (default: smoke)")
+    p.add_argument("--profile", default="smoke", choices=PROFILE_CHOICES,
+                   help="the chapter's profile (default: %(default)s)")
     p.set_defaults(func=_cmd_fetch)
 
     p = sub.add_parser("annotations", help="write the annotation tables as CSV")
@@ -234,7 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seed of the bootstrap (default: %(default)s)")
     p.set_defaults(func=_cmd_stats)
     p = sub.add_parser("train", help="train baseline and multi-task models (resumable)")
-    p.add_argument("--profile", default="smoke", choices=sorted(_profiles().PROFILES),
+    p.add_argument("--profile", default="smoke", choices=PROFILE_CHOICES,
                    help="which grid to train (default: %(default)s)")
     p.add_argument("--arch", type=_list, default=None, help="e.g. small or vgg16,resnet50")
     p.add_argument("--targets", type=_targets, default=None,
@@ -250,16 +305,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("report", help="write Tables 5 and 4 and paired comparisons from the store")
-    p.add_argument("--profile", default="smoke", choices=["smoke", "cpu", "paper"])
+    p.add_argument("--profile", default="smoke", choices=PROFILE_CHOICES,
+                   help="how much work (default: %(default)s)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--results", default=None, help="experiment store (default: results/)")
     p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("book", help="execute the chapters and render the book")
-    p.add_argument("--profile", default="smoke", choices=["smoke", "cpu", "paper"])
+    p.add_argument("--profile", default="smoke", choices=PROFILE_CHOICES,
+                   help="how much work (default: %(default)s)")
     p.add_argument("--out", default=None, help="build folder (default: _build)")
     p.add_argument("--only", nargs="*", help="chapter stems to execute, e.g. 01_datasets")
-    p.add_argument("--training-profile", default=None, choices=sorted(_profiles().PROFILES),
+    p.add_argument("--training-profile", default=None, choices=PROFILE_CHOICES,
                    help="profile of the deep-learning chapters 06-09; default: cpu for a smoke "
                         "book (the committed cpu store: nothing trained but the few runs "
                         "chapter 09 explains), else the book's profile (its grid is trained)")
@@ -287,8 +344,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; an expected failure (missing data, a failed download, an unknown id or
+    profile) ends in one ``error:`` line on stderr and exit code 2, without a traceback."""
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except INPUT_ERRORS as err:
+        return _refuse(err)
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -1,0 +1,56 @@
+"""The command line's start: lazy imports, --version, one --profile choices list, `enhance
+chapters`, and expected failures as one ``error:`` line (exit 2)."""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+
+import pytest
+
+import enhance_utils
+from enhance_utils import chapter_data, cli
+from enhance_utils.profiles import PROFILES
+
+
+def test_importing_the_cli_imports_no_heavy_library():
+    code = ("import sys, enhance_utils.cli; "
+            "print(sorted(m for m in ('pandas', 'scipy', 'tensorflow') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.strip() == f"enhance {enhance_utils.__version__}"
+
+
+def test_every_profile_option_offers_the_profiles():
+    subparsers = next(a for a in cli.build_parser()._actions
+                      if isinstance(a, argparse._SubParsersAction))
+    options = {name: [a for a in parser._actions if a.dest.endswith("profile")]
+               for name, parser in subparsers.choices.items()}
+    with_profile = {name: actions for name, actions in options.items() if actions}
+    own = {"fetch", "train", "report", "book", "chapters"}  # the commands cli.py defines
+    assert own <= set(with_profile)
+    for name, actions in ((n, with_profile[n]) for n in sorted(own)):
+        assert all(tuple(a.choices) == tuple(PROFILES) for a in actions), name
+
+
+def test_chapters_lists_what_each_chapter_reads(data_root, monkeypatch, capsys):
+    monkeypatch.setenv("ENHANCE_DATA_DIR", str(data_root))
+    assert cli.main(["chapters", "--profile", "smoke"]) == 0
+    lines = capsys.readouterr().out.splitlines()[1:]
+    assert [line.split()[0] for line in lines] == list(chapter_data.CHAPTERS)
+    needs = chapter_data.needs("03_automated_abc", "smoke", data_root)
+    row = next(line.split() for line in lines if line.startswith("03_"))
+    assert row[1:3] == [str(needs.n_images), str(needs.n_masks)]
+
+
+def test_missing_data_is_one_error_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ENHANCE_DATA_DIR", str(tmp_path / "nowhere"))
+    assert cli.main(["chapters"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1
