@@ -44,8 +44,10 @@ class _Lazy:
 
 agreement, annotations, config, correlation = (
     _Lazy(name) for name in ("agreement", "annotations", "config", "correlation"))
-#: the ``--profile`` choices of every command, from :data:`enhance_utils.profiles.PROFILES`
-PROFILE_CHOICES = tuple(PROFILES)
+def profile_choices() -> tuple[str, ...]:
+    """The ``--profile`` choices of every command: :data:`enhance_utils.profiles.PROFILES`
+    as it is when the parser is built (tests add profiles of their own)."""
+    return tuple(PROFILES)
 
 #: errors of a command's input (files, arguments) that end it with one ``error:`` line, exit 2
 INPUT_ERRORS = (fetch.FetchError, OSError, ValueError)
@@ -158,12 +160,6 @@ def _cmd_report(args) -> int:
     return 0
 
 
-def _profiles():
-    from . import profiles  # light: no TensorFlow
-
-    return profiles
-
-
 def _list(text: str) -> list[str]:
     """Comma-separated items; an empty list is refused (argparse reports it, exit 2)."""
     items = [item.strip() for item in text.split(",") if item.strip()]
@@ -263,7 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("chapters", help="list the chapters, what each reads and its last run time")
-    p.add_argument("--profile", default="smoke", choices=PROFILE_CHOICES,
+    p.add_argument("--profile", default="smoke", choices=profile_choices(),
                    help="profile whose data and run times to show (default: %(default)s)")
     p.set_defaults(func=_cmd_chapters)
 
@@ -271,7 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", help="registry paths to fetch (default: all)")
     p.add_argument("--verify", action="store_true", help="check checksums, download nothing")
     p.add_argument("--chapter", help="only the files this chapter reads, e.g. 06_multitask")
-    p.add_argument("--profile", default="smoke", choices=PROFILE_CHOICES,
+    p.add_argument("--profile", default="smoke", choices=profile_choices(),
                    help="the chapter's profile (default: %(default)s)")
     p.set_defaults(func=_cmd_fetch)
 
@@ -289,7 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seed of the bootstrap (default: %(default)s)")
     p.set_defaults(func=_cmd_stats)
     p = sub.add_parser("train", help="train baseline and multi-task models (resumable)")
-    p.add_argument("--profile", default="smoke", choices=PROFILE_CHOICES,
+    p.add_argument("--profile", default="smoke", choices=profile_choices(),
                    help="which grid to train (default: %(default)s)")
     p.add_argument("--arch", type=_list, default=None, help="e.g. small or vgg16,resnet50")
     p.add_argument("--targets", type=_targets, default=None,
@@ -305,18 +301,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("report", help="write Tables 5 and 4 and paired comparisons from the store")
-    p.add_argument("--profile", default="smoke", choices=PROFILE_CHOICES,
+    p.add_argument("--profile", default="smoke", choices=profile_choices(),
                    help="how much work (default: %(default)s)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--results", default=None, help="experiment store (default: results/)")
     p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("book", help="execute the chapters and render the book")
-    p.add_argument("--profile", default="smoke", choices=PROFILE_CHOICES,
+    p.add_argument("--profile", default="smoke", choices=profile_choices(),
                    help="how much work (default: %(default)s)")
     p.add_argument("--out", default=None, help="build folder (default: _build)")
     p.add_argument("--only", nargs="*", help="chapter stems to execute, e.g. 01_datasets")
-    p.add_argument("--training-profile", default=None, choices=PROFILE_CHOICES,
+    p.add_argument("--training-profile", default=None, choices=profile_choices(),
                    help="profile of the deep-learning chapters 06-09; default: cpu for a smoke "
                         "book (the committed cpu store: nothing trained but the few runs "
                         "chapter 09 explains), else the book's profile (its grid is trained)")
