@@ -240,7 +240,7 @@ def _grad_model(model, layer):
 
 
 def explain_image(model, image, arch: str = "small", layer=None,
-                  towards: str = "abnormal") -> Explanation:
+                  towards: str = "abnormal", variant: str = "described") -> Explanation:
     """Grad-CAM of the ``diagnosis`` output for one RGB image, and the predicted annotation.
 
     ``image`` is an RGB array of any size (0–255); it is resized as in training, scaled with
@@ -258,7 +258,8 @@ def explain_image(model, image, arch: str = "small", layer=None,
     else:
         conv_layer = layer
     grad_model, head = _grad_model(model, conv_layer)
-    x = multitask.preprocess_input(arch)(model_input(image, size)[None].astype(np.float32))
+    # the input scaling of the variant the run was trained with
+    x = multitask.preprocess_input(arch, variant)(model_input(image, size)[None].astype(np.float32))
     x = tf.convert_to_tensor(x, tf.float32)
     with tf.GradientTape() as tape:
         out = grad_model(x, training=False)
@@ -313,7 +314,8 @@ def compare(runs: dict[str, Run], lesion_ids, root=None, scores: pd.DataFrame | 
         image, mask = load_lesion(lesion_id, root)
         maps[lesion_id] = (image, mask)
         for name, run in runs.items():
-            ex = explain_image(run.model, image, run.arch, towards=towards)
+            ex = explain_image(run.model, image, run.arch, towards=towards,
+                               variant=run.record["settings"].get("variant", "described"))
             maps[(lesion_id, name)] = ex
             truth = np.nan
             parsed = targets.parse(run.target)
