@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from . import config, datasets
+from .options import STUDENT_RULES
 
 LONG_COLUMNS = ["dataset", "lesion_id", "source", "feature", "group", "annotator", "column", "value",
                 "row_complete"]
@@ -27,7 +28,6 @@ FEATURES = ["A", "B", "C"]
 SOURCES = ["automated", "crowd", "student", "expert"]
 DATASETS = ["isic2017", "ph2"]
 STUDENT_FEATURES = {"Asymmetry": "A", "Border": "B", "Color": "C"}
-STUDENT_RULES = ("first_group", "mean_of_groups")
 
 CROWD_FILES = {
     ("isic2017", "A"): "asymmetry.csv", ("isic2017", "B"): "border.csv",

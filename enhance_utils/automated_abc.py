@@ -33,10 +33,8 @@ from PIL import Image, UnidentifiedImageError
 
 from . import abc_fast, abc_reference, annotations, config, datasets
 from .abc_reference import DEFAULTS, Skip
+from .options import ABC_MODES as MODES, DATASETS, FEATURES
 
-FEATURES = ("A", "B", "C")
-MODES = ("published", "described")
-DATASETS = ("isic2017", "ph2")
 IMPLEMENTATIONS = ("fast", "reference")
 COLUMNS = ["lesion_id", "feature", "score", "raw", "status", "reason"]
 STATUSES = ("ok", "skipped", "error")

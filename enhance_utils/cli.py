@@ -14,6 +14,8 @@ Each subcommand is a thin wrapper over a function of the package:
     within-source reliability as CSV;
 ``enhance train --profile smoke|cpu|paper [--arch ...] [--targets ...] [--splits ...]``
     train the grid of baseline and multi-task models; finished runs are skipped;
+    ``--executor ray [--address ADDR]`` trains on a Ray cluster, ``--list-runs`` and
+    ``--run KEY`` split the grid over a batch system's jobs;
 ``enhance report --profile smoke|cpu|paper --out DIR``
     Tables 5 and 4 with ensembles, and paired comparisons, from the experiment store;
 ``enhance book [--profile smoke|cpu|paper]``
@@ -27,7 +29,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import __version__, fetch
+from . import __version__, options
 from .profiles import PROFILES
 
 
@@ -42,15 +44,20 @@ class _Lazy:
         return getattr(importlib.import_module(self._name), attr)
 
 
-agreement, annotations, config, correlation = (
-    _Lazy(name) for name in ("agreement", "annotations", "config", "correlation"))
+agreement, annotations, config, correlation, fetch = (
+    _Lazy(name) for name in ("agreement", "annotations", "config", "correlation", "fetch"))
+
+
 def profile_choices() -> tuple[str, ...]:
     """The ``--profile`` choices of every command: :data:`enhance_utils.profiles.PROFILES`
     as it is when the parser is built (tests add profiles of their own)."""
     return tuple(PROFILES)
 
-#: errors of a command's input (files, arguments) that end it with one ``error:`` line, exit 2
-INPUT_ERRORS = (fetch.FetchError, OSError, ValueError)
+
+def input_errors() -> tuple[type[Exception], ...]:
+    """Errors of a command's input (files, arguments, downloads) that end it with one
+    ``error:`` line and exit code 2 (:mod:`~enhance_utils.fetch` is imported only here)."""
+    return (fetch.FetchError, OSError, ValueError)
 
 
 def _refuse(err: Exception) -> int:
@@ -63,7 +70,7 @@ def _cmd_fetch(args) -> int:
     if args.verify:
         try:
             report = fetch.verify()
-        except INPUT_ERRORS as err:
+        except input_errors() as err:
             return _refuse(err)
         bad = [r for r in report if r["status"] != "ok"]
         for row in bad:
@@ -78,7 +85,7 @@ def _cmd_fetch(args) -> int:
             root = chapter_data.ensure(args.chapter, args.profile)
         else:
             root = fetch.fetch(args.paths or None)
-    except INPUT_ERRORS as err:
+    except input_errors() as err:
         return _refuse(err)
     print(f"data ready under {root}")
     return 0
@@ -90,7 +97,7 @@ def _cmd_annotations(args) -> int:
     try:
         out.mkdir(parents=True, exist_ok=True)
         ann = annotations.load()
-    except INPUT_ERRORS as err:
+    except input_errors() as err:
         return _refuse(err)
     scores = annotations.per_lesion(ann.long, student_rule=args.student_rule)
     ann.long.to_csv(out / "annotations_long.csv", index=False)
@@ -111,7 +118,7 @@ def _cmd_stats(args) -> int:
         out.mkdir(parents=True, exist_ok=True)
         long = annotations.load().long
         variants = correlation.variants(long, resamples=args.resamples, seed=args.seed)
-    except INPUT_ERRORS as err:
+    except input_errors() as err:
         return _refuse(err)
     paper = variants[variants.variant == "paper"][correlation.TABLE3_COLUMNS]
     paper.to_csv(out / "table3.csv", index=False)
@@ -128,10 +135,17 @@ def _cmd_stats(args) -> int:
 def _cmd_train(args) -> int:
     from . import experiments, store  # TensorFlow is only imported here
 
+    grid = dict(archs=args.arch, targets=args.targets, seeds=args.splits, kfold=args.kfold,
+                results=args.results)
     try:
-        runs = experiments.run_grid(args.profile, archs=args.arch, targets=args.targets,
-                                    seeds=args.splits, kfold=args.kfold, results=args.results)
-    except (ValueError, FileNotFoundError, store.StoreError) as err:
+        if args.list_runs:
+            for spec in experiments.missing_runs(args.profile, **grid):
+                print(spec.run_id)
+            return 0
+        runs = experiments.run_grid(args.profile, executor=args.executor, address=args.address,
+                                    cpus_per_run=args.cpus_per_run,
+                                    runs=[args.run] if args.run else None, **grid)
+    except (ValueError, FileNotFoundError, ImportError, store.StoreError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     summary = runs.groupby(["arch", "model"]).auc.agg(["mean", "std", "count"]).round(3)
@@ -208,7 +222,7 @@ def _cmd_abc(args) -> int:
         frame = automated_abc.compute(args.dataset, args.feature, args.mode, ids=ids,
                                       limit=args.limit, workers=args.workers,
                                       cache=not args.no_cache)
-    except INPUT_ERRORS as err:
+    except input_errors() as err:
         return _refuse(err)
     automated_abc.to_csv(frame, args.out)
     counts = frame.status.value_counts().to_dict()
@@ -253,6 +267,15 @@ def _cmd_chapters(args) -> int:
     return 0
 
 
+def _cmd_scorecard(args) -> int:
+    from . import scorecard
+
+    card = scorecard.build(args.profile, resamples=args.resamples)
+    path = scorecard.write(card, args.out)
+    print(f"{path}: " + ", ".join(f"{n} {kind}" for kind, n in scorecard.counts(card).items()))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="enhance", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -273,15 +296,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("annotations", help="write the annotation tables as CSV")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--student-rule", default="first_group", choices=annotations.STUDENT_RULES,
+    p.add_argument("--student-rule", default="first_group", choices=options.STUDENT_RULES,
                    help="lesions annotated by several student groups (default: the paper's)")
     p.set_defaults(func=_cmd_annotations)
 
     p = sub.add_parser("stats", help="write correlation, agreement and reliability tables as CSV")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--resamples", type=int, default=correlation.DEFAULT_RESAMPLES,
+    p.add_argument("--resamples", type=int, default=options.DEFAULT_RESAMPLES,
                    help="bootstrap resamples per confidence interval (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=correlation.DEFAULT_SEED,
+    p.add_argument("--seed", type=int, default=options.DEFAULT_SEED,
                    help="seed of the bootstrap (default: %(default)s)")
     p.set_defaults(func=_cmd_stats)
     p = sub.add_parser("train", help="train baseline and multi-task models (resumable)")
@@ -298,6 +321,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="split seeds, e.g. 1970,1972 (default: the profile's)")
     p.add_argument("--kfold", action="store_true", help="stratified 5-fold instead of the paper's splits")
     p.add_argument("--results", default=None, help="experiment store (default: results/)")
+    p.add_argument("--executor", default="local", choices=("local", "ray"),
+                   help="local: one run after the other here (default); ray: one Ray task per "
+                        "run, one GPU each where the cluster has GPUs")
+    p.add_argument("--address", default=None,
+                   help="ray: the cluster to join (e.g. 10.0.0.1:6379 or auto); default: "
+                        "start one on this machine")
+    p.add_argument("--cpus-per-run", type=float, default=None,
+                   help="ray: CPUs each run asks for (default 1)")
+    one = p.add_mutually_exclusive_group()
+    one.add_argument("--list-runs", action="store_true",
+                     help="print the grid's missing runs, one arch/target/split per line, and "
+                          "train nothing (for a batch system's array job)")
+    one.add_argument("--run", metavar="KEY", default=None,
+                     help="train only this run of the grid, e.g. small/crowd-A/seed1970")
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("report", help="write Tables 5 and 4 and paired comparisons from the store")
@@ -319,10 +356,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_book)
 
     p = sub.add_parser("abc", help="compute the automated ABC scores (chapter 03) as CSV")
-    p.add_argument("--dataset", required=True, choices=["isic2017", "ph2"])
-    p.add_argument("--feature", required=True, choices=["A", "B", "C", "AB"],
+    p.add_argument("--dataset", required=True, choices=options.DATASETS,
+                   help="whose lesions to score")
+    p.add_argument("--feature", required=True, choices=[*options.FEATURES, "AB"],
                    help="AB: asymmetry and border in one pass over the masks")
-    p.add_argument("--mode", default="published", choices=["published", "described"])
+    p.add_argument("--mode", default="published", choices=options.ABC_MODES,
+                   help="as the published code computes them, or as the paper describes "
+                        "them (default: %(default)s)")
     p.add_argument("--limit", type=int, default=None, help="only the first N lesions")
     p.add_argument("--ids", default=None, help="file with one lesion id per line")
     p.add_argument("--workers", type=int, default=2, help="processes (default 2)")
@@ -333,9 +373,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output CSV file")
     p.set_defaults(func=_cmd_abc)
 
-    from . import scorecard
-
-    scorecard.add_command(sub)  # enhance scorecard --out DIR
+    p = sub.add_parser("scorecard", help="write scorecard.csv: the paper's numbers, the book's "
+                                         "and a verdict per number")
+    p.add_argument("--out", required=True, help="folder for scorecard.csv")
+    p.add_argument("--profile", default="cpu", choices=profile_choices(),
+                   help="store answering Tables 4-5 (default: %(default)s)")
+    p.add_argument("--resamples", type=int, default=options.SCORECARD_RESAMPLES,
+                   help="bootstrap resamples of the correlation intervals (default: %(default)s)")
+    p.set_defaults(func=_cmd_scorecard)
     return parser
 
 
@@ -345,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except INPUT_ERRORS as err:
+    except input_errors() as err:
         return _refuse(err)
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

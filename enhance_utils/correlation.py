@@ -18,9 +18,8 @@ import pandas as pd
 from scipy import stats
 
 from . import annotations, datasets
+from .options import DEFAULT_RESAMPLES, DEFAULT_SEED
 
-DEFAULT_RESAMPLES = 2000
-DEFAULT_SEED = 1970
 CONFIDENCE = 0.95
 #: Lower edge of each of the paper's bands for ``|r|`` (section 4.1).
 BANDS = (("weak", 0.0), ("moderate", 0.3), ("strong", 0.5))

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from . import agreement, annotations, correlation, datasets, reference
+from .options import SCORECARD_RESAMPLES
 
 COLUMNS = ["section", "item", "paper", "book", "difference", "tolerance", "verdict", "reason",
            "chapter", "profile"]
@@ -181,7 +182,7 @@ def training_rows(profile: str, results=None) -> list[dict]:
     return rows
 
 
-def build(profile: str = "smoke", resamples: int = 1000, seed: int = correlation.DEFAULT_SEED,
+def build(profile: str = "smoke", resamples: int = SCORECARD_RESAMPLES, seed: int = correlation.DEFAULT_SEED,
           results=None) -> pd.DataFrame:
     """Every row of the scorecard, computed from the raw files (and the store, Tables 4–5).
 
@@ -311,20 +312,3 @@ def write_page(src, profile: str, cached=None) -> pd.DataFrame:
     (src / COUNTS_PAGE).write_text(counts_markdown(card))
     write(card, src)
     return card
-
-
-def add_command(sub) -> None:
-    """``enhance scorecard --out DIR [--profile P] [--resamples N]``: write ``scorecard.csv``."""
-    p = sub.add_parser("scorecard", help="write scorecard.csv: the paper's numbers, the book's "
-                                         "and a verdict per number")
-    p.add_argument("--out", required=True, help="folder for scorecard.csv")
-    p.add_argument("--profile", default="cpu", help="store answering Tables 4-5 (default cpu)")
-    p.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples")
-    p.set_defaults(func=_command)
-
-
-def _command(args) -> int:
-    card = build(args.profile, resamples=args.resamples)
-    path = write(card, args.out)
-    print(f"{path}: " + ", ".join(f"{n} {kind}" for kind, n in counts(card).items()))
-    return 0

@@ -13,9 +13,12 @@ from enhance_utils import chapter_data, cli
 from enhance_utils.profiles import PROFILES
 
 
-def test_importing_the_cli_imports_no_heavy_library():
-    code = ("import sys, enhance_utils.cli; "
-            "print(sorted(m for m in ('pandas', 'scipy', 'tensorflow') if m in sys.modules))")
+def test_help_imports_no_heavy_library():
+    """``enhance --help`` builds every subcommand's parser: no pandas, SciPy, TensorFlow, nor the
+    download stack (pooch, requests)."""
+    code = ("import sys, enhance_utils.cli as cli; cli.build_parser().format_help(); "
+            "print(sorted(m for m in ('pandas', 'scipy', 'tensorflow', 'pooch', 'requests') "
+            "if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
 
@@ -33,7 +36,7 @@ def test_every_profile_option_offers_the_profiles():
     options = {name: [a for a in parser._actions if a.dest.endswith("profile")]
                for name, parser in subparsers.choices.items()}
     with_profile = {name: actions for name, actions in options.items() if actions}
-    own = {"fetch", "train", "report", "book", "chapters"}  # the commands cli.py defines
+    own = {"fetch", "train", "report", "book", "chapters", "scorecard"}
     assert own <= set(with_profile)
     for name, actions in ((n, with_profile[n]) for n in sorted(own)):
         assert all(tuple(a.choices) == tuple(PROFILES) for a in actions), name
@@ -54,3 +57,17 @@ def test_missing_data_is_one_error_line(tmp_path, monkeypatch, capsys):
     assert cli.main(["chapters"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and len(err.strip().splitlines()) == 1
+
+
+def test_every_option_has_help_text():
+    subparsers = next(a for a in cli.build_parser()._actions
+                      if isinstance(a, argparse._SubParsersAction))
+    silent = [f"{name} {action.dest}" for name, parser in subparsers.choices.items()
+              for action in parser._actions if not action.help]
+    assert silent == []
+
+
+def test_an_abc_run_with_a_bad_mode_is_refused_by_the_parser(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["abc", "--dataset", "ph2", "--feature", "A", "--mode", "nope", "--out", "x"])
+    assert exit_.value.code == 2 and "invalid choice: 'nope'" in capsys.readouterr().err

@@ -1,0 +1,21 @@
+"""Choices and defaults shared by the command line and the modules that use them.
+
+This module imports nothing: ``enhance --help`` builds its parser from these values without
+loading pandas or SciPy (see ``benchmarks/bench_cli_startup.py``). The modules that compute
+with them (:mod:`~enhance_utils.annotations`, :mod:`~enhance_utils.correlation`,
+:mod:`~enhance_utils.automated_abc`) import them from here.
+"""
+from __future__ import annotations
+
+#: how lesions annotated by several student groups are scored: the paper's first group, or the
+#: mean of the groups
+STUDENT_RULES = ("first_group", "mean_of_groups")
+#: bootstrap resamples per confidence interval, and the bootstrap's seed
+DEFAULT_RESAMPLES = 2000
+DEFAULT_SEED = 1970
+#: bootstrap resamples of the scorecard's correlation intervals
+SCORECARD_RESAMPLES = 1000
+#: the two datasets, the three features and the two modes of the automated ABC scores
+DATASETS = ("isic2017", "ph2")
+FEATURES = ("A", "B", "C")
+ABC_MODES = ("published", "described")
