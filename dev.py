@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
-"""Two commands for a fresh machine with Python 3.11 and pip.
+"""Three commands for a fresh machine with Python 3.11 and pip.
 
     python3 dev.py book [--profile smoke|cpu|paper]   # environment, data, execute, render HTML
     python3 dev.py test [PYTEST ARGS]                  # environment, then the test suite
+    python3 dev.py lab [CHAPTER]                       # environment, then JupyterLab on a chapter
 
 The environment is a virtualenv in ``.venv`` (or ``$ENHANCE_VENV``) with the pinned
 ``requirements.txt`` and this package; it is reinstalled only when those files change.
-``profile=paper`` is accepted as a synonym of ``--profile paper``.
+``profile=paper`` is accepted as a synonym of ``--profile paper``. An expected failure (an
+unknown profile, ``ENHANCE_DATA_DIR`` not a folder, a failed install) ends in one ``error:``
+line on stderr and exit code 2, checked before anything is installed.
 """
 from __future__ import annotations
 
@@ -43,9 +46,55 @@ def ensure_environment() -> None:
         venv.create(VENV, with_pip=True)
     pip = [str(_bin("python")), "-m", "pip", "install", "--disable-pip-version-check"]
     subprocess.run(pip + ["-q", "--upgrade", "pip"], check=True)
-    subprocess.run(pip + ["-q", "-r", str(ROOT / "requirements.txt"), "-e", f"{ROOT}[book,test]"],
-                   check=True)
+    subprocess.run(pip + ["-q", "-r", str(ROOT / "requirements.txt"),
+                          "-e", f"{ROOT}[book,lab,test]"], check=True)
     stamp.write_text(_fingerprint())
+
+
+class Refused(Exception):
+    """An expected failure: its message is printed as one ``error:`` line (exit code 2)."""
+
+
+def check_inputs(command: str, args: list[str]) -> None:
+    """Refuse an unknown profile or a data folder that is not there, before installing."""
+    sys.path.insert(0, str(ROOT))
+    from enhance_utils import config  # neither imports a third-party library
+    from enhance_utils.profiles import PROFILES
+
+    if command == "book":
+        pairs = [a.split("=", 1) for a in args if a.startswith("--") and "=" in a]
+        for option, value in pairs + list(zip(args, args[1:])):
+            if option in ("--profile", "--training-profile") and value not in PROFILES:
+                raise Refused(f"unknown profile {value!r}; the profiles are "
+                              f"{', '.join(PROFILES)}")
+    if command == "lab" and args:
+        chapter_notebook(args[0])
+    try:
+        config.data_dir()
+    except FileNotFoundError as err:
+        raise Refused(err) from None
+
+
+def chapter_notebook(name: str) -> Path:
+    """``chapters/<stem>.ipynb`` named by its stem, its number (``03``) or its file name."""
+    stem = Path(name).name.removesuffix(".ipynb")
+    found = [n for n in sorted((ROOT / "chapters").glob("*.ipynb"))
+             if n.stem == stem or n.stem.split("_", 1)[0] == stem]
+    if len(found) != 1:
+        names = ", ".join(n.stem for n in sorted((ROOT / "chapters").glob("*.ipynb")))
+        raise Refused(f"no chapter {name!r}; the chapters are {names}")
+    return found[0]
+
+
+def lab_command(args: list[str]) -> list[str]:
+    """JupyterLab on ``chapters/`` (opening the chapter named first in ``args``, if any); the
+    other arguments go to JupyterLab (e.g. ``--port 8890``)."""
+    cmd = [str(_bin("python")), "-m", "jupyterlab", f"--ServerApp.root_dir={ROOT / 'chapters'}"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")  # containers (Docker, some CI) run as root
+    if args and not args[0].startswith("-"):
+        return cmd + [str(chapter_notebook(args[0]))] + args[1:]
+    return cmd + args
 
 
 def _profile(args: list[str]) -> list[str]:
@@ -56,14 +105,27 @@ def _profile(args: list[str]) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) < 2 or argv[1] not in ("book", "test"):
+    if len(argv) < 2 or argv[1] not in ("book", "test", "lab"):
         print(__doc__)
+        print(f"error: the command is book, test or lab"
+              f"{f', not {argv[1]!r}' if len(argv) > 1 else ''}", file=sys.stderr)
         return 2
-    ensure_environment()
+    try:
+        check_inputs(argv[1], _profile(argv[2:]))
+        ensure_environment()
+    except Refused as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except subprocess.CalledProcessError as err:
+        print(f"error: installing the environment in {VENV} failed ({' '.join(err.cmd[2:4])} "
+              f"exited with {err.returncode}; pip's messages are above)", file=sys.stderr)
+        return 2
     env = dict(os.environ)
     env.pop("MPLBACKEND", None)  # notebook figures need the inline backend
     if argv[1] == "book":
         cmd = [str(_bin("enhance")), "book"] + _profile(argv[2:])
+    elif argv[1] == "lab":
+        cmd = lab_command(argv[2:])
     else:
         cmd = [str(_bin("python")), "-m", "pytest"] + argv[2:]
     return subprocess.run(cmd, cwd=ROOT, env=env).returncode

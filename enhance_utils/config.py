@@ -17,8 +17,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pooch
-
 PACKAGE_DIR = Path(__file__).resolve().parent
 _CHECKOUT_DIR = PACKAGE_DIR.parent
 
@@ -32,10 +30,18 @@ def project_dir() -> Path | None:
     return _CHECKOUT_DIR if _in_checkout() else None
 
 
+def _user_cache() -> Path:
+    """The user's cache folder for this package (pooch imported here only: ``dev.py`` reads
+    this module before the environment exists)."""
+    import pooch
+
+    return Path(pooch.os_cache("enhance"))
+
+
 def _default_root(sub: str) -> Path:
     if _in_checkout():
         return _CHECKOUT_DIR / "data" / sub
-    return Path(pooch.os_cache("enhance")) / sub
+    return _user_cache() / sub
 
 
 def data_dir() -> Path:
@@ -93,5 +99,5 @@ def results_dir() -> Path:
     env = os.environ.get("ENHANCE_RESULTS_DIR")
     if env:
         return refuse_inside_data(Path(env).expanduser().resolve(), "results folder")
-    path = _CHECKOUT_DIR / "results" if _in_checkout() else Path(pooch.os_cache("enhance")) / "results"
+    path = _CHECKOUT_DIR / "results" if _in_checkout() else _user_cache() / "results"
     return refuse_inside_data(path, "results folder")

@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 import enhance_utils
 from enhance_utils import chapter_data, cli
 from enhance_utils.profiles import PROFILES
+
+PROJECT = Path(__file__).resolve().parents[1]
 
 
 def test_help_imports_no_heavy_library():
@@ -71,3 +74,23 @@ def test_an_abc_run_with_a_bad_mode_is_refused_by_the_parser(capsys):
     with pytest.raises(SystemExit) as exit_:
         cli.main(["abc", "--dataset", "ph2", "--feature", "A", "--mode", "nope", "--out", "x"])
     assert exit_.value.code == 2 and "invalid choice: 'nope'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["book", "--profile", "nope"], "error: unknown profile 'nope'; the profiles are smoke"),
+    (["book", "profile=nope"], "error: unknown profile 'nope'"),
+    (["book", "--training-profile=gpu"], "error: unknown profile 'gpu'"),
+    (["test", "-x"], "error: ENHANCE_DATA_DIR="),
+    (["lab", "10"], "error: no chapter '10'"),
+    (["deploy"], "error: the command is book, test or lab, not 'deploy'"),
+])
+def test_dev_py_refuses_bad_input_in_one_line_before_installing(args, message, tmp_path):
+    """``python3 dev.py book|test|lab``: an expected failure is one ``error:`` line, exit 2,
+    before the environment is touched (the venv named here does not exist afterwards)."""
+    env = {"PATH": "/usr/bin:/bin", "ENHANCE_VENV": str(tmp_path / "venv"),
+           "ENHANCE_DATA_DIR": str(tmp_path / "nowhere") if args[0] == "test" else ""}
+    done = subprocess.run([sys.executable, str(PROJECT / "dev.py"), *args], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.startswith(message) and len(done.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "venv").exists()

@@ -58,3 +58,24 @@ def test_environment_file_parses_with_rar_tool_and_lock_pins():
     assert {normalize(n): v for n, v in pins.items()} == {
         n: v for n, v in LOCK.items() if n not in make_environment.TEST_ONLY}
     assert "-e .[book]" in pip
+
+
+def test_the_package_builds_without_warnings(tmp_path):
+    """A fresh install prints no page of build warnings (e.g. a data folder 'absent from the
+    packages configuration'): build the wheel verbosely from a copy of the sources."""
+    import shutil
+    import subprocess
+
+    for name in ("pyproject.toml", "README.md", "LICENSE", "LICENSE-text.md"):
+        shutil.copy(PROJECT / name, tmp_path)
+    shutil.copytree(PROJECT / "enhance_utils", tmp_path / "enhance_utils",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-v",
+                           "--disable-pip-version-check", "-w", str(tmp_path / "dist"), "."],
+                          cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    warnings = [line.strip() for line in (done.stdout + done.stderr).splitlines()
+                if "Warning:" in line]  # e.g. BuildBackendWarning, SetuptoolsDeprecationWarning
+    assert warnings == []
+    wheel = next((tmp_path / "dist").glob("*.whl")).name
+    assert wheel.startswith("enhance_utils-")
