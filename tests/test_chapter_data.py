@@ -188,3 +188,37 @@ def test_chapter_01_downloads_its_files_and_runs_on_them(data_root, server, down
     executed = _run_chapter("01_datasets", tmp_path, monkeypatch)
     errors = [o for c in executed["cells"] for o in c.get("outputs", []) if o["output_type"] == "error"]
     assert errors == []
+
+
+def test_the_ph2_archive_is_downloaded_once_for_every_chapter(data_root, server, download_env,
+                                                              use_registry, monkeypatch):
+    """Chapters that read only the PH2 table share one download of the PH2 archive: a second
+    chapter (and a rerun after the archive was deleted to save space) sends no request for it.
+    No tool here writes RAR: the archive served is a stand-in, unpacked by copying the table."""
+    folder, base, log = server
+    rows = _serve_like_the_registry(data_root, folder, base)
+    rar, table = (fetch.registry()[p] for p in (chapter_data.TABLES[1], chapter_data.PH2_TABLES[1]))
+    (folder / "PH2Dataset.rar").write_bytes(b"Rar!\x1a\x07\x01\x00 stand-in")
+    use_registry(rows + [fetch.RemoteFile(rar.path, base + "PH2Dataset.rar",
+                                          unpack_to=rar.unpack_to),
+                         fetch.RemoteFile(table.path, sha256=table.sha256, archive=rar.path)])
+    members = [Path(table.path).relative_to(rar.unpack_to).as_posix()]
+
+    def unpack(self, fname, extract_dir):
+        (Path(extract_dir) / members[0]).parent.mkdir(parents=True, exist_ok=True)
+        (Path(extract_dir) / members[0]).write_bytes((data_root / table.path).read_bytes())
+
+    monkeypatch.setattr(fetch._Unrar, "_tool", lambda self, fname, extract_dir: "bsdtar")
+    monkeypatch.setattr(fetch._Unrar, "_all_members", lambda self, fname: members)
+    monkeypatch.setattr(fetch._Unrar, "_extract_file", unpack)
+
+    def rar_requests() -> int:
+        return sum(path.endswith("PH2Dataset.rar") for path, _, _ in log)
+
+    chapter_data.ensure("02_annotations", "smoke", progressbar=False)
+    assert rar_requests() == 1 and (download_env / table.path).is_file()
+    chapter_data.ensure("04_correlation", "smoke", progressbar=False)
+    assert rar_requests() == 1
+    (download_env / rar.path).unlink()  # deleted after unpacking: the table still verifies
+    chapter_data.ensure("05_agreement", "smoke", progressbar=False)
+    assert rar_requests() == 1
