@@ -47,7 +47,7 @@ def ensure_environment() -> None:
     pip = [str(_bin("python")), "-m", "pip", "install", "--disable-pip-version-check"]
     subprocess.run(pip + ["-q", "--upgrade", "pip"], check=True)
     subprocess.run(pip + ["-q", "-r", str(ROOT / "requirements.txt"),
-                          "-e", f"{ROOT}[book,lab,test]"], check=True)
+                          "-e", f"{ROOT}[book,cluster,lab,test]"], check=True)
     stamp.write_text(_fingerprint())
 
 

@@ -16,6 +16,7 @@ import logging
 import os
 import platform
 import time
+import uuid
 import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from . import __version__, annotations, config, datasets, splits, store, variants
+from . import __version__, annotations, config, datasets, executors, profiles, splits, store, variants
 from . import targets as targets_module
 from .profiles import get_profile
 from .targets import Target
@@ -43,6 +44,12 @@ class RunSpec:
     @property
     def key(self) -> tuple[str, str, str]:
         return self.arch, self.target.folder, self.split.name
+
+    @property
+    def run_id(self) -> str:
+        """The run's name on the command line: ``arch/target folder/split``, e.g.
+        ``small/crowd-A/seed1970`` (``enhance train --list-runs``, ``--run``)."""
+        return "/".join(self.key)
 
     @property
     def init_seed(self) -> int:
@@ -336,38 +343,91 @@ def plan(profile: str, specs: list[RunSpec], root: Path) -> dict[str, list]:
     return {"done": done, "todo": todo, "damaged": damaged}
 
 
+@dataclass(frozen=True)
+class GridJob:
+    """What every run of one grid needs, wherever it trains: the shared context, the store,
+    the driver's profile and its claim token. Picklable, so that an executor
+    (:mod:`enhance_utils.executors`) ships it once to other processes or machines."""
+
+    context: Context
+    root: Path
+    profile: profiles.Profile
+    #: names this driver in its claims: an engine's retry of a run takes over its own claim
+    token: str
+    progress: bool = True
+    keep_weights: bool | None = None
+
+    def __call__(self, spec: RunSpec) -> str:
+        """Train ``spec`` under its claim: ``"trained"``, ``"busy"`` (claimed by another
+        live trainer) or ``"done"`` (another trainer finished it meanwhile)."""
+        if profiles.PROFILES.get(self.profile.name) != self.profile:
+            profiles.PROFILES[self.profile.name] = self.profile  # a profile the driver added
+        claim = store.Claim.take(run_dir(self.root, spec), self.token)
+        if claim is None:
+            return "busy"
+        with claim:
+            if is_finished(self.root, spec):
+                return "done"
+            train_one(spec, self.context, self.root, self.progress, claim, self.keep_weights)
+        return "trained"
+
+
+def select_runs(specs: list[RunSpec], run_ids) -> list[RunSpec]:
+    """The runs of ``specs`` named by ``run_ids`` (:attr:`RunSpec.run_id`), in grid order;
+    a ValueError names an id the grid does not hold."""
+    known = {spec.run_id: spec for spec in specs}
+    unknown = [run_id for run_id in run_ids if run_id not in known]
+    if unknown:
+        raise ValueError(f"unknown run {unknown[0]!r}: not in this grid; `enhance train "
+                         f"--list-runs` prints its missing runs as arch/target/split")
+    chosen = set(run_ids)
+    return [spec for spec in specs if spec.run_id in chosen]
+
+
+def missing_runs(profile: str, archs=None, targets=None, seeds=None, kfold: bool = False,
+                 results=None, data_root=None) -> list[RunSpec]:
+    """The runs of the grid that the store does not hold (absent or damaged), in grid order:
+    what ``enhance train --list-runs`` prints for a batch system's array job."""
+    root = store_root(results)
+    context = build_context(get_profile(profile).training.n_lesions, data_root)
+    specs = grid(profile, archs, targets, seeds, context.lesions, kfold)
+    return plan(profile, specs, root)["todo"]
+
+
 def run_grid(profile: str, archs=None, targets=None, seeds=None, kfold: bool = False,
              results=None, data_root=None, progress: bool = True,
-             keep_weights: bool | None = None) -> pd.DataFrame:
+             keep_weights: bool | None = None, executor="local", address: str | None = None,
+             cpus_per_run: float | None = None, runs=None) -> pd.DataFrame:
     """Train every run of the grid that the store does not hold yet; returns all runs.
 
     Damaged run folders are named and trained again; runs that another live trainer has
     claimed are skipped (and named); temporary folders of dead trainers are removed.
+
+    ``executor`` is ``"local"`` (one run after the other in this process) or ``"ray"`` (one
+    Ray task per run, on the cluster at ``address`` or on one started here; see
+    :mod:`enhance_utils.executors`), or an executor object. ``runs`` narrows the grid to
+    those run ids (:attr:`RunSpec.run_id`).
     """
+    engine = executors.get(executor, address=address, cpus_per_run=cpus_per_run)
     root = store_root(results)
     settings = get_profile(profile).training
     context = build_context(settings.n_lesions, data_root)
     specs = grid(profile, archs, targets, seeds, context.lesions, kfold)
+    if runs is not None:
+        specs = select_runs(specs, runs)
     store.clean_temporaries(root, profile)
     state = plan(profile, specs, root)
     for folder, reason in state["damaged"]:
         print(f"redoing a damaged run: {reason}", flush=True)
     print(f"{profile}: {len(specs)} runs in the grid, {len(state['done'])} already in "
-          f"{root / profile}, {len(state['todo'])} to train", flush=True)
-    busy, trained = [], 0
-    for spec in tqdm(state["todo"], desc="runs", disable=not progress or not state["todo"]):
-        claim = store.Claim.take(run_dir(root, spec))
-        if claim is None:
-            busy.append(spec)
-            continue
-        with claim:
-            if not is_finished(root, spec):  # another trainer may have finished it meanwhile
-                train_one(spec, context, root, progress, claim, keep_weights)
-                trained += 1
+          f"{root / profile}, {len(state['todo'])} to train ({engine.name} executor)", flush=True)
+    job = GridJob(context, root, get_profile(profile), uuid.uuid4().hex, progress, keep_weights)
+    outcomes = engine.map(job, state["todo"], progress)
+    busy = [spec for spec, outcome in zip(state["todo"], outcomes) if outcome == "busy"]
     for spec in busy:
-        print(f"skipped {'/'.join(spec.key)}: claimed by another trainer", flush=True)
-    print(f"{profile}: trained {trained} run(s), skipped {len(busy)} claimed by another "
-          f"trainer", flush=True)
+        print(f"skipped {spec.run_id}: claimed by another trainer", flush=True)
+    print(f"{profile}: trained {outcomes.count('trained')} run(s), skipped {len(busy)} claimed "
+          f"by another trainer", flush=True)
     return load_runs(profile, root)
 
 

@@ -245,12 +245,17 @@ class Claim:
 
     ``Claim.take(folder)`` returns a claim, or ``None`` when another live process holds one.
     Use it as a context manager; :meth:`heartbeat` keeps it fresh during long runs.
+
+    ``token`` names the driver that asked for the run (:mod:`enhance_utils.executors`): a
+    claim holding the same token is that driver's earlier attempt at the same run, which the
+    engine retried because its process or node died, and is taken over at once (a claim of a
+    dead process on another host would otherwise wait :data:`STALE_SECONDS`).
     """
 
     path: Path
 
     @classmethod
-    def take(cls, folder) -> "Claim | None":
+    def take(cls, folder, token: str | None = None) -> "Claim | None":
         path = Path(folder).with_name(Path(folder).name + ".claim")
         path.parent.mkdir(parents=True, exist_ok=True)
         for _ in range(2):
@@ -258,12 +263,13 @@ class Claim:
                 fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
             except FileExistsError:
                 holder = cls.holder(path)
-                if holder is not None and not _claim_stale(path, holder):
+                if holder is not None and not _claim_stale(path, holder) and not (
+                        token is not None and holder.get("token") == token):
                     return None
-                path.unlink(missing_ok=True)  # stale: the holder is gone
+                path.unlink(missing_ok=True)  # stale: the holder is gone (or our own retry)
                 continue
             with os.fdopen(fd, "w") as handle:
-                json.dump({"host": socket.gethostname(), "pid": os.getpid(),
+                json.dump({"host": socket.gethostname(), "pid": os.getpid(), "token": token,
                            "since": time.strftime("%Y-%m-%dT%H:%M:%S")}, handle)
             return cls(path)
         return None

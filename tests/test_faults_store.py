@@ -310,3 +310,15 @@ def test_nonsense_training_arguments_exit_2(args, message, capsys):
 def test_unknown_architecture_is_refused_before_training(capsys):
     assert cli.main(["train", "--profile", "smoke", "--arch", "alexnet"]) == 2
     assert "unknown architecture" in capsys.readouterr().err
+
+
+def test_a_retry_takes_over_its_own_claim_only(tmp_path):
+    """A Ray retry of a run (same driver token) takes over the claim of its dead attempt at
+    once, even one of another host; another driver's token does not."""
+    folder = tmp_path / "small" / "crowd-A" / "seed1970"
+    first = store.Claim.take(folder, token="driver-1")
+    first.path.write_text(json.dumps({"host": "deadnode", "pid": 1, "token": "driver-1"}))
+    assert store.Claim.take(folder, token="driver-2") is None
+    assert store.Claim.take(folder) is None
+    retry = store.Claim.take(folder, token="driver-1")
+    assert retry is not None and store.Claim.holder(retry.path)["host"] == socket.gethostname()

@@ -56,7 +56,7 @@ def test_environment_file_parses_with_rar_tool_and_lock_pins():
     assert "libarchive" in conda  # bsdtar for the PH2 RAR archive
     pins = dict(line.split("==") for line in pip if "==" in line)
     assert {normalize(n): v for n, v in pins.items()} == {
-        n: v for n, v in LOCK.items() if n not in make_environment.TEST_ONLY}
+        n: v for n, v in LOCK.items() if n not in make_environment.LEFT_OUT}
     assert "-e .[book]" in pip
 
 
@@ -79,3 +79,12 @@ def test_the_package_builds_without_warnings(tmp_path):
     assert warnings == []
     wheel = next((tmp_path / "dist").glob("*.whl")).name
     assert wheel.startswith("enhance_utils-")
+
+
+def test_ray_only_in_the_cluster_extra():
+    """Colab installs the package without extras and Binder uses environment.yml: neither
+    gets Ray, which only ``enhance train --executor ray`` needs."""
+    cluster = {normalize(Requirement(r).name) for r in METADATA["optional-dependencies"]["cluster"]}
+    assert "ray" in cluster and "ray" not in {normalize(r.name) for r in BASE}
+    binder = (PROJECT / "environment.yml").read_text()
+    assert "ray==" not in binder and "-e .[book]" in binder

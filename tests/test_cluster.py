@@ -1,0 +1,210 @@
+"""The training grid on a real multi-node Ray cluster, and on a batch system's array job.
+
+A head and a worker node (``ray.cluster_utils.Cluster``: separate raylet processes, one CPU
+each) are started once for the module and stopped at its end. The grid is the tiny one of the
+store's fault tests (small CNN, 32 px, 60 lesions, one split).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+import pytest
+
+pytest.importorskip("tensorflow")
+ray = pytest.importorskip("ray")  # in the lock (requirements.txt): present in CI
+
+from enhance_utils import cli, executors, experiments, profiles, store  # noqa: E402
+
+PROJECT = Path(__file__).resolve().parents[1]
+TARGETS = ("baseline", "crowd:A", "permuted:crowd:B")
+TINY = profiles.Profile("tiny", "tests", 1, profiles.Training(
+    archs=("small",), targets=TARGETS, split_seeds=(1970,), image_size=32, n_lesions=60,
+    epochs=1, batch_size=20, learning_rate=1e-3, weights=None))
+_REGISTER = ("from enhance_utils import profiles\n"
+             "profiles.PROFILES['tiny'] = profiles.Profile('tiny', 'tests', 1, profiles.Training("
+             f"archs=('small',), targets={TARGETS!r}, split_seeds=(1970,), image_size=32, "
+             "n_lesions=60, epochs=1, batch_size=20, learning_rate=1e-3, weights=None))\n")
+
+
+@pytest.fixture(scope="module")
+def quiet_env(tmp_path_factory):
+    """Ray's quiet settings, TensorFlow's errors only and a cache of the module's own, for
+    this process and every node and driver started from it."""
+    keys = {**executors.RAY_ENVIRONMENT, "TF_CPP_MIN_LOG_LEVEL": "3",
+            "ENHANCE_CACHE_DIR": str(tmp_path_factory.mktemp("cache"))}
+    saved = {key: os.environ.get(key) for key in keys}
+    os.environ.update(keys)
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="module")
+def cluster(data_root, quiet_env):
+    """A head and a worker node, one CPU each; this process is connected as a driver."""
+    from ray.cluster_utils import Cluster
+
+    nodes = Cluster(initialize_head=True,
+                    head_node_args={"num_cpus": 1, "include_dashboard": False})
+    session = nodes.head_node.get_session_dir_path()
+    try:
+        nodes.add_node(num_cpus=1)
+        nodes.wait_for_nodes()
+        ray.init(address=nodes.address, log_to_driver=False, logging_level=logging.WARNING)
+        yield nodes
+    finally:
+        ray.shutdown()
+        nodes.shutdown()
+        shutil.rmtree(session, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def tiny_profile(monkeypatch):
+    monkeypatch.setitem(profiles.PROFILES, "tiny", TINY)
+
+
+def _runs(results) -> dict[str, dict]:
+    """Every finished run of the store: run id → record."""
+    return {f"{r['arch']}/{folder.parent.name}/{r['split']}": r
+            for folder, r in store.finished_runs(results, "tiny")}
+
+
+def _leftovers(results) -> list[Path]:
+    """Claims and hidden (temporary) folders left in the store."""
+    return list(results.glob("tiny/*/*/.*")) + list(results.glob("tiny/*/*/*.claim"))
+
+
+def test_ray_grid_matches_local(cluster, tmp_path, capsys):
+    local = experiments.run_grid("tiny", results=tmp_path / "local", progress=False)
+    code = cli.main(["train", "--profile", "tiny", "--executor", "ray", "--address",
+                     cluster.address, "--results", str(tmp_path / "ray")])
+    out = capsys.readouterr().out
+    assert code == 0 and "trained 3 run(s)" in out and "(ray executor)" in out, out
+    by_local, by_ray = _runs(tmp_path / "local"), _runs(tmp_path / "ray")
+    assert sorted(by_ray) == sorted(by_local) and len(by_ray) == len(TARGETS)
+    for run_id, record in by_ray.items():
+        assert np.allclose([record["auc_last"], record["auc_best"]],
+                           [by_local[run_id]["auc_last"], by_local[run_id]["auc_best"]])
+        assert record["trainer"]["pid"] != os.getpid()  # trained in a Ray worker
+    assert sorted(local.auc) == pytest.approx(sorted(r["auc"] for r in by_ray.values()))
+    assert not _leftovers(tmp_path / "ray")
+
+
+def _claim_on(node, results) -> Path | None:
+    """A claim file held by a worker process of ``node`` (a child of its raylet)."""
+    raylet = node.all_processes["raylet"][0].process.pid
+    for claim in results.glob("tiny/*/*/*.claim"):
+        holder = store.Claim.holder(claim) or {}
+        try:
+            if psutil.Process(holder.get("pid", -1)).ppid() == raylet:
+                return claim
+        except (psutil.NoSuchProcess, ValueError):
+            continue
+    return None
+
+
+def test_a_dead_node_s_run_is_retried_elsewhere(cluster, tmp_path):
+    results = tmp_path / "results"
+    victim = cluster.add_node(num_cpus=1)
+    cluster.wait_for_nodes()
+    driver = threading.Thread(target=experiments.run_grid, args=("tiny",),
+                              kwargs={"results": results, "executor": "ray", "progress": False})
+    driver.start()
+    deadline, claim = time.time() + 300, None
+    while claim is None and driver.is_alive() and time.time() < deadline:
+        claim = _claim_on(victim, results)
+        time.sleep(0.05)
+    assert claim is not None, "no run was claimed on the third node"
+    killed = store.Claim.holder(claim)["pid"]
+    cluster.remove_node(victim)  # kills its raylet and the worker training that run
+    driver.join(timeout=600)
+    assert not driver.is_alive()
+    runs = _runs(results)
+    assert len(runs) == len(TARGETS)  # the grid completed
+    assert killed not in {r["trainer"]["pid"] for r in runs.values()}  # retried elsewhere
+    assert not [p for p in results.glob("tiny/*/*/*") if store.validate(p)]  # no partial run
+    store.clean_temporaries(results, "tiny")
+    assert not _leftovers(results)
+
+
+_DRIVER = _REGISTER + textwrap.dedent("""
+    import sys
+    from enhance_utils import experiments
+    experiments.run_grid("tiny", results=sys.argv[1], executor="ray", address=sys.argv[2],
+                         progress=False)
+""")
+
+
+def test_two_drivers_on_one_store_train_each_run_once(cluster, tmp_path, capsys):
+    results = tmp_path / "results"
+    other = subprocess.Popen([sys.executable, "-c", _DRIVER, str(results), cluster.address],
+                             cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True)
+    deadline = time.time() + 300
+    while not list(results.glob("tiny/*/*/*.claim")) and other.poll() is None \
+            and time.time() < deadline:
+        time.sleep(0.05)  # the other driver's first run is training
+    experiments.run_grid("tiny", results=results, executor="ray", progress=False)
+    outputs = [capsys.readouterr().out, other.communicate(timeout=600)[0]]
+    assert other.returncode == 0, outputs[1]
+    trained = [int(out.split("trained ")[1].split(" ")[0]) for out in outputs]
+    assert sum(trained) == len(TARGETS) and trained[1] >= 1, outputs  # each run once
+    assert len(_runs(results)) == len(TARGETS) and not _leftovers(results)
+
+
+# --------------------------------------------------------------------------- batch systems
+def test_list_runs_and_run_one(data_root, tmp_path, capsys):
+    base = ["train", "--profile", "tiny", "--results", str(tmp_path / "results")]
+    assert cli.main(base + ["--list-runs"]) == 0
+    keys = capsys.readouterr().out.split()
+    assert keys == [f"small/{t.replace(':', '-')}/seed1970" for t in TARGETS]
+    assert cli.main(base + ["--run", keys[1]]) == 0
+    assert "trained 1 run(s)" in capsys.readouterr().out
+    assert list(_runs(tmp_path / "results")) == [keys[1]]
+    assert cli.main(base + ["--list-runs"]) == 0
+    assert capsys.readouterr().out.split() == [keys[0], keys[2]]
+    assert cli.main(base + ["--run", "small/crowd-Z/seed1970"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: unknown run 'small/crowd-Z/seed1970'") and "--list-runs" in err
+
+
+def test_array_script_trains_its_line(tmp_path):
+    script = PROJECT / "tools" / "slurm" / "train_array.sbatch"
+    (tmp_path / "runs.txt").write_text("small/baseline/seed1970\nsmall/crowd-A/seed1970\n")
+    env = dict(os.environ, SLURM_ARRAY_TASK_ID="2", RUNS=str(tmp_path / "runs.txt"),
+               PROFILE="paper", ENHANCE="echo enhance")
+    done = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["enhance", "train", "--profile", "paper", "--run",
+                                   "small/crowd-A/seed1970"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--executor", "spark"], "invalid choice"),
+    (["--list-runs", "--run", "x"], "not allowed with"),
+])
+def test_bad_executor_arguments_exit_2(args, message, capsys):
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["train", "--profile", "tiny"] + args)
+    assert stop.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_cluster_options_of_the_local_executor_are_refused(capsys):
+    assert cli.main(["train", "--profile", "tiny", "--address", "auto"]) == 2
+    assert "options of the ray executor" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="unknown executor 'spark'"):
+        executors.get("spark")
