@@ -16,6 +16,7 @@ import krippendorff
 import numpy as np
 import pandas as pd
 from scipy import stats
+from tqdm.auto import tqdm
 
 from . import annotations
 from .correlation import CONFIDENCE, DEFAULT_RESAMPLES, DEFAULT_SEED, correlate
@@ -53,12 +54,13 @@ def source_table(scores: pd.DataFrame, dataset: str, feature: str) -> pd.DataFra
 
 def between_sources(scores: pd.DataFrame, resamples: int = DEFAULT_RESAMPLES,
                     seed: int | None = DEFAULT_SEED, features=annotations.FEATURES,
-                    ) -> pd.DataFrame:
+                    progress: bool = False) -> pd.DataFrame:
     """Pearson r between every pair of sources, per dataset and feature (the paper's Fig. 5).
 
     The per-lesion score is the paper's aggregation (:func:`annotations.per_lesion`: z-score
     per annotator, mean per lesion), z-scored once more per source as the paper describes;
     z-scoring does not change Pearson's r. Only lesions both sources annotated enter a pair.
+    ``progress`` shows a progress bar over the dataset × feature bootstraps.
 
     Returns
     -------
@@ -66,13 +68,14 @@ def between_sources(scores: pd.DataFrame, resamples: int = DEFAULT_RESAMPLES,
         Columns :data:`AGREEMENT_COLUMNS`, one row per pair of sources that have scores.
     """
     rows = []
-    for dataset in sorted(scores.dataset.unique()):
-        for feature in features:
-            wide = source_table(scores, dataset, feature)
-            for a, b in combinations(wide.columns, 2):
-                result = correlate(wide[a], wide[b], resamples, seed)
-                rows.append({"dataset": dataset, "feature": feature, "source_a": a,
-                             "source_b": b, **{k: result[k] for k in AGREEMENT_COLUMNS[4:]}})
+    cells = [(dataset, feature) for dataset in sorted(scores.dataset.unique())
+             for feature in features]
+    for dataset, feature in tqdm(cells, desc="bootstrap", unit="feature", disable=not progress):
+        wide = source_table(scores, dataset, feature)
+        for a, b in combinations(wide.columns, 2):
+            result = correlate(wide[a], wide[b], resamples, seed)
+            rows.append({"dataset": dataset, "feature": feature, "source_a": a,
+                         "source_b": b, **{k: result[k] for k in AGREEMENT_COLUMNS[4:]}})
     return pd.DataFrame(rows, columns=AGREEMENT_COLUMNS)
 
 

@@ -20,6 +20,7 @@ import sys
 import time
 from pathlib import Path
 
+import nbformat
 import papermill
 import yaml
 
@@ -46,6 +47,9 @@ def chapters(project: Path) -> list[Path]:
 
 #: the chapters that train models or read the experiment store (chapters 06–09)
 TRAINING_CHAPTERS = ("06_multitask", "07_ensembles", "08_randomized", "09_explanations")
+#: the chapters with a ``progress`` parameter (progress bars in their long steps: bootstraps,
+#: training, Grad-CAM), on when a person runs a chapter and off in the build
+PROGRESS_CHAPTERS = ("04_correlation", "05_agreement", *TRAINING_CHAPTERS)
 
 
 def chapter_parameters(stem: str, profile: str, training: str | None = None) -> dict:
@@ -55,11 +59,13 @@ def chapter_parameters(stem: str, profile: str, training: str | None = None) -> 
     from the build's profile — the README's first command renders the analysis in ``smoke``
     and the deep-learning chapters from the committed ``cpu`` store — chapters 06–08 train
     nothing and show what the store holds (naming missing runs); chapter 09 trains only the
-    few runs it explains, into a cached side store.
+    few runs it explains, into a cached side store. The chapters of :data:`PROGRESS_CHAPTERS`
+    get ``progress=False``: no progress bars in the book.
     """
+    quiet = {"progress": False} if stem in PROGRESS_CHAPTERS else {}
     if stem not in TRAINING_CHAPTERS or training in (None, profile):
-        return {"profile": profile}
-    parameters = {"profile": training}
+        return {"profile": profile, **quiet}
+    parameters = {"profile": training, **quiet}
     if stem != "09_explanations":
         parameters["train"] = False
     return parameters
@@ -67,7 +73,11 @@ def chapter_parameters(stem: str, profile: str, training: str | None = None) -> 
 
 def execute_chapter(notebook: Path, output: Path, profile: str | dict, cwd: Path) -> float:
     """Execute one chapter with papermill (``profile``: a profile name, or the chapter's whole
-    parameters); returns the seconds it took."""
+    parameters); returns the seconds it took.
+
+    The explorers' widget state is not kept: the page then loads no widget library, so it
+    shows each explorer's static view and no control that would do nothing without a kernel.
+    """
     output.parent.mkdir(parents=True, exist_ok=True)
     parameters = profile if isinstance(profile, dict) else {"profile": profile}
     start = time.perf_counter()
@@ -77,7 +87,16 @@ def execute_chapter(notebook: Path, output: Path, profile: str | dict, cwd: Path
     except papermill.PapermillExecutionError as err:
         raise ChapterFailed(f"chapter {notebook.name} failed in cell {err.exec_count}: "
                             f"{err.ename}: {err.evalue} (executed copy: {output})") from err
+    drop_widget_state(output)
     return time.perf_counter() - start
+
+
+def drop_widget_state(notebook: Path) -> None:
+    """Remove the widget state an execution saved in ``notebook`` (nbclient needs it while it
+    runs output widgets, so it is dropped afterwards)."""
+    nb = nbformat.read(notebook, as_version=4)
+    if nb.metadata.pop("widgets", None) is not None:
+        nbformat.write(nb, notebook)
 
 
 def _stat_fingerprint(folder: Path, digest) -> None:

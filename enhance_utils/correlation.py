@@ -16,9 +16,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy import stats
+from tqdm.auto import tqdm
 
 from . import annotations, datasets
-from .options import DEFAULT_RESAMPLES, DEFAULT_SEED
+from .options import DEFAULT_RESAMPLES, DEFAULT_SEED, STUDENT_RULES
 
 CONFIDENCE = 0.95
 #: Lower edge of each of the paper's bands for ``|r|`` (section 4.1).
@@ -152,7 +153,7 @@ def labels(root=None, atypical_abnormal: bool = False) -> pd.DataFrame:
 def label_correlations(scores: pd.DataFrame, lesion_labels: pd.DataFrame,
                        resamples: int = DEFAULT_RESAMPLES, seed: int | None = DEFAULT_SEED,
                        sources: dict[str, list[str]] | None = None,
-                       features=annotations.FEATURES) -> pd.DataFrame:
+                       features=annotations.FEATURES, progress: bool = False) -> pd.DataFrame:
     """Correlation of per-lesion scores with the label, per dataset × source × feature.
 
     Parameters
@@ -167,6 +168,8 @@ def label_correlations(scores: pd.DataFrame, lesion_labels: pd.DataFrame,
     sources : dict, optional
         Sources per dataset; :data:`LABEL_SOURCES` by default. Combinations without any
         score (the PH2 experts scored no border) are left out.
+    progress : bool
+        A progress bar over the bootstraps (one per row).
 
     Returns
     -------
@@ -175,21 +178,19 @@ def label_correlations(scores: pd.DataFrame, lesion_labels: pd.DataFrame,
     """
     merged = scores.merge(lesion_labels, on=["dataset", "lesion_id"], how="inner")
     groups = dict(list(merged.groupby(["dataset", "source", "feature"])))
+    keys = [(dataset, source, feature) for dataset, names in (sources or LABEL_SOURCES).items()
+            for source in names for feature in features if (dataset, source, feature) in groups]
     rows = []
-    for dataset, names in (sources or LABEL_SOURCES).items():
-        for source in names:
-            for feature in features:
-                part = groups.get((dataset, source, feature))
-                if part is None:
-                    continue
-                rows.append({"dataset": dataset, "source": source, "feature": feature,
-                             **correlate(part.score, part.label, resamples, seed)})
+    for key in tqdm(keys, desc="bootstrap", unit="row", disable=not progress):
+        part = groups[key]
+        rows.append({"dataset": key[0], "source": key[1], "feature": key[2],
+                     **correlate(part.score, part.label, resamples, seed)})
     return pd.DataFrame(rows, columns=TABLE3_COLUMNS)
 
 
 def table3(long: pd.DataFrame, root=None, student_rule: str = "first_group",
            atypical_abnormal: bool = False, resamples: int = DEFAULT_RESAMPLES,
-           seed: int | None = DEFAULT_SEED) -> pd.DataFrame:
+           seed: int | None = DEFAULT_SEED, progress: bool = False) -> pd.DataFrame:
     """The paper's Table 3 (ISIC) and its PH2 counterpart, computed from the long table.
 
     Parameters
@@ -202,13 +203,16 @@ def table3(long: pd.DataFrame, root=None, student_rule: str = "first_group",
         numbers.
     atypical_abnormal : bool
         Count PH2 atypical nevi as abnormal (default: only melanoma).
+    progress : bool
+        A progress bar over the bootstraps.
     """
     scores = annotations.per_lesion(long, student_rule=student_rule)
-    return label_correlations(scores, labels(root, atypical_abnormal), resamples, seed)
+    return label_correlations(scores, labels(root, atypical_abnormal), resamples, seed,
+                              progress=progress)
 
 
 def variants(long: pd.DataFrame, root=None, resamples: int = DEFAULT_RESAMPLES,
-             seed: int | None = DEFAULT_SEED) -> pd.DataFrame:
+             seed: int | None = DEFAULT_SEED, progress: bool = False) -> pd.DataFrame:
     """Table 3 under the paper's choices and under the two alternatives the book shows.
 
     Returns
@@ -217,14 +221,14 @@ def variants(long: pd.DataFrame, root=None, resamples: int = DEFAULT_RESAMPLES,
         :data:`TABLE3_COLUMNS` plus ``variant``: ``paper`` (first student group, PH2
         abnormal = melanoma; every row), ``student_mean_of_groups`` (the ISIC student rows
         with the groups averaged) and ``ph2_atypical_abnormal`` (the PH2 rows with atypical
-        nevi counted as abnormal).
+        nevi counted as abnormal). ``progress``: progress bars over the bootstraps.
     """
-    paper = table3(long, root, resamples=resamples, seed=seed)
+    paper = table3(long, root, resamples=resamples, seed=seed, progress=progress)
     mean_groups = label_correlations(annotations.per_lesion(long, student_rule="mean_of_groups"),
                                      labels(root), resamples, seed,
-                                     sources={"isic2017": ["student"]})
+                                     sources={"isic2017": ["student"]}, progress=progress)
     atypical = label_correlations(annotations.per_lesion(long), labels(root, True), resamples,
-                                  seed, sources={"ph2": LABEL_SOURCES["ph2"]})
+                                  seed, sources={"ph2": LABEL_SOURCES["ph2"]}, progress=progress)
     parts = {"paper": paper, "student_mean_of_groups": mean_groups,
              "ph2_atypical_abnormal": atypical}
     frame = pd.concat([p.assign(variant=name) for name, p in parts.items()], ignore_index=True)
@@ -326,3 +330,89 @@ def plot_correlations(frame: pd.DataFrame, paper: pd.DataFrame | None = None, ax
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize="small",
               frameon=False)
     return ax
+
+
+# --------------------------------------------------------------------------- explorer
+def bootstrap_view(scores: pd.DataFrame, lesion_labels: pd.DataFrame, dataset: str, source: str,
+                   feature: str, resamples: int = DEFAULT_RESAMPLES,
+                   seed: int | None = DEFAULT_SEED) -> tuple[dict, np.ndarray]:
+    """One source's correlation with the label and the bootstrap draws behind its interval.
+
+    Returns
+    -------
+    row : dict
+        :data:`TABLE3_COLUMNS` as :func:`label_correlations` computes them (all NaN, ``n`` 0,
+        for a source that did not score this feature).
+    draws : numpy.ndarray
+        The ``r`` of every resample, the same resamples (same seed) as the row's interval;
+        empty when there is no interval.
+    """
+    part = scores[(scores.dataset == dataset) & (scores.source == source)
+                  & (scores.feature == feature)].merge(lesion_labels, on=["dataset", "lesion_id"])
+    row = {"dataset": dataset, "source": source, "feature": feature,
+           **correlate(part.score, part.label, resamples, seed)}
+    if not np.isfinite(row["r"]):
+        return row, np.array([])
+    x, y = part.score.to_numpy(float), part.label.to_numpy(float)
+    keep = np.isfinite(x) & np.isfinite(y)
+    return row, bootstrap_pearson(x[keep], y[keep], resamples, seed)
+
+
+def plot_bootstrap(draws: np.ndarray, row: dict, ax=None):
+    """Histogram of the bootstrap ``r`` with the estimate and the 95% interval marked."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 2.8), layout="constrained")
+    name = f"{row['dataset']}, {row['source']} {row['feature']}"
+    if len(draws) == 0:
+        ax.text(0.5, 0.5, f"{name}: no correlation (n = {row['n']})", ha="center",
+                transform=ax.transAxes)
+        ax.set_axis_off()
+        return ax
+    ax.hist(draws[np.isfinite(draws)], bins=40, color="0.75")
+    for value, style in ((row["ci_low"], ":"), (row["ci_high"], ":"), (row["r"], "-")):
+        ax.axvline(value, color="C0", ls=style, lw=1.5)
+    ax.axvline(0, color="0.3", lw=0.8)
+    ax.set_xlabel("Pearson r with the label in a bootstrap resample")
+    ax.set_ylabel("resamples")
+    ax.set_title(f"{name}: r = {row['r']:.3f}, 95% CI [{row['ci_low']:.3f}, "
+                 f"{row['ci_high']:.3f}], n = {row['n']}", fontsize=10)
+    return ax
+
+
+def explorer(long: pd.DataFrame, root=None, resamples: int = DEFAULT_RESAMPLES,
+             seed: int | None = DEFAULT_SEED, show_static: bool = True) -> None:
+    """Switch source, feature and student rule: the correlation with the label, its band and
+    its bootstrap interval (chapter 04).
+
+    Parameters
+    ----------
+    long : pandas.DataFrame
+        ``annotations.load().long``.
+    show_static : bool
+        Also draw the first view (ISIC 2017, automated A, the paper's student rule) as plain
+        output, what a page without kernel shows (:func:`enhance_utils.explorers.show`).
+    """
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    from . import explorers
+
+    by_rule = {rule: annotations.per_lesion(long, student_rule=rule) for rule in STUDENT_RULES}
+    lesion_labels = labels(root)
+
+    def render(scores_of, feature, student_rule):
+        row, draws = bootstrap_view(by_rule[student_rule], lesion_labels, *scores_of, feature,
+                                    resamples, seed)
+        shown = interpret(pd.DataFrame([row], columns=TABLE3_COLUMNS))
+        display(shown.assign(student_rule=student_rule if scores_of[1] == "student" else "")
+                .round(3))
+        plot_bootstrap(draws, row)
+        plt.show()
+
+    options = [(f"{d}: {s}", (d, s)) for d, names in LABEL_SOURCES.items() for s in names]
+    controls = {"scores_of": explorers.dropdown(options, "scores"),
+                "feature": explorers.toggle(annotations.FEATURES, "feature"),
+                "student_rule": explorers.toggle(STUDENT_RULES, "student rule")}
+    explorers.show(render, controls, show_static)

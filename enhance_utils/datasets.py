@@ -262,6 +262,29 @@ def ph2_ids(root=None) -> list[str]:
                   if p.is_dir() and ID_PATTERNS["ph2"].fullmatch(p.name))
 
 
+def available_lesions(root=None, first=()) -> list[tuple[str, str]]:
+    """Every ``(dataset, lesion_id)`` whose image and mask are on disk: ISIC 2017 in the
+    ground truth's order, then PH2; the lesions of ``first`` (present or not) lead.
+
+    A tree downloaded for one chapter holds only the ISIC lesions that chapter reads (and
+    every PH2 lesion, whose archive comes whole); the full tree holds them all.
+    """
+    present = [("isic2017", i) for i in isic_ground_truth(root).lesion_id
+               if isic_image_path(i, root).is_file() and isic_mask_path(i, root).is_file()]
+    present += [("ph2", i) for i in ph2_ids(root)
+                if ph2_image_path(i, root).is_file() and ph2_mask_path(i, root).is_file()]
+    first = [tuple(lesion) for lesion in first]
+    return first + [lesion for lesion in present if lesion not in set(first)]
+
+
+def diagnoses(root=None) -> dict[tuple[str, str], str]:
+    """``(dataset, lesion_id) -> diagnosis`` of every lesion of both datasets."""
+    isic = isic_ground_truth(root)
+    ph2 = ph2_table(root)
+    return {**{("isic2017", i): d for i, d in zip(isic.lesion_id, isic.diagnosis)},
+            **{("ph2", i): d for i, d in zip(ph2.lesion_id, ph2.clinical_diagnosis)}}
+
+
 # --------------------------------------------------------------------------- images
 def load_image(path) -> np.ndarray:
     """An RGB image as ``uint8`` array of shape (rows, cols, 3)."""

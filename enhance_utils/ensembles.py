@@ -409,6 +409,51 @@ def plot_roc(model_preds: pd.DataFrame, arch: str, models=("baseline", "crowdABC
     return ax
 
 
+ALL_SPLITS = "all splits"
+
+
+def roc_explorer(model_preds: pd.DataFrame, show_static: bool = True) -> None:
+    """ROC curves per split and model (chapter 07): pick the architecture, one split (or all)
+    and a model, drawn beside the baseline, with their test AUCs per split.
+
+    Parameters
+    ----------
+    model_preds : pandas.DataFrame
+        Test predictions of the models and ensembles (:func:`model_predictions`).
+    show_static : bool
+        Also draw the first view as plain output, what a page without kernel shows
+        (:func:`enhance_utils.explorers.show`).
+    """
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    from . import explorers
+
+    if model_preds.empty:
+        print("no test predictions in the store yet: nothing to explore")
+        return
+    models = sorted(set(model_preds.model), key=model_order)
+    others = [m for m in models if m != "baseline"] or models
+
+    def render(arch, split, model):
+        part = model_preds[model_preds.arch == arch]
+        part = part if split == ALL_SPLITS else part[part.split == split]
+        shown = list(dict.fromkeys(["baseline", model]))
+        plot_roc(part, arch, shown, title=f"test ROC, {arch}, {split}")
+        plt.show()
+        aucs = split_aucs(part[part.model.isin(shown)])
+        display(aucs.pivot_table(index="split", columns="model", values="auc", sort=False)
+                .reindex(columns=shown).round(3))
+
+    controls = {
+        "arch": explorers.dropdown(dict.fromkeys(model_preds.arch), "architecture"),
+        "split": explorers.dropdown([ALL_SPLITS, *sorted(set(model_preds.split))], "split"),
+        "model": explorers.dropdown(others, "model",
+                                    value="crowdABC" if "crowdABC" in others else None),
+    }
+    explorers.show(render, controls, show_static)
+
+
 def report(profile: str, out, results=None) -> dict[str, pd.DataFrame]:
     """Write ``table5.csv``, ``table4.csv``, ``paired.csv`` (chapter 07's comparisons),
     ``controls.csv`` (chapter 08's), ``claims.csv`` (:mod:`enhance_utils.evidence`),

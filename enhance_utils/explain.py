@@ -116,14 +116,15 @@ def load_run(folder) -> Run:
 
 
 def ensure_runs(profile: str, targets, split_seed: int, arch: str | None = None, results=None,
-                train: bool = True) -> dict[str, Path]:
+                train: bool = True, progress: bool = False) -> dict[str, Path]:
     """Folders of finished runs *with weights* for ``targets`` on one split of a profile.
 
     A run whose store folder kept its weights is used as it is. Any other (missing, or
     finished without weights, as in the committed ``cpu`` store whose weights git does not
     hold) is trained into a side store in the cache folder, keeping its weights: training is
     deterministic, so that model is the one whose predictions the store holds. The store
-    itself is never written. With ``train=False`` nothing is trained.
+    itself is never written. With ``train=False`` nothing is trained; ``progress`` shows the
+    training's progress bars.
     """
     from .profiles import get_profile
 
@@ -137,7 +138,7 @@ def ensure_runs(profile: str, targets, split_seed: int, arch: str | None = None,
     todo = [t for t in targets if t not in folders]
     if todo and train:
         experiments.run_grid(profile, archs=[arch], targets=todo, seeds=[split_seed],
-                             results=side, progress=False, keep_weights=True)
+                             results=side, progress=progress, keep_weights=True)
         folders.update({t: run_folder(profile, arch, t, split, side) for t in todo})
     for target in targets:
         if target not in folders:
@@ -294,8 +295,9 @@ def mass_inside(cam: np.ndarray, mask: np.ndarray) -> float:
 
 # --------------------------------------------------------------------------- comparison
 def compare(runs: dict[str, Run], lesion_ids, root=None, scores: pd.DataFrame | None = None,
-            towards: str = "abnormal"):
-    """Grad-CAM of every run for every ISIC 2017 lesion (images via :func:`load_lesion`).
+            towards: str = "abnormal", progress: bool = False):
+    """Grad-CAM of every run for every ISIC 2017 lesion (images via :func:`load_lesion`), with
+    a progress bar over the lesions when ``progress``.
 
     Returns
     -------
@@ -308,9 +310,12 @@ def compare(runs: dict[str, Run], lesion_ids, root=None, scores: pd.DataFrame | 
     maps : dict
         ``(lesion_id, model) -> Explanation`` and ``lesion_id -> (image, mask)``.
     """
+    from tqdm.auto import tqdm
+
     gt = datasets.isic_ground_truth(root).set_index("lesion_id").label
     rows, maps = [], {}
-    for lesion_id in lesion_ids:
+    for lesion_id in tqdm(list(lesion_ids), desc=f"Grad-CAM ({towards})", unit="lesion",
+                          disable=not progress):
         image, mask = load_lesion(lesion_id, root)
         maps[lesion_id] = (image, mask)
         for name, run in runs.items():
@@ -383,3 +388,44 @@ def plot_lesions(table: pd.DataFrame, maps: dict, models, alpha: float = 0.45, a
         for ax in row:
             ax.set_axis_off()
     return axes
+
+
+# --------------------------------------------------------------------------- explorer
+EXPLORER_COLUMNS = ["lesion_id", "label", "model", "target", "explains", "probability",
+                    "predicted_annotation", "true_annotation", "mass_in_lesion", "lesion_area"]
+
+
+def explorer(tables: dict[str, pd.DataFrame], maps: dict[str, dict],
+             show_static: bool = True) -> None:
+    """Pick a test lesion, a model and the class explained: the Grad-CAM over the image and
+    what the model predicted (chapter 09).
+
+    Parameters
+    ----------
+    tables, maps : dict
+        Per class explained (``"abnormal"``, ``"normal"``), the table and the maps that
+        :func:`compare` returns.
+    show_static : bool
+        Also draw the first view as plain output, what a page without kernel shows
+        (:func:`enhance_utils.explorers.show`).
+    """
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    from . import explorers
+
+    first = next(iter(tables.values()))
+    labels = first.drop_duplicates("lesion_id").set_index("lesion_id").label
+
+    def render(lesion_id, model, towards):
+        table = tables[towards]
+        rows = table[(table.lesion_id == lesion_id) & (table.model == model)]
+        plot_lesions(rows, maps[towards], [model])
+        plt.show()
+        display(rows[EXPLORER_COLUMNS].round(3))
+
+    lesions = [(f"{i} ({'abnormal' if labels[i] == 1 else 'normal'})", i) for i in labels.index]
+    controls = {"lesion_id": explorers.dropdown(lesions, "lesion"),
+                "model": explorers.dropdown(dict.fromkeys(first.model), "model"),
+                "towards": explorers.toggle(tables, "explains")}
+    explorers.show(render, controls, show_static)

@@ -9,7 +9,7 @@ import pandas as pd
 import ptitprince as pt
 from skimage.segmentation import find_boundaries
 
-from . import datasets
+from . import annotations, datasets
 
 LABEL_NAMES = {0: "normal", 1: "abnormal"}
 SOURCE_COLOURS = {"automated": "#4c72b0", "crowd": "#dd8452", "student": "#55a868",
@@ -42,6 +42,54 @@ def example_lesions(lesions: list[tuple[str, str]], root=None, captions: list[st
             ax.set_axis_off()
     fig.tight_layout()
     return fig
+
+
+def lesion_scores(scores: pd.DataFrame, dataset: str, lesion_id: str) -> pd.DataFrame:
+    """One lesion's per-lesion scores: a row per source (all four, NaN where a source did not
+    score it), the score and the number of annotators per feature.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        As returned by :func:`enhance_utils.annotations.per_lesion`.
+    """
+    part = scores[(scores.dataset == dataset) & (scores.lesion_id == lesion_id)]
+    table = part.pivot_table(index="source", columns="feature", values=["score", "n_annotators"],
+                             aggfunc="first")
+    columns = pd.MultiIndex.from_product([["score", "n_annotators"], annotations.FEATURES])
+    table = table.reindex(index=annotations.SOURCES, columns=columns)
+    table["n_annotators"] = table["n_annotators"].astype("Int64")
+    return table.rename_axis(index=f"{dataset} {lesion_id}", columns=[None, "feature"])
+
+
+def lesion_explorer(lesions: list[tuple[str, str]], scores: pd.DataFrame, root=None,
+                    show_static: bool = True) -> None:
+    """Browse lesions (chapter 01): image, mask and outline, and the A, B and C scores of
+    every source (:func:`lesion_scores`).
+
+    Parameters
+    ----------
+    lesions : list of (dataset, lesion_id)
+        The choices, the first shown first (e.g. :func:`enhance_utils.datasets.available_lesions`).
+    scores : pandas.DataFrame
+        Per-lesion scores (:func:`enhance_utils.annotations.per_lesion`).
+    show_static : bool
+        Also draw the first lesion as plain output, the view a page without kernel shows
+        (:func:`enhance_utils.explorers.show`).
+    """
+    from IPython.display import display
+
+    from . import explorers
+
+    diagnosis = datasets.diagnoses(root)
+
+    def render(lesion):
+        example_lesions([lesion], root, captions=[diagnosis.get(lesion, "no diagnosis")])
+        plt.show()
+        display(lesion_scores(scores, *lesion).round(2))
+
+    options = [(f"{d}: {i} ({diagnosis.get((d, i), '?')})", (d, i)) for d, i in lesions]
+    explorers.show(render, {"lesion": explorers.dropdown(options, "lesion")}, show_static)
 
 
 def raincloud_grid(scores: pd.DataFrame, label: pd.Series, sources: list[str],

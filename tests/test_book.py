@@ -161,12 +161,47 @@ def test_intro_shows_the_run_times_of_this_build(built_book):
 
 def test_training_chapters_can_show_another_profiles_store():
     """The README's book: analysis in smoke, chapters 06-09 from the committed cpu store."""
-    assert book.chapter_parameters("04_correlation", "smoke", "cpu") == {"profile": "smoke"}
+    quiet = {"progress": False}  # no progress bars in the book
+    assert book.chapter_parameters("04_correlation", "smoke", "cpu") == {"profile": "smoke",
+                                                                        **quiet}
     assert book.chapter_parameters("07_ensembles", "smoke", "cpu") == {"profile": "cpu",
-                                                                      "train": False}
-    assert book.chapter_parameters("09_explanations", "smoke", "cpu") == {"profile": "cpu"}
-    assert book.chapter_parameters("06_multitask", "smoke", "smoke") == {"profile": "smoke"}
-    assert book.chapter_parameters("06_multitask", "cpu") == {"profile": "cpu"}
+                                                                      "train": False, **quiet}
+    assert book.chapter_parameters("09_explanations", "smoke", "cpu") == {"profile": "cpu",
+                                                                         **quiet}
+    assert book.chapter_parameters("06_multitask", "smoke", "smoke") == {"profile": "smoke",
+                                                                        **quiet}
+    assert book.chapter_parameters("06_multitask", "cpu") == {"profile": "cpu", **quiet}
+    assert book.chapter_parameters("02_annotations", "cpu") == {"profile": "cpu"}
+
+
+def test_progress_chapters_show_progress_when_run_by_hand():
+    """``progress`` is a parameter (True) of exactly the chapters the build turns it off in,
+    and no chapter switches the progress bars of a long step off by itself."""
+    for path in book.chapters(PROJECT):
+        nb = nbformat.read(path, as_version=4)
+        parameters = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+        declared = "\nprogress = True" in "\n" + parameters.source
+        assert declared == (path.stem in book.PROGRESS_CHAPTERS), path.name
+        if declared:
+            code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+            assert "progress=False" not in code and "progress=progress" in code, path.name
+
+
+def test_executed_chapters_keep_no_widget_state(tmp_path):
+    """A page without widget state loads no widget library: it shows the explorers' static
+    views and no control that does nothing."""
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("profile = 'smoke'", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(  # an explorer: controls driving an output widget
+            "import ipywidgets\nslider = ipywidgets.IntSlider()\n"
+            "ipywidgets.VBox([slider, ipywidgets.interactive_output(print, {'x': slider})])")],
+        metadata={"kernelspec": {"name": "python3", "language": "python",
+                                 "display_name": "Python 3"}})
+    nbformat.write(notebook, tmp_path / "in.ipynb")
+    book.execute_chapter(tmp_path / "in.ipynb", tmp_path / "out.ipynb", "smoke", cwd=tmp_path)
+    executed = nbformat.read(tmp_path / "out.ipynb", as_version=4)
+    assert "application/vnd.jupyter.widget-view+json" in executed.cells[-1].outputs[0].data
+    assert "widgets" not in executed.metadata
 
 
 def test_book_command_defaults_to_the_cpu_store_for_a_smoke_book(monkeypatch):
