@@ -38,6 +38,8 @@ REGISTRY_FILE = config.PACKAGE_DIR / "registry.csv"
 RETRIES = 3
 #: bytes above which a file gets a download progress bar of its own
 LARGE_FILE = 10 * 2**20
+#: files a failed download names one by one (offline, all of them fail: the rest are counted)
+LISTED_FAILURES = 3
 
 
 @dataclass(frozen=True)
@@ -238,9 +240,19 @@ def fetch(paths: list[str] | None = None, progressbar: bool = True) -> Path:
     finally:
         logger.setLevel(level)
     if failures:
-        raise FetchError(f"{len(failures)} of {len(entries)} file(s) could not be fetched into "
-                         f"{root}:\n  " + "\n  ".join(failures))
+        raise FetchError(_failure_message(failures, len(entries), root))
     return root
+
+
+def _failure_message(failures: list[str], tried: int, root: Path) -> str:
+    """What could not be fetched: the first few files with their remedy, the rest counted."""
+    shown = failures[:LISTED_FAILURES]
+    text = f"{len(failures)} of {tried} file(s) could not be fetched into {root}:\n  "
+    text += "\n  ".join(shown)
+    if len(failures) > len(shown):
+        text += (f"\n  and {len(failures) - len(shown)} more, the same way (their URLs are in "
+                 f"{REGISTRY_FILE})")
+    return text
 
 
 def _fetch_each(fetcher, entries: list[RemoteFile], root: Path, progressbar: bool) -> list[str]:

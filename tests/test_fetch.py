@@ -214,3 +214,17 @@ def test_fetch_members_reads_zip64_archives(data_root, server, download_env, use
     path, = fetch.fetch_members(MASKS_ZIP, [f"isic2017/{name}"], progressbar=False)
     assert path.read_bytes() == (data_root / "isic2017" / name).read_bytes()
     assert log and all(ranged for _, ranged, _ in log)
+
+
+def test_offline_error_names_the_first_files_and_counts_the_rest(download_env, use_registry):
+    """Offline every file fails: the message stays short (``enhance book`` prints it as its
+    ``error:`` line) instead of one line per file of the registry."""
+    entries = [fetch.RemoteFile(f"enhance/x/f{i}.csv", f"http://127.0.0.1:9/f{i}.csv", "")
+               for i in range(8)]
+    use_registry(entries)
+    with pytest.raises(fetch.FetchError) as err:
+        fetch.fetch(progressbar=False)
+    lines = str(err.value).splitlines()
+    assert lines[0].startswith("8 of 8 file(s) could not be fetched")
+    assert len(lines) == 1 + fetch.LISTED_FAILURES + 1
+    assert "enhance/x/f0.csv" in lines[1] and lines[-1].startswith("  and 5 more")
