@@ -203,7 +203,8 @@ def _is_empty(text: str) -> bool:
     return text == "" or text.lower() == "nan"
 
 
-def _strip_suffix(lesion_id: str) -> str:
+def strip_suffix(lesion_id: str) -> str:
+    """The lesion id without a ``_segmentation`` or ``_lesion`` file suffix."""
     return _ID_SUFFIX.sub("", lesion_id)
 
 
@@ -231,7 +232,7 @@ def read_automated(root, known: dict[str, set], report: _Report) -> list[dict]:
         meta = {"dataset": dataset, "source": "automated", "feature": feature, "group": "",
                 "annotator": "algorithm"}
         out += _cells_to_long(path, header, rows, {header.index(value_column): meta},
-                              known[dataset], report, id_cleaner=_strip_suffix)
+                              known[dataset], report, id_cleaner=strip_suffix)
     return out
 
 

@@ -22,7 +22,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import automated_abc, config, datasets, fetch, splits
+from . import config, datasets, fetch, splits
+from .abc.lesions import EXAMPLES as ABC_EXAMPLES
+from .abc.lesions import recompute_count, recompute_ids
 from .profiles import get_profile
 
 #: files every chapter reads: the annotations, the ISIC tables and the PH2 archive
@@ -80,9 +82,9 @@ def _dataset_examples(profile: str, root: Path) -> list[str]:
 
 
 def _abc_lesions(profile: str, root: Path, n_recompute: int | None = None) -> list[str]:
-    n = automated_abc.recompute_count(profile, n_recompute)
-    sample = automated_abc.recompute_ids("isic2017", n, root)
-    examples = [i for dataset, i in automated_abc.EXAMPLES if dataset == "isic2017"]
+    n = recompute_count(profile, n_recompute)
+    sample = recompute_ids("isic2017", n, root)
+    examples = [i for dataset, i in ABC_EXAMPLES if dataset == "isic2017"]
     ids = list(dict.fromkeys(examples + sample))
     return _isic_files(ids, ids)  # the colour score reads the image, A and B the mask
 

@@ -214,17 +214,17 @@ def _cmd_book(args) -> int:
 
 
 def _cmd_abc(args) -> int:
-    from . import automated_abc
+    from .abc import runner
 
     start = time.perf_counter()
     try:
-        ids = automated_abc.read_ids(args.ids) if args.ids else None
-        frame = automated_abc.compute(args.dataset, args.feature, args.mode, ids=ids,
-                                      limit=args.limit, workers=args.workers,
-                                      cache=not args.no_cache)
+        ids = runner.read_ids(args.ids) if args.ids else None
+        frame = runner.compute(args.dataset, args.feature, args.mode, ids=ids,
+                               limit=args.limit, workers=args.workers,
+                               cache=not args.no_cache)
     except input_errors() as err:
         return _refuse(err)
-    automated_abc.to_csv(frame, args.out)
+    runner.to_csv(frame, args.out)
     counts = frame.status.value_counts().to_dict()
     print(f"{len(frame)} lesions ({', '.join(f'{k}: {v}' for k, v in counts.items())}); "
           f"wrote {args.out} in {time.perf_counter() - start:.1f} s")

@@ -313,24 +313,23 @@ def _pct(share) -> float:
 
 def abc_numbers(full, runs, image_shape, timings) -> dict:
     """The numbers of chapter 03's prose: the algorithms' defaults, the committed agreement on
-    every lesion (:func:`enhance_utils.abc_agreement.read`), the chapter's own ``runs`` and
-    its ``timings`` table (seconds per implementation on the example masks)."""
-    import inspect
-
-    from . import abc_agreement, automated_abc
-    from .abc_reference import DEFAULTS
+    every lesion (:func:`enhance_utils.abc.comparison.read`), the chapter's own ``runs`` and
+    its ``timings`` table (:func:`enhance_utils.abc.runner.speed_table`)."""
+    from .abc import comparison
+    from .abc.core import DEFAULTS
+    from .abc.runner import value
 
     def agree(dataset, feature, column):
-        return abc_agreement.get(full, dataset, feature, column)
+        return comparison.get(full, dataset, feature, column)
 
-    described_c = automated_abc.value(runs["isic2017", "C", "described"]).dropna()
+    described_c = value(runs["isic2017", "C", "described"]).dropna()
     first = timings.iloc[0]
     per_feature = timings[timings.lesion == first.lesion].set_index("feature")
     values = {
         "symmetry_level": DEFAULTS["A"]["symmetry_level"], "sigma": DEFAULTS["B"]["sigma"],
         "n_segments": DEFAULTS["C"]["n_segments"], "distance": DEFAULTS["C"]["distance"],
         "fraction_pct": _pct(DEFAULTS["C"]["fraction"]),
-        "ii_tolerance": inspect.signature(automated_abc.agreement).parameters["tolerance"].default,
+        "ii_tolerance": comparison.II_TOLERANCE,
         "isic_image_size": f"{image_shape[1]}×{image_shape[0]}",
         "described_C_zero_pct": _pct((described_c == 0).mean()),
         "n_described_C": len(described_c),

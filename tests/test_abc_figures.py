@@ -7,7 +7,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
-from enhance_utils import abc_figures, automated_abc  # noqa: E402
+from enhance_utils.abc import figures  # noqa: E402
+from enhance_utils.abc.core import FEATURES, MODES  # noqa: E402
+from enhance_utils.abc.inputs import read_lesion  # noqa: E402
 
 EXAMPLE = ("isic2017", "ISIC_0000000")
 
@@ -21,17 +23,17 @@ def data_env(data_root, monkeypatch):
 
 
 def test_step_figures_draw_every_step(data_env):
-    gray, image, small = abc_figures.load_example(*EXAMPLE)
+    gray, image, small = read_lesion(*EXAMPLE)
     assert small.shape == image.shape[:2] and gray.shape != small.shape  # mask resized to image
-    assert len(abc_figures.asymmetry_steps(gray).axes) == 8
-    assert len(abc_figures.border_steps(gray).axes) >= 3
-    assert len(abc_figures.colour_steps(image, small).axes) >= 4
+    assert len(figures.asymmetry_steps(gray).axes) == 8
+    assert len(figures.border_steps(gray).axes) >= 3
+    assert len(figures.colour_steps(image, small).axes) >= 4
 
 
 def test_scores_table_has_both_modes_of_every_feature(data_env):
-    table = abc_figures.scores_table(*EXAMPLE)
+    table = figures.scores_table(*EXAMPLE)
     assert list(zip(table.feature, table["mode"])) == [
-        (f, m) for f in automated_abc.FEATURES for m in automated_abc.MODES]
+        (f, m) for f in FEATURES for m in MODES]
     assert set(table.status) == {"ok"}
 
 
@@ -46,7 +48,7 @@ def test_explorer_draws_a_static_fallback(data_env, monkeypatch, show_static):
     monkeypatch.setattr(plt, "show", lambda *a, **k: None)  # keep the figures to count them
     monkeypatch.setattr(ipywidgets, "interactive_output",  # no kernel: the widget draws nothing
                         lambda render, controls: ipywidgets.Output())
-    abc_figures.explorer([EXAMPLE, ("ph2", "IMD003")], show_static=show_static)
+    figures.explorer([EXAMPLE, ("ph2", "IMD003")], show_static=show_static)
     widgets = [o for o in shown if isinstance(o, ipywidgets.Widget)]
     tables = [o for o in shown if hasattr(o, "columns")]
     assert len(widgets) == 1  # the controls
@@ -55,3 +57,21 @@ def test_explorer_draws_a_static_fallback(data_env, monkeypatch, show_static):
         assert len(plt.get_fignums()) == 2  # asymmetry and colour of the first lesion
     else:
         assert tables == [] and plt.get_fignums() == []
+
+
+def test_steps_hold_what_the_score_is_made_of():
+    """The figures draw the oracle's own steps: the score follows from them, ties between
+    regions of the same area included (the fast border leaves those to the oracle)."""
+    from abc_masks import ellipse_mask, teardrop
+
+    from enhance_utils.abc import fast
+    from enhance_utils.abc.reference import asymmetry, border
+
+    pub = asymmetry.asymmetry_published_steps(teardrop())
+    raw = pub.result.raw
+    assert asymmetry.flip_ratios(pub.lesion) == (raw["ratio_ud"], raw["ratio_lr"])
+    twins = ellipse_mask(shape=(160, 220), axes=(20, 30), centre=(80, 50))
+    twins |= ellipse_mask(shape=(160, 220), axes=(20, 30), centre=(80, 170))
+    steps = border.border_published_steps(twins)
+    assert len(steps.peaks) == steps.result.score == fast.border_published(twins).score
+    assert steps.box["bbox"] == fast.border_published(twins).raw["bbox"]

@@ -13,11 +13,12 @@ import numpy as np
 import pytest
 from skimage.draw import disk, ellipse, polygon
 
-from enhance_utils import abc_fast, abc_reference
-from enhance_utils.abc_reference import REFERENCE_COLOURS
+from enhance_utils.abc import fast, reference
+from enhance_utils.abc.core import REFERENCE_COLOURS
+from enhance_utils.abc.reference.border import turning_points
 
 SHAPE = (400, 400)
-IMPLS = [abc_reference, abc_fast]
+IMPLS = [reference, fast]
 
 
 def _canvas():
@@ -62,7 +63,7 @@ SMOOTH = {"disc r=30": disc_mask(30), "disc r=150": disc_mask(150),
 def border_scores(mode):
     """Border score of every synthetic outline in one mode (fast implementation)."""
     def score(mask):
-        return getattr(abc_fast, f"border_{mode}")(mask > 0 if mode == "described" else mask).score
+        return getattr(fast, f"border_{mode}")(mask > 0 if mode == "described" else mask).score
     return ({name: score(m) for name, m in SMOOTH.items()}, score(star_mask()),
             min(score(jagged_mask(seed)) for seed in range(3)))
 
@@ -81,14 +82,14 @@ def test_published_border_orders_smooth_star_jagged():
 
 
 def test_described_border_grows_with_the_lobes():
-    scores = [abc_reference.border_described(star_mask(k) > 0).score for k in (5, 6, 8)]
+    scores = [reference.border_described(star_mask(k) > 0).score for k in (5, 6, 8)]
     assert scores == sorted(scores) and scores[0] < scores[-1]
 
 
 def test_described_border_ignores_the_staircase_only_with_the_threshold():
     turned = ellipse_mask((30, 80), rotation=0.5) > 0
-    assert abc_reference.border_described(turned).score == 0
-    assert abc_reference.border_described(turned, prominence=None).score > 5
+    assert reference.border_described(turned).score == 0
+    assert reference.border_described(turned, prominence=None).score > 5
 
 
 @pytest.mark.parametrize("values, expected", [
@@ -98,7 +99,7 @@ def test_described_border_ignores_the_staircase_only_with_the_threshold():
     ([0, 1, 2, 3], 0),                            # monotone: the ends are no turning points
 ])
 def test_turning_points_zigzag(values, expected):
-    assert abc_reference.turning_points(np.asarray(values, float), 1.5) == expected
+    assert turning_points(np.asarray(values, float), 1.5) == expected
 
 
 # --------------------------------------------------------------------------- colour
@@ -135,13 +136,13 @@ def test_described_colour_thresholds_each_unique_colour():
     # itself. With pixel noise every superpixel has its own mean colour, none covers 5 %,
     # and the rule finds no colour: the literal text cannot score noisy images
     image, mask = colour_lesion(LESIONS[4], noise=8)
-    result = abc_reference.colour_described(image, mask > 0, n_segments=60)
+    result = reference.colour_described(image, mask > 0, n_segments=60)
     assert result.score == 0
     assert max(result.raw["share"].values()) < 0.05 < 1 / len(LESIONS[4])
 
 
 def test_published_colour_cannot_tell_two_from_many():
-    scores = [abc_fast.colour_published(*colour_lesion(names), n_segments=60).score
+    scores = [fast.colour_published(*colour_lesion(names), n_segments=60).score
               for names in LESIONS.values()]
     # the reference colours appended to the unique colours count for each other (red and the
     # browns lie within 0.4), and the skin outside the mask is one more unique colour: a

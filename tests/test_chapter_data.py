@@ -13,7 +13,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from enhance_utils import automated_abc, book, chapter_data, datasets, fetch, splits
+from enhance_utils import book, chapter_data, datasets, fetch, splits
+from enhance_utils.abc import lesions as abc_lesions
 from enhance_utils.profiles import PROFILES
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -46,8 +47,7 @@ def test_needs_are_the_lesions_the_chapters_choose(data_root, profile):
     examples, _ = datasets.examples(settings.n_examples, data_root)
     isic_examples = {i for d, i in examples if d == "isic2017"}
     trained = set(splits.training_lesions(settings.training.n_lesions, data_root).lesion_id)
-    abc = set(automated_abc.recompute_ids("isic2017", automated_abc.RECOMPUTE.get(profile),
-                                          data_root))
+    abc = set(abc_lesions.recompute_ids("isic2017", abc_lesions.RECOMPUTE.get(profile), data_root))
     expected = {
         "01_datasets": (isic_examples, isic_examples),
         "02_annotations": (set(), set()),
@@ -80,7 +80,7 @@ def test_needs_are_the_lesions_the_chapters_choose(data_root, profile):
 def test_chapter_03_options_change_the_sample(data_root):
     small = chapter_data.needs("03_automated_abc", "smoke", data_root, n_recompute=5)
     ids = {Path(p).stem for p in small.members if p.endswith(".jpg")}
-    assert ids == set(automated_abc.recompute_ids("isic2017", 5, data_root)) | {
+    assert ids == set(abc_lesions.recompute_ids("isic2017", 5, data_root)) | {
         "ISIC_0000000", "ISIC_0000004"}
     with pytest.raises(ValueError, match="unknown chapter"):
         chapter_data.needs("10_nope", "smoke", data_root)
@@ -99,8 +99,8 @@ def test_image_chapters_open_only_listed_files(data_root, tmp_path, monkeypatch)
         assert datasets.load_mask(datasets.isic_mask_path(lesion, tree)).any()
 
     abc = chapter_data.needs("03_automated_abc", "smoke", data_root)
-    for lesion in automated_abc.recompute_ids("isic2017", 40, data_root):
-        for path in automated_abc.input_paths("isic2017", lesion, "C", data_root).values():
+    for lesion in abc_lesions.recompute_ids("isic2017", 40, data_root):
+        for path in abc_lesions.input_paths("isic2017", lesion, "C", data_root).values():
             assert path.relative_to(data_root).as_posix() in abc.members
 
 

@@ -12,7 +12,8 @@ import pytest
 from PIL import Image
 from skimage.draw import ellipse
 
-from enhance_utils import automated_abc, datasets
+from enhance_utils import datasets
+from enhance_utils.abc import cache, runner
 
 ISIC_IDS = ["ISIC_0000001", "ISIC_0000002"]
 
@@ -43,12 +44,12 @@ def isic_tree(root, masks: dict, images: dict | None = None):
 
 
 def cache_files() -> list:
-    return sorted((automated_abc.config.cache_dir() / "automated_abc").rglob("*.json"))
+    return sorted(cache.folder().rglob("*.json"))
 
 
 def run(root, feature="A", ids=ISIC_IDS, **options):
-    return automated_abc.compute("isic2017", feature, ids=ids, root=root, workers=1,
-                                 progress=False, **options)
+    return runner.compute("isic2017", feature, ids=ids, root=root, workers=1,
+                          progress=False, **options)
 
 
 # --------------------------------------------------------------------------- 4. ABC cache
@@ -87,13 +88,13 @@ def test_cache_entry_with_wrong_values_is_recomputed(tmp_path, change):
     first = run(root, ids=ISIC_IDS[:1]).iloc[0]
     [file] = cache_files()
     row = json.loads(file.read_text())
-    assert automated_abc.cache_problem(row, ISIC_IDS[0], "A") is None
+    assert cache.problem(row, ISIC_IDS[0], "A") is None
     row.update(change)
-    assert automated_abc.cache_problem(row, ISIC_IDS[0], "A") is not None
+    assert cache.problem(row, ISIC_IDS[0], "A") is not None
     file.write_text(json.dumps(row))
     again = run(root, ids=ISIC_IDS[:1]).iloc[0]
     assert (again.lesion_id, again.score, again.raw) == (first.lesion_id, first.score, first.raw)
-    assert automated_abc.cache_problem(json.loads(file.read_text()), ISIC_IDS[0], "A") is None
+    assert cache.problem(json.loads(file.read_text()), ISIC_IDS[0], "A") is None
 
 
 def test_no_cache_replaces_what_it_recomputes(tmp_path):

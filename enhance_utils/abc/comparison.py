@@ -1,0 +1,148 @@
+"""A run of the ``published`` mode against the published CSVs (``enhance/automated/*.csv``).
+
+:func:`agreement` compares one run with its CSV; :func:`table` does it for the chapter's
+runs; the same table on *every* lesion is the committed file :func:`results_path`
+(``results/automated_abc/agreement_all.csv``), which :func:`regenerate` rewrites (the file
+records the seconds of each run: about half an hour on two shared cores; ``python -m
+enhance_utils.abc.comparison``) and :func:`read` loads. Chapter 03's prose takes its numbers
+from that file, never from typed text.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .. import annotations, config
+from .core import FEATURES
+from ..options import DATASETS
+from .runner import compute
+
+#: largest difference in the asymmetry ratio ``ii`` that counts as the same value
+II_TOLERANCE = 2e-3
+#: the columns of :func:`table`
+COLUMNS = ["dataset", "feature", "n_ids", "n_scored", "n_published", "n_both",
+           "n_only_computed", "n_only_published", "same_ids_skipped", "identical", "within",
+           "max_abs_delta_ii"]
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """How one ``published``-mode run of a feature compares with the published CSV."""
+
+    dataset: str
+    feature: str
+    n_ids: int          #: ids in the run
+    n_scored: int       #: ids the run scored (status ``ok``)
+    n_published: int    #: ids of the run in the CSV
+    n_both: int         #: ids scored and in the CSV
+    only_computed: list = field(default_factory=list)   #: scored, not in the CSV
+    only_published: list = field(default_factory=list)  #: in the CSV, not scored
+    #: share of the ids in both with the same score (the class ``i`` for asymmetry)
+    identical: float = np.nan
+    #: share with ``|Δii| <= tolerance`` (asymmetry) or the score within one (border, colour)
+    within: float = np.nan
+    max_abs_delta_ii: float | None = None  #: largest ``|Δii|`` (asymmetry only)
+
+    @property
+    def same_ids_skipped(self) -> bool:
+        """The run skips exactly the ids the CSV lacks."""
+        return not self.only_computed and not self.only_published
+
+    def row(self) -> dict:
+        """A line of :func:`table`: counts instead of id lists."""
+        return {"dataset": self.dataset, "feature": self.feature, "n_ids": self.n_ids,
+                "n_scored": self.n_scored, "n_published": self.n_published,
+                "n_both": self.n_both, "n_only_computed": len(self.only_computed),
+                "n_only_published": len(self.only_published),
+                "same_ids_skipped": self.same_ids_skipped, "identical": self.identical,
+                "within": self.within, "max_abs_delta_ii": self.max_abs_delta_ii}
+
+
+def published(dataset: str, feature: str, root=None) -> pd.DataFrame:
+    """The published automated scores: ``lesion_id`` plus the file's columns (``i``, ``ii``)."""
+    name, _ = annotations.AUTOMATED_FILES[(dataset, feature)]
+    root = Path(root) if root is not None else config.data_dir()
+    frame = pd.read_csv(root / "enhance" / "automated" / name)
+    frame["lesion_id"] = frame.pop("ID").astype(str).map(annotations.strip_suffix)
+    return frame
+
+
+def _share(hits: pd.Series) -> float:
+    return float(hits.mean()) if len(hits) else np.nan
+
+
+def agreement(computed: pd.DataFrame, dataset: str, feature: str, root=None,
+              tolerance: float = II_TOLERANCE) -> Agreement:
+    """Agreement of a ``published``-mode run with the published CSV, on the run's ids."""
+    pub = published(dataset, feature, root)
+    if computed.feature.nunique() > 1:   # a run of several features at once
+        computed = computed[computed.feature == feature]
+    run = computed.set_index("lesion_id")
+    ids = run.index
+    in_pub = ids.isin(pub.lesion_id)
+    ok = (run.status == "ok").to_numpy()
+    both = ok & in_pub
+    merged = run[both].join(pub.set_index("lesion_id").add_suffix("_pub").rename(
+        columns={"i_pub": "i", "ii_pub": "ii"}))
+    counts = {"dataset": dataset, "feature": feature, "n_ids": int(len(ids)),
+              "n_scored": int(ok.sum()), "n_published": int(in_pub.sum()),
+              "n_both": int(both.sum()), "only_computed": sorted(ids[ok & ~in_pub]),
+              "only_published": sorted(ids[~ok & in_pub])}
+    if feature == "A":
+        ii = merged.raw.map(lambda r: r.get("ii", np.nan)).astype(float)
+        delta = (ii - merged["ii"]).abs()
+        return Agreement(**counts, identical=_share(merged.score == merged["i"]),
+                         within=_share(delta <= tolerance),
+                         max_abs_delta_ii=float(delta.max()) if len(delta) else np.nan)
+    delta = (merged.score - merged["i"]).abs()
+    return Agreement(**counts, identical=_share(delta == 0), within=_share(delta <= 1))
+
+
+def table(runs: dict) -> pd.DataFrame:
+    """:func:`agreement` of every ``(dataset, feature, "published")`` run of ``runs``."""
+    rows = [agreement(run, dataset, feature).row()
+            for (dataset, feature, mode), run in runs.items() if mode == "published"]
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def results_path() -> Path:
+    """The committed agreement on every lesion of both datasets."""
+    return config.results_dir() / "automated_abc" / "agreement_all.csv"
+
+
+def regenerate(path: Path | None = None, workers: int = 2) -> pd.DataFrame:
+    """Recompute the ``published`` mode on every lesion (no cache) and write :func:`table`."""
+    runs, seconds = {}, {}
+    for dataset in DATASETS:
+        for feature in FEATURES:
+            start = time.perf_counter()
+            runs[dataset, feature, "published"] = compute(
+                dataset, feature, "published", workers=workers, cache=False, progress=False)
+            seconds[dataset, feature] = time.perf_counter() - start
+    out = table(runs)
+    out["seconds"] = [round(seconds[d, f], 1) for d, f in zip(out.dataset, out.feature)]
+    path = Path(path or results_path())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out.to_csv(path, index=False)
+    return out
+
+
+def read(path: Path | None = None) -> pd.DataFrame:
+    """The committed agreement on every lesion (:func:`regenerate` writes it)."""
+    return pd.read_csv(path or results_path())
+
+
+def get(frame: pd.DataFrame, dataset: str, feature: str, column: str):
+    """One value of an agreement table."""
+    rows = frame[(frame.dataset == dataset) & (frame.feature == feature)]
+    if len(rows) != 1:
+        raise KeyError(f"{len(rows)} rows for {dataset} {feature}")
+    return rows[column].iloc[0]
+
+
+if __name__ == "__main__":
+    print(regenerate().to_string())
