@@ -11,7 +11,9 @@ that trains one run under its claim and writes it into the store:
     ``address`` (``ray start --head`` on one machine, ``ray start --address=…`` on the others,
     or a SLURM allocation), or a one-machine cluster started here and stopped at the end. A
     task asks for one GPU where the cluster has GPUs, else :attr:`RayExecutor.cpus_per_run`
-    CPUs. Ray retries a task whose worker or node died (:attr:`RayExecutor.max_retries`); the
+    CPUs (:attr:`RayExecutor.threads_per_run` limits TensorFlow's threads to match, which
+    changes the floating-point results: a run is reproduced by the same number of threads).
+    Ray retries a task whose worker or node died (:attr:`RayExecutor.max_retries`); the
     retry takes over the dead attempt's claim (same driver token, see
     :class:`enhance_utils.store.Claim`) and the dead attempt never left a visible run folder
     (writes are atomic renames). The store and the data must be on storage that every node
@@ -36,6 +38,7 @@ RAY_ENVIRONMENT = {
     "RAY_ENABLE_UV_RUN_RUNTIME_ENV": "0",  # workers use this interpreter, never `uv run`
     "RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO": "0",  # (silences a FutureWarning of Ray 2.5x)
     "RAY_DEDUP_LOGS": "0",
+    "RAY_enable_metrics_collection": "0",  # no metrics agent (no dashboard is started)
 }
 #: seconds that cancelled tasks get to release their claims when the driver is interrupted
 CANCEL_WAIT = 30
@@ -62,6 +65,9 @@ class RayExecutor:
     cpus_per_run: float = 1
     #: how often Ray runs a task again whose worker process or node died
     max_retries: int = 3
+    #: TensorFlow's thread pools in a task without a GPU; None: TensorFlow's default (all
+    #: cores), which gives the same numbers as the local executor on the same machine
+    threads_per_run: int | None = None
     name = "ray"
 
     def resources(self, ray) -> dict:
@@ -78,18 +84,35 @@ class RayExecutor:
         ray = import_ray()
         started = connect(ray, self.address)
         try:
-            task = ray.remote(max_retries=self.max_retries, **self.resources(ray))(_train)
+            resources = self.resources(ray)
+            threads = None if "num_gpus" in resources else self.threads_per_run
+            task = ray.remote(max_retries=self.max_retries, **resources)(_train)
             shipped = ray.put(dataclasses.replace(job, progress=False))
-            index = {task.remote(shipped, spec): k for k, spec in enumerate(specs)}
+            index = {task.remote(shipped, spec, threads): k for k, spec in enumerate(specs)}
             return _gather(ray, index, progress)
         finally:
             if started:
                 ray.shutdown()
 
 
-def _train(job, spec) -> str:
-    """The body of a Ray task: one run (runs in a worker process of any node)."""
+def _train(job, spec, threads: int | None = None) -> str:
+    """The body of a Ray task: one run (runs in a worker process of any node), with
+    TensorFlow's thread pools at ``threads`` (None: TensorFlow's default)."""
+    if threads:
+        limit_threads(threads)
     return job(spec)
+
+
+def limit_threads(threads: int) -> None:
+    """TensorFlow's intra- and inter-op thread pools at ``threads`` (in a reused worker
+    process they are set already and stay as they are)."""
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:  # TensorFlow's runtime is initialised: the first task set them
+        pass
 
 
 def _gather(ray, index: dict, progress: bool) -> list[str]:

@@ -25,7 +25,8 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from . import __version__, annotations, config, datasets, executors, profiles, splits, store, variants
+from . import (__version__, annotations, config, datasets, executors, profiles, splits, store,
+               variants)
 from . import targets as targets_module
 from .profiles import get_profile
 from .targets import Target
