@@ -34,6 +34,13 @@ def _bullet(text: str, label: str) -> str:
     return " ".join(match[1].split()) if match else "not stated in the chapter"
 
 
+def _glue_from(text: str, chapter: str) -> str:
+    """Glue roles of a chapter's text, made to read the chapter's glue data from the teaching
+    page (myst-nb's ``path::key`` form; the chapters lie in ``chapters/``)."""
+    return re.sub(r"(\{glue(?::\w+)?\}`)(?![^`]*::)([^`]+)`",
+                  rf"\1chapters/{chapter}::\2`", text)
+
+
 def _prerequisites(text: str) -> list[str]:
     section = re.search(r"^## Prerequisites\s*\n(.*?)(?=^#|\Z)", text, re.M | re.S)
     items = re.findall(r"^- (.*?)(?=^- |\Z)", section[1], re.M | re.S) if section else []
@@ -72,7 +79,7 @@ def _run_time(executed: Path) -> str:
 
 def chapter_section(source: Path, executed: Path, profile: str, data_root: Path) -> str:
     """The teaching page's section on one chapter."""
-    text = opening(source)
+    text = _glue_from(opening(source), source.name)
     title = re.search(r"^# (.+)$", text, re.M)
     prerequisites = "".join(f"  - {item}\n" for item in _prerequisites(text)) or "  - none\n"
     return (f"### {title[1] if title else source.stem}\n\n"

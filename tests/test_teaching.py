@@ -41,3 +41,10 @@ def test_teaching_page_is_in_the_book():
     files = [c["file"] for part in toc["parts"] for c in part["chapters"]]
     assert "teaching" in files
     assert f"{{include}} {teaching.PAGE}" in (PROJECT / "book" / "teaching.md").read_text()
+
+
+def test_glue_roles_copied_from_a_chapter_read_that_chapters_data(tmp_path):
+    text = "takes {glue:text}`smoke_runs` runs and {glue}`n` s, {glue:text}`other.ipynb::k`"
+    assert teaching._glue_from(text, "08_randomized.ipynb") == (
+        "takes {glue:text}`chapters/08_randomized.ipynb::smoke_runs` runs and "
+        "{glue}`chapters/08_randomized.ipynb::n` s, {glue:text}`other.ipynb::k`")
