@@ -6,10 +6,12 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
+from abc_masks import ellipse_mask, teardrop  # noqa: E402
 
-from enhance_utils.abc import figures  # noqa: E402
+from enhance_utils.abc import fast, figures  # noqa: E402
 from enhance_utils.abc.core import FEATURES, MODES  # noqa: E402
 from enhance_utils.abc.inputs import read_lesion  # noqa: E402
+from enhance_utils.abc.reference import asymmetry, border  # noqa: E402
 
 EXAMPLE = ("isic2017", "ISIC_0000000")
 
@@ -62,11 +64,6 @@ def test_explorer_draws_a_static_fallback(data_env, monkeypatch, show_static):
 def test_steps_hold_what_the_score_is_made_of():
     """The figures draw the oracle's own steps: the score follows from them, ties between
     regions of the same area included (the fast border leaves those to the oracle)."""
-    from abc_masks import ellipse_mask, teardrop
-
-    from enhance_utils.abc import fast
-    from enhance_utils.abc.reference import asymmetry, border
-
     pub = asymmetry.asymmetry_published_steps(teardrop())
     raw = pub.result.raw
     assert asymmetry.flip_ratios(pub.lesion) == (raw["ratio_ud"], raw["ratio_lr"])

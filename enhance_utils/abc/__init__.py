@@ -9,8 +9,8 @@ The contract between the modules:
   feature; every algorithm also returns its intermediate steps in a typed result (the
   ``*_steps`` functions), which is what :mod:`~enhance_utils.abc.figures` draws;
 * :mod:`~enhance_utils.abc.fast`: the same outputs, bit for bit, many times faster; the
-  tests check it against the oracle on a sample and ``benchmarks/bench_automated_abc.py``
-  on every mask;
+  tests check it against the oracle on a sample, ``benchmarks/bench_automated_abc.py
+  --oracle`` on every mask and image of both datasets;
 * :mod:`~enhance_utils.abc.lesions`: which lesions and files a dataset has, and chapter 03's
   examples and recomputed sample;
 * :mod:`~enhance_utils.abc.inputs`: decoding a mask or an image and the one input-check path
