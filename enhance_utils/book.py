@@ -52,6 +52,13 @@ TRAINING_CHAPTERS = ("06_multitask", "07_ensembles", "08_randomized", "09_explan
 PROGRESS_CHAPTERS = ("04_correlation", "05_agreement", *TRAINING_CHAPTERS)
 
 
+def default_training_profile(profile: str) -> str:
+    """The profile of chapters 06–09 when a build names none: the committed ``cpu`` store for a
+    ``smoke`` book (what the README's first command and the published site show), else
+    ``profile`` itself."""
+    return "cpu" if profile == "smoke" else profile
+
+
 def chapter_parameters(stem: str, profile: str, training: str | None = None) -> dict:
     """The papermill parameters of one chapter in a build.
 

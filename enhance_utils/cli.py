@@ -204,7 +204,7 @@ def _cmd_book(args) -> int:
     from . import book  # papermill and jupyter-book are only needed here
 
     try:
-        training = args.training_profile or ("cpu" if args.profile == "smoke" else args.profile)
+        training = args.training_profile or book.default_training_profile(args.profile)
         html = book.build(args.profile, out=args.out, only=args.only or None, training=training)
     except book.ChapterFailed as err:
         print(f"error: {err}", file=sys.stderr)
