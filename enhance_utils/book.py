@@ -47,9 +47,10 @@ def chapters(project: Path) -> list[Path]:
 
 #: the chapters that train models or read the experiment store (chapters 06–09)
 TRAINING_CHAPTERS = ("06_multitask", "07_ensembles", "08_randomized", "09_explanations")
-#: the chapters with a ``progress`` parameter (progress bars in their long steps: bootstraps,
-#: training, Grad-CAM), on when a person runs a chapter and off in the build
-PROGRESS_CHAPTERS = ("04_correlation", "05_agreement", *TRAINING_CHAPTERS)
+#: the chapters with a ``progress`` parameter (progress bars in their long steps: ABC
+#: recomputation, bootstraps, training, Grad-CAM), on when a person runs a chapter and off in
+#: the build
+PROGRESS_CHAPTERS = ("03_automated_abc", "04_correlation", "05_agreement", *TRAINING_CHAPTERS)
 
 
 def default_training_profile(profile: str) -> str:
