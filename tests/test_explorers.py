@@ -51,6 +51,11 @@ def long(data_root):
     return annotations.load(data_root).long
 
 
+@pytest.fixture(scope="module")
+def scores(long):
+    return annotations.per_lesion(long)
+
+
 # --------------------------------------------------------------------------- chapter 01
 def test_available_lesions_puts_the_chosen_first(data_root):
     lesions = datasets.available_lesions(data_root, first=[("ph2", "IMD003")])
@@ -74,9 +79,8 @@ def test_available_lesions_lists_only_lesions_on_disk(data_root, tmp_path):
 
 
 @pytest.mark.parametrize("show_static", [True, False])
-def test_lesion_explorer_shows_image_mask_and_every_source(data_root, long, no_kernel,
+def test_lesion_explorer_shows_image_mask_and_every_source(data_root, scores, no_kernel,
                                                            show_static):
-    scores = annotations.per_lesion(long)
     lesions = [("ph2", "IMD003"), ("isic2017", "ISIC_0000000")]
     figures.lesion_explorer(lesions, scores, data_root, show_static=show_static)
     widgets, tables = _split(no_kernel)
@@ -96,8 +100,7 @@ def test_lesion_explorer_shows_image_mask_and_every_source(data_root, long, no_k
 
 
 # --------------------------------------------------------------------------- chapter 04
-def test_bootstrap_view_is_the_rows_interval(data_root, long):
-    scores = annotations.per_lesion(long)
+def test_bootstrap_view_is_the_rows_interval(data_root, scores):
     lesion_labels = correlation.labels(data_root)
     row, draws = correlation.bootstrap_view(scores, lesion_labels, "isic2017", "crowd", "A",
                                             resamples=300)
@@ -114,8 +117,8 @@ def test_bootstrap_view_is_the_rows_interval(data_root, long):
 
 
 @pytest.mark.parametrize("show_static", [True, False])
-def test_correlation_explorer_switches_source_feature_and_rule(data_root, long, no_kernel,
-                                                               show_static):
+def test_correlation_explorer_switches_source_feature_and_rule(data_root, long, scores,
+                                                               no_kernel, show_static):
     correlation.explorer(long, data_root, resamples=200, show_static=show_static)
     widgets, tables = _split(no_kernel)
     controls = _controls(widgets[0])
@@ -127,15 +130,14 @@ def test_correlation_explorer_switches_source_feature_and_rule(data_root, long, 
         return
     (table,) = tables
     expected = correlation.label_correlations(
-        annotations.per_lesion(long), correlation.labels(data_root), resamples=200,
+        scores, correlation.labels(data_root), resamples=200,
         sources={"isic2017": ["automated"]}, features=["A"])
     assert table.r.item() == pytest.approx(expected.r.item(), abs=5e-4)
     assert {"band", "band_range", "excludes_zero"} <= set(table.columns)
     assert len(plt.get_fignums()) == 1
 
 
-def test_long_steps_of_04_and_05_show_progress_on_request(data_root, long, capsys):
-    scores = annotations.per_lesion(long)
+def test_long_steps_of_04_and_05_show_progress_on_request(data_root, scores, capsys):
     correlation.label_correlations(scores, correlation.labels(data_root), resamples=20,
                                    sources={"ph2": ["crowd"]}, progress=True)
     agreement.between_sources(scores[scores.dataset == "ph2"], resamples=20, progress=True)
