@@ -1,9 +1,10 @@
 """The chapters' explorers: ipywidgets controls over a view, with a static fallback.
 
-A page of the built book has no kernel behind it: controls there would do nothing, and
-myst-nb leaves the widget output out. Every explorer therefore also draws its first view as
-ordinary output (figure and table), which is what the book's HTML shows; in Jupyter(Lab),
-Colab or Binder the controls above it redraw the view. The explorers themselves live with the
+A page of the built book has no kernel behind it: controls there would do nothing. The build
+drops the widget state (:func:`enhance_utils.book.drop_widget_state`), so a page loads no widget
+library and shows no controls; every explorer therefore also draws its first view as ordinary
+output (figure and table), which is what the book's HTML shows. In Jupyter(Lab), Colab or
+Binder the controls above it redraw the view. The explorers themselves live with the
 chapter's logic: :func:`enhance_utils.figures.lesion_explorer` (chapter 01), the ABC explorer (03),
 :func:`enhance_utils.correlation.explorer` (04), :func:`enhance_utils.ensembles.roc_explorer` (07)
 and :func:`enhance_utils.explain.explorer` (09).
