@@ -38,7 +38,6 @@ RAY_ENVIRONMENT = {
     "RAY_ENABLE_UV_RUN_RUNTIME_ENV": "0",  # workers use this interpreter, never `uv run`
     "RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO": "0",  # (silences a FutureWarning of Ray 2.5x)
     "RAY_DEDUP_LOGS": "0",
-    "RAY_enable_metrics_collection": "0",  # no metrics agent (no dashboard is started)
 }
 #: seconds that cancelled tasks get to release their claims when the driver is interrupted
 CANCEL_WAIT = 30
