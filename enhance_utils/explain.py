@@ -407,15 +407,19 @@ def explorer(tables: dict[str, pd.DataFrame], maps: dict[str, dict],
         :func:`compare` returns.
     show_static : bool
         Also draw the first view as plain output, what a page without kernel shows
-        (:func:`enhance_utils.explorers.show`).
+        (:func:`enhance_utils.explorers.show`): the first abnormal lesion, with the first
+        model whose map for the first class is not empty.
     """
     import matplotlib.pyplot as plt
     from IPython.display import display
 
     from . import explorers
 
-    first = next(iter(tables.values()))
+    towards, first = next(iter(tables.items()))
     labels = first.drop_duplicates("lesion_id").set_index("lesion_id").label
+    lesion = next((i for i in labels.index if labels[i] == 1), labels.index[0])
+    models = list(dict.fromkeys(first.model))
+    model = next((m for m in models if not maps[towards][(lesion, m)].empty), models[0])
 
     def render(lesion_id, model, towards):
         table = tables[towards]
@@ -425,7 +429,7 @@ def explorer(tables: dict[str, pd.DataFrame], maps: dict[str, dict],
         display(rows[EXPLORER_COLUMNS].round(3))
 
     lesions = [(f"{i} ({'abnormal' if labels[i] == 1 else 'normal'})", i) for i in labels.index]
-    controls = {"lesion_id": explorers.dropdown(lesions, "lesion"),
-                "model": explorers.dropdown(dict.fromkeys(first.model), "model"),
+    controls = {"lesion_id": explorers.dropdown(lesions, "lesion", value=lesion),
+                "model": explorers.dropdown(models, "model", value=model),
                 "towards": explorers.toggle(tables, "explains")}
     explorers.show(render, controls, show_static)

@@ -196,13 +196,14 @@ def _explanations():
     tables, maps = {}, {}
     for towards in ("abnormal", "normal"):
         rows, found = [], {}
-        for lesion_id, label in (("ISIC_0000001", 1), ("ISIC_0000002", 0)):
+        for lesion_id, label in (("ISIC_0000001", 0), ("ISIC_0000002", 1)):
             mask = np.zeros((12, 10), bool)
             mask[3:9, 2:8] = True
             found[lesion_id] = (rng.integers(0, 256, (12, 10, 3), dtype=np.uint8), mask)
             for model, target in (("baseline", "baseline"), ("crowdA", "crowd:A")):
-                ex = explain.Explanation(rng.random((12, 10)), 0.7, None if model == "baseline"
-                                         else 0.2, "conv", towards)
+                cam = np.zeros((12, 10)) if model == "baseline" else rng.random((12, 10))
+                ex = explain.Explanation(cam, 0.7, None if model == "baseline" else 0.2,
+                                         "conv", towards)
                 found[(lesion_id, model)] = ex
                 rows.append({"lesion_id": lesion_id, "label": label, "model": model,
                              "target": target, "probability": ex.probability,
@@ -220,7 +221,10 @@ def test_explain_explorer_picks_lesion_model_and_class(no_kernel, show_static):
     widgets, shown_tables = _split(no_kernel)
     controls = _controls(widgets[0])
     assert [v for _, v in controls["lesion"].options] == ["ISIC_0000001", "ISIC_0000002"]
-    assert controls["lesion"].options[0][0] == "ISIC_0000001 (abnormal)"
+    assert controls["lesion"].options[0][0] == "ISIC_0000001 (normal)"
+    # the first view: the first abnormal lesion, the first model with a map (the baseline's
+    # is empty here)
+    assert (controls["lesion"].value, controls["model"].value) == ("ISIC_0000002", "crowdA")
     assert list(controls["model"].options) == ["baseline", "crowdA"]
     assert list(controls["explains"].options) == ["abnormal", "normal"]
     if not show_static:
@@ -228,5 +232,5 @@ def test_explain_explorer_picks_lesion_model_and_class(no_kernel, show_static):
         return
     (table,) = shown_tables
     assert table[["lesion_id", "model", "explains"]].values.tolist() == [
-        ["ISIC_0000001", "baseline", "abnormal"]]
+        ["ISIC_0000002", "crowdA", "abnormal"]]
     assert len(plt.get_fignums()) == 1 and len(plt.gcf().axes) == 2  # image, Grad-CAM
