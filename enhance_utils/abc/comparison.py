@@ -2,7 +2,7 @@
 
 :func:`agreement` compares one run with its CSV; :func:`table` does it for the chapter's
 runs; the same table on *every* lesion is the committed file :func:`results_path`
-(``results/automated_abc/agreement_all.csv``), which :func:`regenerate` rewrites (the file
+(``enhance_utils/abc/agreement_all.csv``), which :func:`regenerate` rewrites (the file
 records the seconds of each run: about half an hour on two shared cores; ``python -m
 enhance_utils.abc.comparison``) and :func:`read` loads. Chapter 03's prose takes its numbers
 from that file, never from typed text.
@@ -110,8 +110,9 @@ def table(runs: dict) -> pd.DataFrame:
 
 
 def results_path() -> Path:
-    """The committed agreement on every lesion of both datasets."""
-    return config.results_dir() / "automated_abc" / "agreement_all.csv"
+    """The committed agreement on every lesion of both datasets: package data beside this
+    module (not in the experiment store, so that ``ENHANCE_RESULTS_DIR`` cannot hide it)."""
+    return Path(__file__).with_name("agreement_all.csv")
 
 
 def regenerate(path: Path | None = None, workers: int = 2) -> pd.DataFrame:
