@@ -36,9 +36,15 @@ def _bullet(text: str, label: str) -> str:
 
 def _glue_from(text: str, chapter: str) -> str:
     """Glue roles of a chapter's text, made to read the chapter's glue data from the teaching
-    page (myst-nb's ``path::key`` form; the chapters lie in ``chapters/``)."""
-    return re.sub(r"(\{glue(?::\w+)?\}`)(?![^`]*::)([^`]+)`",
-                  rf"\1chapters/{chapter}::\2`", text)
+    page (myst-nb's ``path::key`` form; the chapters lie in ``chapters/``). ``glue:text`` splits
+    its content at the last colon into key and format, so a key without a format gets ``:s``."""
+    def with_path(match: re.Match) -> str:
+        role, content = match[1], match[2]
+        if role == "{glue:text}`" and ":" not in content:
+            content += ":s"
+        return f"{role}chapters/{chapter}::{content}`"
+
+    return re.sub(r"(\{glue(?::\w+)?\}`)(?![^`]*::)([^`]+)`", with_path, text)
 
 
 def _prerequisites(text: str) -> list[str]:

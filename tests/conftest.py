@@ -24,14 +24,19 @@ def data_root() -> Path:
 
 @pytest.fixture(scope="session")
 def built_book(data_root, tmp_path_factory) -> Path:
-    """The whole book built once per test session (smoke profile); its HTML folder."""
+    """The whole book built once per test session as ``enhance book`` builds it by default
+    (smoke profile; chapters 06–08 from the committed ``cpu`` store, chapter 09 retraining the
+    runs it explains), with every Sphinx warning an error; its HTML folder."""
     from enhance_utils import book
 
-    saved = {key: os.environ.get(key) for key in ("ENHANCE_DATA_DIR", "MPLBACKEND")}
+    saved = {key: os.environ.get(key)
+             for key in ("ENHANCE_DATA_DIR", "MPLBACKEND", "ENHANCE_STRICT_BUILD")}
     os.environ["ENHANCE_DATA_DIR"] = str(data_root)
+    os.environ["ENHANCE_STRICT_BUILD"] = "1"
     os.environ.pop("MPLBACKEND", None)  # the chapters' figures need the inline backend
     try:
-        return book.build("smoke", project=PROJECT, out=tmp_path_factory.mktemp("book"))
+        return book.build("smoke", project=PROJECT, out=tmp_path_factory.mktemp("book"),
+                          training=book.default_training_profile("smoke"))
     finally:
         for key, value in saved.items():
             if value is None:

@@ -44,7 +44,9 @@ def test_teaching_page_is_in_the_book():
 
 
 def test_glue_roles_copied_from_a_chapter_read_that_chapters_data(tmp_path):
-    text = "takes {glue:text}`smoke_runs` runs and {glue}`n` s, {glue:text}`other.ipynb::k`"
+    text = ("takes {glue:text}`smoke_runs` runs, {glue:text}`auc:.2f` and {glue}`n` s, "
+            "{glue:text}`other.ipynb::k:s`")
     assert teaching._glue_from(text, "08_randomized.ipynb") == (
-        "takes {glue:text}`chapters/08_randomized.ipynb::smoke_runs` runs and "
-        "{glue}`chapters/08_randomized.ipynb::n` s, {glue:text}`other.ipynb::k`")
+        "takes {glue:text}`chapters/08_randomized.ipynb::smoke_runs:s` runs, "
+        "{glue:text}`chapters/08_randomized.ipynb::auc:.2f` and "
+        "{glue}`chapters/08_randomized.ipynb::n` s, {glue:text}`other.ipynb::k:s`")
