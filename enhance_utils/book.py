@@ -205,19 +205,19 @@ def build(profile: str = "smoke", project: Path | None = None, out: Path | None 
     for notebook in notebooks:
         target = src / notebook.relative_to(project)
         kept = cache / f"{notebook.stem}-{chapter_key(notebook, inputs)}.ipynb"
+        parameters = chapter_parameters(notebook.stem, profile, training)
         if kept.is_file():
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(kept, target)
-            print(f"reused {notebook.relative_to(project)} ({profile}): nothing it depends on changed",
-                  flush=True)
+            print(f"reused {notebook.relative_to(project)} ({parameters['profile']}): nothing it "
+                  "depends on changed", flush=True)
             continue
-        seconds = execute_chapter(notebook, target,
-                                  chapter_parameters(notebook.stem, profile, training),
-                                  cwd=notebook.parent)
+        seconds = execute_chapter(notebook, target, parameters, cwd=notebook.parent)
         for stale in cache.glob(f"{notebook.stem}-*.ipynb"):
             stale.unlink()
         shutil.copy2(target, kept)
-        print(f"executed {notebook.relative_to(project)} ({profile}) in {seconds:.1f} s", flush=True)
+        print(f"executed {notebook.relative_to(project)} ({parameters['profile']}) in "
+              f"{seconds:.1f} s", flush=True)
     executed = [src / n.relative_to(project) for n in notebooks]
     (src / RUN_TIMES).write_text(run_times_table(executed, profile, data_root, training))
     write_scorecard(src, cache, profile, inputs)
