@@ -24,7 +24,7 @@ import nbformat
 import papermill
 import yaml
 
-from . import config, fetch, student, teaching
+from . import config, fetch, manifest, student, teaching
 from .profiles import get_profile
 
 KERNEL = "python3"
@@ -46,11 +46,11 @@ def chapters(project: Path) -> list[Path]:
 
 
 #: the chapters that train models or read the experiment store (chapters 06–09)
-TRAINING_CHAPTERS = ("06_multitask", "07_ensembles", "08_randomized", "09_explanations")
+TRAINING_CHAPTERS = tuple(c.stem for c in manifest.CHAPTERS if c.training)
 #: the chapters with a ``progress`` parameter (progress bars in their long steps: ABC
 #: recomputation, bootstraps, training, Grad-CAM), on when a person runs a chapter and off in
 #: the build
-PROGRESS_CHAPTERS = ("03_automated_abc", "04_correlation", "05_agreement", *TRAINING_CHAPTERS)
+PROGRESS_CHAPTERS = tuple(c.stem for c in manifest.CHAPTERS if c.progress)
 
 
 def default_training_profile(profile: str) -> str:
@@ -74,7 +74,7 @@ def chapter_parameters(stem: str, profile: str, training: str | None = None) -> 
     if stem not in TRAINING_CHAPTERS or training in (None, profile):
         return {"profile": profile, **quiet}
     parameters = {"profile": training, **quiet}
-    if stem != "09_explanations":
+    if not manifest.BY_STEM[stem].trains_when_shown:
         parameters["train"] = False
     return parameters
 

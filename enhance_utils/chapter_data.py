@@ -1,17 +1,17 @@
 """The data each chapter reads, and getting only that (Colab, Binder, a fresh laptop).
 
 Every chapter's setup cell, right after its parameters, calls :func:`ensure` with the chapter's
-name and profile. With ``ENHANCE_DATA_DIR`` set (CI, the local mirror) it only checks that the
-files the chapter will read are there and names the missing ones. Without it, it downloads
-what the chapter needs into :func:`enhance_utils.config.download_dir`, skipping what is
-already there:
+name and profile (through :func:`enhance_utils.setup_chapter`); the kind of lesions a chapter
+reads is named in :mod:`enhance_utils.manifest` and listed by :data:`NEEDS`. With
+``ENHANCE_DATA_DIR`` set (CI, the local mirror) it only checks that the files the chapter will
+read are there and names the missing ones. Without it, it downloads what the chapter needs
+into :func:`enhance_utils.config.download_dir`, skipping what is already there:
 
 * the tables: the ENHANCE annotations, the ISIC ground truth and metadata, and the PH2
   archive (about 150 MB; RAR cannot be read file by file, and every chapter needs the PH2 table);
 * only the ISIC images and masks of the lesions the chapter uses in that profile, read one by
   one out of the official zip archives (:func:`enhance_utils.fetch.fetch_members`) instead of
-  the 6 GB archive: two examples in chapter 01, 41 masks and images in chapter 03 (``smoke``),
-  300 images in chapters 06–08 (``smoke``), and so on — :func:`needs` lists them.
+  the 6 GB archive; :func:`needs` lists them (``enhance chapters`` counts them).
 
 The lesions are chosen by the same functions the chapters call, so the list cannot drift
 from what the chapter reads.
@@ -22,7 +22,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import config, datasets, fetch, splits
+from . import config, datasets, fetch, manifest, splits
 from .abc.lesions import EXAMPLES as ABC_EXAMPLES
 from .abc.lesions import recompute_count, recompute_ids
 from .profiles import get_profile
@@ -103,18 +103,17 @@ def _explained_lesions(profile: str, root: Path) -> list[str]:
     return _isic_files(lesions.lesion_id, test)
 
 
-#: chapter (notebook stem) -> the ISIC files it reads in a profile, besides the tables
-CHAPTERS = {
-    "01_datasets": _dataset_examples,
-    "02_annotations": _tables_only,
-    "03_automated_abc": _abc_lesions,
-    "04_correlation": _tables_only,
-    "05_agreement": _tables_only,
-    "06_multitask": _training_lesions,
-    "07_ensembles": _training_lesions,  # trains what the store lacks
-    "08_randomized": _training_lesions,
-    "09_explanations": _explained_lesions,
+#: kind of data need (:attr:`enhance_utils.manifest.Chapter.data`) -> the ISIC files a chapter
+#: of that kind reads in a profile, besides the tables
+NEEDS = {
+    "tables": _tables_only,
+    "examples": _dataset_examples,
+    "abc": _abc_lesions,
+    "training": _training_lesions,  # 07 trains what the store lacks
+    "explained": _explained_lesions,
 }
+#: chapter (notebook stem) -> the ISIC files it reads in a profile, besides the tables
+CHAPTERS = {chapter.stem: NEEDS[chapter.data] for chapter in manifest.CHAPTERS}
 
 
 def needs(chapter: str, profile: str, root=None, **options) -> DataNeeds:

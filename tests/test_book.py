@@ -27,7 +27,7 @@ def test_notebook_is_clean_and_parametrised(path):
     tagged = [c for c in code if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1 and re.search(r"^profile = ", tagged[0].source, re.M)
     setup = code[code.index(tagged[0]) + 1]  # the cell right after the parameters sets up
-    assert "google.colab" in setup.source and "chapter_data.ensure(" in setup.source
+    assert "google.colab" in setup.source and "setup_chapter(" in setup.source
     headings = [c.source for c in nb.cells if c.cell_type == "markdown"]
     assert any("## Summary" in h for h in headings) and any("## What's next" in h for h in headings)
 
@@ -147,7 +147,7 @@ def test_colab_cell_clones_this_books_repository():
         first = next(c for c in nbformat.read(path, as_version=4).cells if "google.colab" in c.source)
         assert f"--branch {repo['branch']} " in first.source, path.name
         assert f"{repo['url']} /content/enhance-book" in first.source, path.name
-        assert "colab.install(\"/content/enhance-book\")" in first.source, path.name
+        assert "enhance_utils.setup_chapter(" in first.source, path.name  # installs in Colab
 
 
 @pytest.mark.book

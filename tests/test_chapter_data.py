@@ -38,7 +38,7 @@ def test_every_chapter_of_the_book_has_its_list_and_asks_for_it():
         nb = nbformat.read(PROJECT / "chapters" / f"{stem}.ipynb", as_version=4)
         code = [c for c in nb.cells if c.cell_type == "code"]
         assert "parameters" in code[0].metadata.tags  # then the setup cell fetches the data
-        assert f'chapter_data.ensure("{stem}", profile' in code[1].source
+        assert f'setup_chapter("{stem}", profile' in code[1].source
 
 
 @pytest.mark.parametrize("profile", sorted(PROFILES))

@@ -56,8 +56,25 @@ def test_every_setup_cell_is_the_template():
     for path in sorted((PROJECT / "chapters").glob("*.ipynb")):
         cell = setup_cells.setup_cell(nbformat.read(path, as_version=4))
         ref = setup_cells.clone_ref(cell.source)
-        assert cell.source.startswith(setup_cells.colab_part(ref)), path.name
+        assert cell.source == setup_cells.setup_source(path.stem, ref), path.name
         assert colab.CHECKOUT in cell.source
+
+
+def test_setup_chapter_installs_in_colab_only(monkeypatch):
+    import types
+
+    import enhance_utils
+    from enhance_utils import chapter_data
+
+    calls = []
+    monkeypatch.setattr(colab, "install", lambda checkout: calls.append(checkout) or ["x 1"])
+    monkeypatch.setattr(chapter_data, "ensure", lambda *a, **k: ("ensured", a, k))
+    expected = ("ensured", ("03_automated_abc", "smoke"), {"n_recompute": 5})
+    assert enhance_utils.setup_chapter("03_automated_abc", "smoke", n_recompute=5) == expected
+    assert calls == []  # not in Colab: nothing installed
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    assert enhance_utils.setup_chapter("03_automated_abc", "smoke", n_recompute=5) == expected
+    assert calls == [PROJECT]  # the checkout the package was imported from
 
 
 def test_book_packages_are_colabs_versions():

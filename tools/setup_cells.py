@@ -1,42 +1,41 @@
-"""Write the Colab part of every chapter's setup cell from one template.
+"""Write every chapter's setup cell from one template and the chapter manifest.
 
 Usage: ``python tools/setup_cells.py [--ref main|vX.Y.Z]``
 
-The setup cell is the cell right after a chapter's ``parameters`` cell. Its Colab part (up to
-``from enhance_utils import chapter_data``) clones the book at ``--ref`` and installs what Colab
-lacks (:func:`enhance_utils.colab.install`); the rest, the chapter's own data check, is kept.
-A release pins the clone to its tag with ``--ref`` (see ``RELEASING.md``). Each notebook is read,
-changed and written back at once; notebooks whose cell is already current are not touched.
+The setup cell is the cell right after a chapter's ``parameters`` cell. In Colab it clones the
+book at ``--ref``; everywhere it then calls :func:`enhance_utils.setup_chapter` with the
+chapter's stem, its profile and the parameters that change what it reads
+(:mod:`enhance_utils.manifest`), which in Colab adds the packages Colab lacks and everywhere gets
+the chapter's files. A release pins the clone to its tag with ``--ref`` (see ``RELEASING.md``).
+Each notebook is read, changed and written back at once (cell ids kept); notebooks whose cell
+is already current are not touched.
 """
 from __future__ import annotations
 
 import argparse
 import re
+import sys
 from pathlib import Path
 
 import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from enhance_utils import manifest  # noqa: E402
+
 REPOSITORY = "https://github.com/enhance-interactive-paper/enhance-book"
-DATA_PART = "from enhance_utils import chapter_data"
 TEMPLATE = '''\
-# Setup. In Colab: get the book's code and add the packages Colab lacks, leaving Colab's own
-# packages as they are (elsewhere that part does nothing). Everywhere: check that the files this
-# chapter reads are there (ENHANCE_DATA_DIR), or download only those files.
+# Setup: in Colab, clone the book first (setup_chapter then adds only the packages Colab lacks);
+# everywhere, check or download the files this chapter reads.
+import subprocess
 import sys
 
 if "google.colab" in sys.modules:
-    import subprocess
-
-    clone = subprocess.run("[ -d /content/enhance-book ] || git clone -q --depth 1 --branch {ref} "
-                           "{repository} /content/enhance-book",
-                           shell=True, capture_output=True, text=True)
-    if clone.returncode:
-        raise RuntimeError(f"could not get the book's code:\\n{{clone.stderr}}")
+    subprocess.run("[ -d /content/enhance-book ] || git clone -q --depth 1 --branch {ref} "
+                   "{repository} /content/enhance-book",
+                   shell=True, check=True)
     sys.path.insert(0, "/content/enhance-book")
-    from enhance_utils import colab
-
-    print("installed:", ", ".join(colab.install("/content/enhance-book")) or "nothing new")
+import enhance_utils
 
 '''
 
@@ -44,6 +43,17 @@ if "google.colab" in sys.modules:
 def colab_part(ref: str) -> str:
     """The Colab part of a setup cell cloning ``ref`` (a branch or a tag)."""
     return TEMPLATE.format(ref=ref, repository=REPOSITORY)
+
+
+def data_part(stem: str) -> str:
+    """The call that sets up chapter ``stem`` (with its data parameters, from the manifest)."""
+    options = "".join(f", {name}={name}" for name in manifest.BY_STEM[stem].data_parameters)
+    return f'data_root = enhance_utils.setup_chapter("{stem}", profile{options})'
+
+
+def setup_source(stem: str, ref: str) -> str:
+    """The whole setup cell of chapter ``stem`` cloning ``ref``."""
+    return colab_part(ref) + data_part(stem)
 
 
 def setup_cell(notebook) -> nbformat.NotebookNode:
@@ -59,10 +69,10 @@ def clone_ref(source: str) -> str:
 
 
 def update(path: Path, ref: str) -> bool:
-    """Rewrite the Colab part of ``path``'s setup cell; whether the notebook changed."""
+    """Rewrite ``path``'s setup cell; whether the notebook changed."""
     notebook = nbformat.read(path, as_version=4)
     cell = setup_cell(notebook)
-    source = colab_part(ref) + DATA_PART + cell.source.split(DATA_PART, 1)[1]
+    source = setup_source(path.stem, ref)
     if source == cell.source:
         return False
     cell.source = source
