@@ -1,0 +1,45 @@
+"""The chapter manifest: the one record of the chapters, and what is generated from it."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from enhance_utils import book, chapter_data, manifest
+
+PROJECT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT / "tools"))
+import generate_tables  # noqa: E402
+
+
+def test_the_manifest_is_the_books_table_of_contents():
+    assert [c.stem for c in manifest.CHAPTERS] == [n.stem for n in book.chapters(PROJECT)]
+    assert list(manifest.BY_STEM) == [c.stem for c in manifest.CHAPTERS]
+
+
+def test_every_chapter_has_a_known_data_need_and_existing_modules():
+    assert list(chapter_data.CHAPTERS) == [c.stem for c in manifest.CHAPTERS]
+    for chapter in manifest.CHAPTERS:
+        assert chapter_data.CHAPTERS[chapter.stem] is chapter_data.NEEDS[chapter.data]
+        for module in chapter.modules:
+            package = PROJECT / "enhance_utils"
+            assert (package / f"{module}.py").is_file() or (package / module).is_dir(), module
+        for pattern in chapter.tests:
+            assert list((PROJECT / "tests").glob(pattern)), pattern
+        assert len(chapter.seconds) == len(manifest.TIMINGS)
+
+
+@pytest.mark.parametrize("page", sorted(generate_tables.BLOCKS))
+def test_committed_tables_are_the_generated_ones(page):
+    assert (PROJECT / page).read_text() == generate_tables.generated(page), \
+        f"{page} is out of date: run python tools/generate_tables.py"
+
+
+def test_a_page_without_its_block_is_an_error():
+    with pytest.raises(ValueError, match="no block 'BEGIN generated:chapters'"):
+        generate_tables.fill("# a page\n", "chapters", "| table |")
+    text = "a\n<!-- BEGIN generated:x -->\nold\n<!-- END generated:x -->\nb\n"
+    filled = generate_tables.fill(text, "x", "new")
+    assert filled == "a\n<!-- BEGIN generated:x -->\n\nnew\n\n<!-- END generated:x -->\nb\n"
+    assert generate_tables.fill(filled, "x", "new") == filled  # a second run changes nothing
