@@ -165,13 +165,23 @@ def augmentation_numbers() -> dict:
             "channel_shift": pipeline.CHANNEL_SHIFT, "shear_degrees": pipeline.SHEAR_DEGREES}
 
 
-def multitask_numbers(lesions: pd.DataFrame) -> dict:
-    """The numbers of chapter 06's prose; ``lesions``: all ISIC lesions (``lesion_id``,
-    ``label``)."""
-    from . import multitask
+def training_time_numbers(runs: pd.DataFrame, prefix: str = "cpu") -> dict:
+    """How many runs a store holds and the hours their training took (the sum of each run's
+    ``train_seconds`` in ``run.json``), as ``<prefix>_store_runs``, ``<prefix>_train_hours``
+    and ``<prefix>_minutes_per_run``."""
+    seconds = runs["train_seconds"].sum() if len(runs) else 0.0
+    return {f"{prefix}_store_runs": len(runs), f"{prefix}_train_hours": seconds / 3600,
+            f"{prefix}_minutes_per_run": seconds / 60 / len(runs) if len(runs) else 0.0}
 
+
+def multitask_numbers(lesions: pd.DataFrame, cpu_runs: pd.DataFrame | None = None) -> dict:
+    """The numbers of chapter 06's prose; ``lesions``: all ISIC lesions (``lesion_id``,
+    ``label``); ``cpu_runs``: the runs of the committed ``cpu`` store (read when not given)."""
+    from . import experiments, multitask
+
+    cpu_runs = experiments.load_runs("cpu") if cpu_runs is None else cpu_runs
     return {**profile_numbers(lesions), **paper_split_numbers(lesions), **table5_numbers(),
-            **augmentation_numbers(),
+            **augmentation_numbers(), **training_time_numbers(cpu_runs),
             "dense_units": default_of(multitask.build_model, "hidden_units")}
 
 

@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 
 from enhance_utils import profiles, prose, prose_training
@@ -50,8 +51,6 @@ def test_plain_values_for_glue():
 
 
 def test_rounding_phrase_names_the_values_off_in_the_last_digit():
-    import pandas as pd
-
     comparison = pd.DataFrame({"source": ["crowd", "student"], "feature": ["A", "B"],
                                "computed": [0.16576, 0.16163], "paper": [0.166, 0.161]})
     comparison["difference"] = comparison.computed - comparison.paper
@@ -63,15 +62,14 @@ def test_rounding_phrase_names_the_values_off_in_the_last_digit():
 # --------------------------------------------------------------------------- chapters 06–08
 def _lesions(n=2000, abnormal=628):
     """All ISIC lesions as the training chapters see them, without the data: ids and labels."""
-    import pandas as pd
-
     return pd.DataFrame({"lesion_id": [f"ISIC_{i:07d}" for i in range(n)],
                          "label": [1] * abnormal + [0] * (n - abnormal)})
 
 
 GLUE_ROLE = re.compile(r"\{glue:(text|md)\}`([\w]+)(?::[^`]*)?`")
 CHAPTER_NUMBERS = {
-    "06_multitask": lambda: prose_training.multitask_numbers(_lesions()),
+    "06_multitask": lambda: prose_training.multitask_numbers(
+        _lesions(), pd.DataFrame({"train_seconds": [60.0, 90.0]})),
     "07_ensembles": lambda: prose_training.ensembles_numbers(_lesions()),
     "08_randomized": lambda: prose_training.randomized_numbers(_lesions(), 18),
 }
@@ -89,6 +87,15 @@ def test_every_glued_name_is_computed_with_the_right_role(chapter):
     assert not wrong, f"text needs {{glue:md}}, numbers {{glue:text}}: {wrong}"
 
 
+def test_training_time_is_the_sum_of_the_runs_seconds():
+    runs = pd.DataFrame({"train_seconds": [60.0, 90.0, 30.0]})
+    assert prose_training.training_time_numbers(runs) == {
+        "cpu_store_runs": 3, "cpu_train_hours": 0.05, "cpu_minutes_per_run": 1.0}
+    empty = prose_training.training_time_numbers(runs.iloc[:0], prefix="smoke")
+    assert empty == {"smoke_store_runs": 0, "smoke_train_hours": 0.0,
+                     "smoke_minutes_per_run": 0.0}
+
+
 def test_paper_ranges_are_computed_from_its_tables():
     t5, t4 = prose_training.table5_numbers(), prose_training.table4_numbers()
     assert t5["paper_single_gain_range"] == "\u22121.3 to +3.9"
@@ -99,8 +106,6 @@ def test_paper_ranges_are_computed_from_its_tables():
 
 
 def test_table5_gains_are_against_the_baseline_of_the_same_architecture():
-    import pandas as pd
-
     table = pd.DataFrame({"arch": ["a", "a", "a", "b", "b", "b"],
                           "model": ["baseline", "crowdA", "crowdABC"] * 2,
                           "mean_auc": [80.0, 78.5, 83.0, 90.0, 91.0, 90.5],
