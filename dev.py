@@ -46,8 +46,11 @@ def ensure_environment() -> None:
         venv.create(VENV, with_pip=True)
     pip = [str(_bin("python")), "-m", "pip", "install", "--disable-pip-version-check"]
     subprocess.run(pip + ["-q", "--upgrade", "pip"], check=True)
+    # setuptools' editable build prints a page-long note on every install ("Editable
+    # installation ... folders with the same name as your package"); it says nothing new here
+    quiet = {**os.environ, "PYTHONWARNINGS": "ignore:Editable installation"}
     subprocess.run(pip + ["-q", "-r", str(ROOT / "requirements.txt"),
-                          "-e", f"{ROOT}[book,cluster,lab,test]"], check=True)
+                          "-e", f"{ROOT}[book,cluster,lab,test]"], check=True, env=quiet)
     stamp.write_text(_fingerprint())
 
 
