@@ -223,8 +223,9 @@ def flip_counts_window(crop: np.ndarray, box, shape, centroid, orientation):
 
     The rotated background is R = S − L: S, the rotated support of the translated image (a
     rotated rectangle, counted row by row from its runs) minus L, the rotated lesion
-    (warped in a window around it). Then |R| = |S| − |L| and
-    |R ∧ fR| = |S ∧ fS| − 2|L ∧ fS| + |L ∧ fL| for either flip f. Returns ``None`` when a
+    (warped in a window around it). Then :math:`|R| = |S| - |L|` and
+    :math:`|R ∧ fR| = |S ∧ fS| - 2|L ∧ fS| + |L ∧ fL|` for either flip
+    :math:`f`. Returns ``None`` when a
     condition of this path does not hold (the caller uses the general path).
     """
     rows, cols = shape
