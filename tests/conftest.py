@@ -29,20 +29,12 @@ def built_book(data_root, tmp_path_factory) -> Path:
     runs it explains), with every Sphinx warning an error; its HTML folder."""
     from enhance_utils import book
 
-    saved = {key: os.environ.get(key)
-             for key in ("ENHANCE_DATA_DIR", "MPLBACKEND", "ENHANCE_STRICT_BUILD")}
-    os.environ["ENHANCE_DATA_DIR"] = str(data_root)
-    os.environ["ENHANCE_STRICT_BUILD"] = "1"
-    os.environ.pop("MPLBACKEND", None)  # the chapters' figures need the inline backend
-    try:
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("ENHANCE_DATA_DIR", str(data_root))
+        env.setenv("ENHANCE_STRICT_BUILD", "1")
+        env.delenv("MPLBACKEND", raising=False)  # the chapters' figures need the inline backend
         return book.build("smoke", project=PROJECT, out=tmp_path_factory.mktemp("book"),
                           training=book.default_training_profile("smoke"))
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 @pytest.fixture(scope="session")

@@ -44,14 +44,10 @@ def quiet_env(tmp_path_factory):
     this process and every node and driver started from it."""
     keys = {**executors.RAY_ENVIRONMENT, "TF_CPP_MIN_LOG_LEVEL": "3",
             "ENHANCE_CACHE_DIR": str(tmp_path_factory.mktemp("cache"))}
-    saved = {key: os.environ.get(key) for key in keys}
-    os.environ.update(keys)
-    yield
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    with pytest.MonkeyPatch.context() as env:
+        for key, value in keys.items():
+            env.setenv(key, value)
+        yield
 
 
 @pytest.fixture(scope="module")
