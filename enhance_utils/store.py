@@ -18,7 +18,8 @@ Safety rules, each tested in ``tests/test_faults_store.py``:
   reported by path and reason (:class:`StoreError` for readers, retrained by ``train``), never
   counted.
 * **One writer per run.** :class:`Claim` is an exclusive claim file beside the run folder
-  (``O_CREAT | O_EXCL``, which also holds on NFS v3+); a second trainer skips claimed runs.
+  (created whole by a hard link, which fails when the name exists, also on NFS); a second
+  trainer skips claimed runs.
   A claim whose process is dead (same host) or whose heartbeat is older than
   :data:`STALE_SECONDS` (any host) is stale and is taken over.
 """
@@ -239,6 +240,10 @@ def _alive(pid: int) -> bool:
 
 
 # --------------------------------------------------------------------------- claims
+#: a breaker's lock older than this (seconds) belongs to a process that died while breaking
+_BREAK_SECONDS = 60
+
+
 @dataclass
 class Claim:
     """An exclusive claim on one run: ``<split>.claim`` beside the run folder.
@@ -250,50 +255,112 @@ class Claim:
     claim holding the same token is that driver's earlier attempt at the same run, which the
     engine retried because its process or node died, and is taken over at once (a claim of a
     dead process on another host would otherwise wait :data:`STALE_SECONDS`).
+
+    No two processes ever hold one claim (``tests/test_faults_store.py`` races several):
+
+    * a claim file appears whole: its holder is written to a private file first, which is then
+      hard-linked to the claim's name (a link, like ``O_EXCL``, fails when the name exists, and
+      a reader never sees a claim half written);
+    * a stale claim is removed only under ``<split>.claim.break``, an ``O_EXCL`` lock, after
+      checking that the file still holds what was judged stale (every claim holds a unique
+      ``id``; a second breaker would otherwise delete the claim the first one had just taken);
+    * :meth:`release` removes the file only while it still holds this claim.
     """
 
     path: Path
+    content: bytes = b""
 
     @classmethod
     def take(cls, folder, token: str | None = None) -> "Claim | None":
         path = Path(folder).with_name(Path(folder).name + ".claim")
         path.parent.mkdir(parents=True, exist_ok=True)
-        for _ in range(2):
+        content = json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "token": token,
+                              "since": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                              "id": uuid.uuid4().hex}).encode()
+        for _ in range(3):
+            if _link_claim(path, content):
+                return cls(path, content)
             try:
-                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                holder = cls.holder(path)
-                if holder is not None and not _claim_stale(path, holder) and not (
-                        token is not None and holder.get("token") == token):
-                    return None
-                path.unlink(missing_ok=True)  # stale: the holder is gone (or our own retry)
-                continue
-            with os.fdopen(fd, "w") as handle:
-                json.dump({"host": socket.gethostname(), "pid": os.getpid(), "token": token,
-                           "since": time.strftime("%Y-%m-%dT%H:%M:%S")}, handle)
-            return cls(path)
+                judged = path.read_bytes()
+            except FileNotFoundError:
+                continue  # released meanwhile: try again
+            holder = _parse_holder(judged)
+            if holder is not None and not _claim_stale(path, holder) and not (
+                    token is not None and holder.get("token") == token):
+                return None
+            if not _break_claim(path, judged):
+                return None  # another process is breaking it, and will take the run
         return None
 
     @staticmethod
     def holder(path) -> dict | None:
         """Who holds a claim file (``None`` for an empty or damaged one, taken as stale)."""
         try:
-            holder = json.loads(Path(path).read_text())
-        except (OSError, ValueError):
+            return _parse_holder(Path(path).read_bytes())
+        except OSError:
             return None
-        return holder if isinstance(holder, dict) else None
 
     def heartbeat(self) -> None:
         os.utime(self.path)
 
     def release(self) -> None:
-        self.path.unlink(missing_ok=True)
+        try:
+            if self.path.read_bytes() == self.content:
+                self.path.unlink()
+        except FileNotFoundError:
+            pass  # broken as stale, and released by its taker
 
     def __enter__(self) -> "Claim":
         return self
 
     def __exit__(self, *exc) -> None:
         self.release()
+
+
+def _parse_holder(content: bytes) -> dict | None:
+    try:
+        holder = json.loads(content)
+    except ValueError:
+        return None
+    return holder if isinstance(holder, dict) else None
+
+
+def _link_claim(path: Path, content: bytes) -> bool:
+    """Create the claim file whole (a hard link to a private file); ``False`` when a claim
+    already exists."""
+    private = path.with_name(f".{path.name}{_TEMP}{uuid.uuid4().hex}")
+    private.write_bytes(content)
+    try:
+        os.link(private, path)
+    except FileExistsError:
+        return False
+    finally:
+        private.unlink()
+    return True
+
+
+def _break_claim(path: Path, judged: bytes) -> bool:
+    """Remove the stale claim ``path`` if it still holds ``judged``, under the breaker's
+    lock; ``False`` when another process holds that lock."""
+    lock = path.with_name(path.name + ".break")
+    try:
+        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    except FileExistsError:
+        try:
+            if time.time() - lock.stat().st_mtime > _BREAK_SECONDS:
+                lock.unlink()  # its breaker died while breaking
+        except FileNotFoundError:
+            pass
+        return False
+    os.close(fd)
+    try:
+        if path.read_bytes() == judged:
+            path.unlink()
+    except FileNotFoundError:
+        pass
+    finally:
+        lock.unlink()
+    return True
 
 
 def _claim_stale(path: Path, holder: dict) -> bool:

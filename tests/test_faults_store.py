@@ -202,6 +202,53 @@ def test_claims_are_exclusive_and_stale_ones_are_taken_over(tmp_path):
     assert not third.path.exists()
 
 
+_RACER = textwrap.dedent("""
+    import sys
+    from pathlib import Path
+    from enhance_utils import store
+    root, n = Path(sys.argv[1]), int(sys.argv[2])
+    print("ready", flush=True)
+    while not (root / "go").exists():
+        pass
+    print(" ".join(str(k) for k in range(n) if store.Claim.take(root / f"run{k}") is not None))
+""")
+
+
+def _race_for_claims(root: Path, n_runs: int, n_racers: int = 6) -> list[int]:
+    """Start ``n_racers`` processes together, each taking the claims of ``n_runs`` runs
+    (and holding them until it exits); the run numbers each one got, all together."""
+    (root / "go").unlink(missing_ok=True)
+    racers = [subprocess.Popen([sys.executable, "-c", _RACER, str(root), str(n_runs)],
+                               cwd=PROJECT, stdout=subprocess.PIPE, text=True)
+              for _ in range(n_racers)]
+    for racer in racers:
+        assert racer.stdout.readline().strip() == "ready"
+    (root / "go").touch()
+    won = [racer.communicate(timeout=120)[0].split() for racer in racers]
+    assert [racer.returncode for racer in racers] == [0] * n_racers
+    return sorted(int(k) for got in won for k in got)
+
+
+def test_racing_processes_never_share_a_claim(tmp_path):
+    """Six processes take the same 300 claims at once: each is taken exactly once. The racers
+    exit holding their claims, so the second race takes over 300 stale claims at once: again
+    each exactly once, and no breaker's lock or private file is left behind."""
+    assert _race_for_claims(tmp_path, 300) == list(range(300))
+    assert _race_for_claims(tmp_path, 300) == list(range(300))  # all stale now
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(".claim")) == ["go"]
+
+
+def test_a_claim_taken_over_is_not_released_by_its_old_holder(tmp_path):
+    folder = tmp_path / "small" / "crowd-A" / "seed1970"
+    old = store.Claim.take(folder)
+    old.path.write_text(json.dumps({"host": socket.gethostname(), "pid": _dead_pid()}))
+    new = store.Claim.take(folder)  # the holder looked dead: taken over
+    old.release()
+    assert store.Claim.holder(new.path)["pid"] == os.getpid()  # still the new holder's
+    new.release()
+    assert not new.path.exists()
+
+
 # --------------------------------------------------------------------------- real training
 _TRAINER = textwrap.dedent("""
     import sys
