@@ -61,7 +61,7 @@ class Refused(Exception):
 def check_inputs(command: str, args: list[str]) -> None:
     """Refuse an unknown profile or a data folder that is not there, before installing."""
     sys.path.insert(0, str(ROOT))
-    from enhance_utils import config  # neither imports a third-party library
+    from enhance_utils.data import paths  # neither imports a third-party library
     from enhance_utils.profiles import PROFILES
 
     if command == "book":
@@ -73,7 +73,7 @@ def check_inputs(command: str, args: list[str]) -> None:
     if command == "lab" and args:
         chapter_notebook(args[0])
     try:
-        config.data_dir()
+        paths.data_dir()
     except FileNotFoundError as err:
         raise Refused(err) from None
 

@@ -12,7 +12,7 @@ import shutil
 import time
 from pathlib import Path
 
-from enhance_utils import book
+from enhance_utils.book import build as book
 
 
 def main() -> None:

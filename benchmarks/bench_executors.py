@@ -3,7 +3,7 @@
 Usage: ``python benchmarks/bench_executors.py [--targets baseline,crowd:A,crowd:B,crowd:C]
 [--split 1970] [--repeat 1]`` (needs ``ENHANCE_DATA_DIR`` and Ray, ``pip install -e .[cluster]``).
 
-Timings of :func:`enhance_utils.experiments.run_grid` (the smoke profile's settings, narrowed
+Timings of :func:`enhance_utils.learning.training.run_grid` (the smoke profile's settings, narrowed
 to the given targets and one split), each into a fresh store, the configurations taken in
 turn ``--repeat`` times (medians reported):
 
@@ -44,7 +44,7 @@ CONFIGS = {  # name: (executor options, cluster started before the clock)
 
 def _time(name: str, results: Path, targets, split: int) -> tuple[float, dict]:
     """Wall time of the grid in one configuration, and its AUCs by target."""
-    from enhance_utils import executors, experiments
+    from enhance_utils.learning import executors, training
 
     options, up = CONFIGS[name]
     ray = executors.import_ray()
@@ -52,7 +52,7 @@ def _time(name: str, results: Path, targets, split: int) -> tuple[float, dict]:
     if up:
         executors.connect(ray, None)
     start = time.perf_counter()
-    runs = experiments.run_grid("smoke", targets=targets, seeds=[split], results=results,
+    runs = training.run_grid("smoke", targets=targets, seeds=[split], results=results,
                                 executor=engine, progress=False)
     seconds = time.perf_counter() - start
     if ray.is_initialized():

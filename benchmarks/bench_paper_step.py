@@ -64,7 +64,8 @@ def cpu_seconds_per_image(model, image_size: int, batch: int, steps: int) -> flo
 
 def decode_seconds_per_image(image_size: int, n: int = 20) -> float:
     """Seconds to read, decode and resize one ISIC image (first ``n`` training images)."""
-    from enhance_utils import datasets, pipeline
+    from enhance_utils.data import datasets
+    from enhance_utils.learning import pipeline
 
     paths = [str(datasets.isic_image_path(i)) for i in datasets.isic_ground_truth().lesion_id[:n]]
     pipeline._load(paths[0], image_size)  # warm up
@@ -77,9 +78,9 @@ def decode_seconds_per_image(image_size: int, n: int = 20) -> float:
 def measure(arch: str, settings, batch: int, steps: int) -> dict:
     import keras
 
-    from enhance_utils import multitask
+    from enhance_utils.learning import models
 
-    model, _ = multitask.build_model(arch, settings.image_size, (), weights=None,
+    model, _ = models.build_model(arch, settings.image_size, (), weights=None,
                                      learning_rate=settings.learning_rate,
                                      variant=settings.variant)
     row = {"arch": arch, "train_gflop_per_image": 3 * forward_gflop(model, settings.image_size),
@@ -107,7 +108,8 @@ def main() -> None:
     parser.add_argument("--gpus", default="1,4,8,16")
     opts = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from enhance_utils import profiles, splits
+    from enhance_utils import profiles
+    from enhance_utils.learning import splits
 
     settings = profiles.get_profile("paper").training
     split = splits.paper_splits(splits.training_lesions(None), [settings.split_seeds[0]])[0]

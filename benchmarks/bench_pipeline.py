@@ -16,13 +16,14 @@ import argparse
 import statistics
 import time
 
-from enhance_utils import datasets, multitask, pipeline
+from enhance_utils.data import datasets
+from enhance_utils.learning import models, pipeline
 
 
 def _time_tfdata(paths, labels, args) -> list[float]:
     """Seconds per epoch; the first one also decodes and caches the images."""
     data = pipeline.make_dataset(paths, labels, args.size, args.batch,
-                                 multitask.preprocess_input("small"), training=True)
+                                 models.preprocess_input("small"), training=True)
     seconds = []
     for _ in range(args.epochs):
         start = time.perf_counter()

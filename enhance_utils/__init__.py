@@ -1,8 +1,22 @@
 """Helpers for the ENHANCE interactive paper (Raumanns et al., MELBA 2021).
 
-One module per concern, in the order of the book's chapters:
-:mod:`~enhance_utils.datasets` (chapter 01), :mod:`~enhance_utils.annotations` (chapter 02),
-with :mod:`~enhance_utils.fetch` and :mod:`~enhance_utils.config` for the data itself.
+The package mirrors the paper's parts; every subpackage imports nothing on its own:
+
+* :mod:`enhance_utils.data`: the files (registry, download, paths), the two image datasets,
+  the ENHANCE annotations, what each chapter reads, and the paper's published numbers;
+* :mod:`enhance_utils.abc`: the automated ABC algorithms (chapter 03);
+* :mod:`enhance_utils.stats`: correlation with the diagnosis (04), agreement (05), paired
+  statistics and the evidence on the paper's claims (07–08);
+* :mod:`enhance_utils.learning`: models, input pipeline, splits, targets, the experiment store,
+  training, executors, ensembles and explanations (06–09);
+* :mod:`enhance_utils.book`: the chapter manifest, the build, glued prose, the scorecard,
+  teaching, Colab and the chapters' figures and explorers.
+
+:mod:`enhance_utils.profiles` (how much work a chapter does), :mod:`enhance_utils.options` (the
+command line's choices) and :mod:`enhance_utils.cli` (``enhance``) sit at the top.
+
+The chapters import modules by short names (``from enhance_utils import correlation``):
+:data:`CHAPTER_MODULES` maps each to its home, imported on first use.
 """
 import os as _os
 
@@ -11,25 +25,46 @@ _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 __version__ = "0.1.0"
 
+#: the short names the chapters import, and the module each one stands for
+CHAPTER_MODULES = {
+    "config": "data.paths", "datasets": "data.datasets", "annotations": "data.annotations",
+    "reference": "data.paper", "correlation": "stats.correlation",
+    "agreement": "stats.agreement", "paired": "stats.paired", "evidence": "stats.evidence",
+    "multitask": "learning.models", "pipeline": "learning.pipeline",
+    "splits": "learning.splits", "targets": "learning.targets",
+    "experiments": "learning.training", "ensembles": "learning.ensembles",
+    "explain": "learning.explanations", "variants": "learning.variants",
+    "figures": "book.figures", "prose": "book.prose", "prose_training": "book.prose_training",
+}
+
+
+def __getattr__(name: str):
+    """``from enhance_utils import correlation`` in a chapter: the module it stands for."""
+    if name in CHAPTER_MODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{CHAPTER_MODULES[name]}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 def setup_chapter(chapter: str, profile: str, **options):
     """A chapter's setup cell: in Colab add what Colab lacks, then get the chapter's files.
 
     In Colab (``google.colab`` imported) the book is first installed from the checkout this
     package was imported from, leaving Colab's own packages as they are
-    (:func:`enhance_utils.colab.install`); elsewhere that step is skipped. Then
-    :func:`enhance_utils.chapter_data.ensure` checks (``ENHANCE_DATA_DIR``) or downloads the
+    (:func:`enhance_utils.book.colab.install`); elsewhere that step is skipped. Then
+    :func:`enhance_utils.data.chapter_data.ensure` checks (``ENHANCE_DATA_DIR``) or downloads the
     files ``chapter`` reads in ``profile``; ``options`` are the chapter's parameters that change
-    them (:attr:`enhance_utils.manifest.Chapter.data_parameters`). Returns the data root.
+    them (:attr:`enhance_utils.book.manifest.Chapter.data_parameters`). Returns the data root.
     """
     import sys
     from pathlib import Path
 
     if "google.colab" in sys.modules:
-        from . import colab  # the standard library only: nothing is installed yet
+        from .book import colab  # the standard library only: nothing is installed yet
 
         added = colab.install(Path(__file__).resolve().parents[1])
         print("installed:", ", ".join(added) or "nothing new")
-    from . import chapter_data
+    from .data import chapter_data
 
     return chapter_data.ensure(chapter, profile, **options)

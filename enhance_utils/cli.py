@@ -44,8 +44,8 @@ class _Lazy:
         return getattr(importlib.import_module(self._name), attr)
 
 
-agreement, annotations, config, correlation, fetch = (
-    _Lazy(name) for name in ("agreement", "annotations", "config", "correlation", "fetch"))
+agreement, annotations, paths, correlation, fetch = (_Lazy(name) for name in (
+    "stats.agreement", "data.annotations", "data.paths", "stats.correlation", "data.fetch"))
 
 
 def profile_choices() -> tuple[str, ...]:
@@ -56,7 +56,7 @@ def profile_choices() -> tuple[str, ...]:
 
 def input_errors() -> tuple[type[Exception], ...]:
     """Errors of a command's input (files, arguments, downloads) that end it with one
-    ``error:`` line and exit code 2 (:mod:`~enhance_utils.fetch` is imported only here)."""
+    ``error:`` line and exit code 2 (:mod:`~enhance_utils.data.fetch` is imported only here)."""
     return (fetch.FetchError, OSError, ValueError)
 
 
@@ -76,11 +76,11 @@ def _cmd_fetch(args) -> int:
         for row in bad:
             print(f"{row['status']:8s} {row['path']}  {row['detail']}")
         print(f"{len(report) - len(bad)} of {len(report)} files with a known checksum are ok "
-              f"under {config.data_dir()}")
+              f"under {paths.data_dir()}")
         return 1 if bad else 0
     try:
         if args.chapter:
-            from . import chapter_data
+            from .data import chapter_data
 
             root = chapter_data.ensure(args.chapter, args.profile)
         else:
@@ -133,7 +133,7 @@ def _cmd_stats(args) -> int:
 
 
 def _cmd_train(args) -> int:
-    from . import experiments, store  # TensorFlow is only imported here
+    from .learning import training as experiments, store  # TensorFlow is only imported here
 
     grid = dict(archs=args.arch, targets=args.targets, seeds=args.splits, kfold=args.kfold,
                 results=args.results)
@@ -154,9 +154,9 @@ def _cmd_train(args) -> int:
 
 
 def _cmd_report(args) -> int:
-    from . import ensembles  # reads the store only: no TensorFlow
+    from .learning import ensembles  # reads the store only: no TensorFlow
 
-    from .store import StoreError
+    from .learning.store import StoreError
 
     start = time.perf_counter()
     try:
@@ -185,7 +185,7 @@ def _list(text: str) -> list[str]:
 def _targets(text: str) -> list[str]:
     """Comma-separated targets or groups (``real``, ``random``/``uniform``, ``permuted``,
     ``joint``, ``baselines``), checked here so that a typo is refused before any training."""
-    from . import targets
+    from .learning import targets
 
     try:
         return [t.spec for t in targets.expand(_list(text))]
@@ -201,7 +201,7 @@ def _seeds(text: str) -> list[int]:
 
 
 def _cmd_book(args) -> int:
-    from . import book  # papermill and jupyter-book are only needed here
+    from .book import build as book  # papermill and jupyter-book are only needed here
 
     try:
         training = args.training_profile or book.default_training_profile(args.profile)
@@ -242,7 +242,7 @@ def _last_run_seconds(chapter: str, profile: str) -> float | None:
     """Seconds of the newest execution of ``chapter`` in ``profile`` kept by the book build."""
     import json
 
-    project = config.project_dir()
+    project = paths.project_dir()
     kept = sorted((project / "_build" / "executed").glob(f"{chapter}-*.ipynb") if project else [],
                   key=lambda p: p.stat().st_mtime, reverse=True)
     for path in kept:
@@ -254,9 +254,9 @@ def _last_run_seconds(chapter: str, profile: str) -> float | None:
 
 def _cmd_chapters(args) -> int:
     """One line per chapter: the ISIC files it reads in the profile and its last run time."""
-    from . import chapter_data
+    from .data import chapter_data
 
-    root = config.data_dir()
+    root = paths.data_dir()
     print(f"{'chapter':18s} {'images':>6s} {'masks':>6s}  last run ({args.profile}); "
           "every chapter also reads the annotations and the ISIC and PH2 tables")
     for chapter in chapter_data.CHAPTERS:
@@ -268,7 +268,7 @@ def _cmd_chapters(args) -> int:
 
 
 def _cmd_scorecard(args) -> int:
-    from . import scorecard
+    from .book import scorecard
 
     card = scorecard.build(args.profile, resamples=args.resamples)
     path = scorecard.write(card, args.out)

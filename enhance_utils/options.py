@@ -2,7 +2,7 @@
 
 This module imports nothing: ``enhance --help`` builds its parser from these values without
 loading pandas or SciPy (see ``benchmarks/bench_cli_startup.py``). The modules that compute
-with them (:mod:`~enhance_utils.annotations`, :mod:`~enhance_utils.correlation`,
+with them (:mod:`~enhance_utils.data.annotations`, :mod:`~enhance_utils.stats.correlation`,
 :mod:`~enhance_utils.abc.core`) import them from here.
 """
 from __future__ import annotations

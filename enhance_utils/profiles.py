@@ -48,7 +48,7 @@ class Training:
     steps_per_epoch: int | None = None
     #: keep each run's weights (outside git) for the explanation chapter
     keep_weights: bool = False
-    #: how models are built and trained (:mod:`enhance_utils.variants`)
+    #: how models are built and trained (:mod:`enhance_utils.learning.variants`)
     variant: str = "described"
     #: which epoch's predictions the tables score: "last" or "best" (validation AUC)
     selection: str = "best"

@@ -6,7 +6,7 @@ import math
 import numpy as np
 from skimage.draw import disk, ellipse, polygon
 
-from enhance_utils import datasets
+from enhance_utils.data import datasets
 from enhance_utils.abc.core import REFERENCE_COLOURS, Skip
 from enhance_utils.abc.inputs import read_mask
 

@@ -27,7 +27,7 @@ def built_book(data_root, tmp_path_factory) -> Path:
     """The whole book built once per test session as ``enhance book`` builds it by default
     (smoke profile; chapters 06–08 from the committed ``cpu`` store, chapter 09 retraining the
     runs it explains), with every Sphinx warning an error; its HTML folder."""
-    from enhance_utils import book
+    from enhance_utils.book import build as book
 
     with pytest.MonkeyPatch.context() as env:
         env.setenv("ENHANCE_DATA_DIR", str(data_root))
@@ -98,7 +98,7 @@ def server(tmp_path):
 @pytest.fixture
 def download_env(tmp_path, monkeypatch):
     """Downloads go to ``tmp_path/downloads``; no ``ENHANCE_DATA_DIR``; no retries."""
-    from enhance_utils import fetch
+    from enhance_utils.data import fetch
 
     monkeypatch.delenv("ENHANCE_DATA_DIR", raising=False)
     monkeypatch.setenv("ENHANCE_DOWNLOAD_DIR", str(tmp_path / "downloads"))
@@ -108,8 +108,8 @@ def download_env(tmp_path, monkeypatch):
 
 @pytest.fixture
 def use_registry(monkeypatch):
-    """Replace the registry by the given :class:`enhance_utils.fetch.RemoteFile` rows."""
-    from enhance_utils import fetch
+    """Replace the registry by the given :class:`enhance_utils.data.fetch.RemoteFile` rows."""
+    from enhance_utils.data import fetch
 
     def use(entries):
         monkeypatch.setattr(fetch, "registry", lambda: {e.path: e for e in entries})

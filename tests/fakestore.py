@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-from enhance_utils import store
+from enhance_utils.learning import store
 
 
 def write_run(root, target, split, ids, labels, scores, arch="small", profile="smoke",

@@ -11,7 +11,7 @@ import pytest
 from abc_masks import (colour_patches, disc, ellipse_mask, outcome, random_masks, real_masks,
                        star, teardrop)
 
-from enhance_utils import datasets
+from enhance_utils.data import datasets
 from enhance_utils.abc import fast, reference
 from enhance_utils.abc.fast import asymmetry as fast_asymmetry
 from enhance_utils.abc.fast import geometry

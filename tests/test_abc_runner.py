@@ -9,7 +9,7 @@ import pytest
 from abc_masks import colour_patches, ellipse_mask, outcome, real_masks
 from PIL import Image
 
-from enhance_utils import datasets
+from enhance_utils.data import datasets
 from enhance_utils.abc import cache, fast, reference, runner
 from enhance_utils.abc.inputs import InputError, mask_notes, read_mask
 

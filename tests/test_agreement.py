@@ -5,7 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from enhance_utils import agreement, annotations, correlation
+from enhance_utils.stats import agreement, correlation
+from enhance_utils.data import annotations
 
 NAN = np.nan
 #: Shrout and Fleiss (1979), Table 2: six targets rated by four judges.

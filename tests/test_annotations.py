@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from enhance_utils import annotations, datasets, reference
+from enhance_utils.data import annotations, datasets, paper
 from minitree import write_tree
 
 
@@ -28,7 +27,7 @@ def _score(scores, source, feature, lesion_id):
 # --------------------------------------------------------------------------- real data
 def test_table2_reproduces_the_paper_but_ph2_auto_border(real, data_root):
     counts = annotations.table2(annotations.per_lesion(real.long), data_root)
-    both = reference.beside_paper(counts, "table2", ["dataset", "source", "feature"], "n_lesions")
+    both = paper.beside_paper(counts, "table2", ["dataset", "source", "feature"], "n_lesions")
     differ = both[both.difference != 0]
     assert differ[["dataset", "source", "feature", "computed", "paper"]].values.tolist() == [
         ["ph2", "automated", "B", 199, 0]]

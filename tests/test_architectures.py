@@ -6,7 +6,7 @@ accepts, as a baseline and as a multi-task model, so that the GPU path of the ``
 is never run for the first time on a GPU. All three train in the ``paper`` profile's variant
 (``published``); the ``described`` variant trains VGG16 only, since what it changes — the
 scaling, the baseline's head and the class weights — goes through the same code for every
-network (each network's scaling is tested in ``test_multitask.py``, its heads below), and
+network (each network's scaling is tested in ``test_models.py``, its heads below), and
 each of the two larger networks takes over a minute of CI's two cores.
 """
 from __future__ import annotations
@@ -18,7 +18,8 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-from enhance_utils import cli, multitask, profiles, store, variants  # noqa: E402
+from enhance_utils import cli, profiles
+from enhance_utils.learning import models, store, variants  # noqa: E402
 
 
 TRAINED = [(arch, "published") for arch in ("vgg16", "inception_v3", "resnet50")] + [
@@ -32,11 +33,11 @@ def test_every_variant_is_trained():
 @pytest.mark.parametrize("arch, variant", TRAINED)
 def test_paper_architecture_trains_through_the_cli(arch, variant, data_root, tmp_path,
                                                    monkeypatch):
-    network = multitask.network(arch, variant)
+    network = models.network(arch, variant)
     name = f"arch-{arch}-{variant}"
     monkeypatch.setitem(profiles.PROFILES, name, profiles.Profile(name, "tests", 1, profiles.Training(
         archs=(arch,), targets=("baseline", "crowd:A"), split_seeds=(1970,),
-        image_size=multitask.MIN_IMAGE_SIZE[network], n_lesions=60, epochs=1, batch_size=8,
+        image_size=models.MIN_IMAGE_SIZE[network], n_lesions=60, epochs=1, batch_size=8,
         learning_rate=2e-5, weights=None, steps_per_epoch=2, variant=variant,
         selection="last")))
     results = tmp_path / "results"
@@ -65,8 +66,8 @@ def test_paper_architecture_trains_through_the_cli(arch, variant, data_root, tmp
     ("inception_v3", "published", False), ("resnet50", "described", True),
     ("inception_v3", "described", True)])
 def test_baseline_head_follows_the_variant(arch, variant, dense):
-    network = multitask.network(arch, variant)
-    model, _ = multitask.build_model(arch, multitask.MIN_IMAGE_SIZE[network], weights=None,
+    network = models.network(arch, variant)
+    model, _ = models.build_model(arch, models.MIN_IMAGE_SIZE[network], weights=None,
                                      variant=variant)
     names = [layer.__class__.__name__ for layer in model.layers[-3:]]
     assert ("Dense" in names[:-1]) == dense and names[-1] == "Dense"

@@ -7,7 +7,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from enhance_utils import book
+from enhance_utils.book import build as book
 
 PROJECT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((PROJECT / "chapters").glob("*.ipynb"))

@@ -13,7 +13,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from enhance_utils import book, chapter_data, datasets, fetch, splits
+from enhance_utils.book import build
+from enhance_utils.data import chapter_data, datasets, fetch
+from enhance_utils.learning import splits
 from enhance_utils.abc import lesions as abc_lesions
 from enhance_utils.profiles import PROFILES
 
@@ -32,7 +34,7 @@ def _symlink_tree(data_needs, data_root: Path, tree: Path) -> Path:
 
 
 def test_every_chapter_of_the_book_has_its_list_and_asks_for_it():
-    stems = [n.stem for n in book.chapters(PROJECT)]
+    stems = [n.stem for n in build.chapters(PROJECT)]
     assert stems == list(chapter_data.CHAPTERS)
     for stem in stems:
         nb = nbformat.read(PROJECT / "chapters" / f"{stem}.ipynb", as_version=4)
@@ -88,7 +90,7 @@ def test_chapter_03_options_change_the_sample(data_root):
 
 def test_image_chapters_open_only_listed_files(data_root, tmp_path, monkeypatch):
     """What the image chapters' own functions open lies in the tree made from their lists."""
-    from enhance_utils import experiments
+    from enhance_utils.learning import training as experiments
 
     tree = _symlink_tree(chapter_data.needs("09_explanations", "smoke", data_root), data_root,
                          tmp_path / "tree")
@@ -120,7 +122,7 @@ def test_a_data_dir_that_lacks_files_is_named(data_root, tmp_path, monkeypatch):
 def _run_chapter(stem: str, tmp_path: Path, monkeypatch) -> dict:
     monkeypatch.delenv("MPLBACKEND", raising=False)
     out = tmp_path / f"{stem}.ipynb"
-    book.execute_chapter(PROJECT / "chapters" / f"{stem}.ipynb", out, "smoke",
+    build.execute_chapter(PROJECT / "chapters" / f"{stem}.ipynb", out, "smoke",
                          cwd=PROJECT / "chapters")
     return json.loads(out.read_text())
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 import enhance_utils
-from enhance_utils import chapter_data, cli
+from enhance_utils.data import chapter_data
+from enhance_utils import cli
 from enhance_utils.profiles import PROFILES
 
 PROJECT = Path(__file__).resolve().parents[1]

@@ -7,7 +7,6 @@ narrowed to two targets and one split, and the tiny one of the store's fault tes
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
@@ -25,7 +24,8 @@ import pytest
 pytest.importorskip("tensorflow")
 ray = pytest.importorskip("ray")  # in the lock (requirements.txt): present in CI
 
-from enhance_utils import cli, executors, experiments, profiles, store  # noqa: E402
+from enhance_utils import cli, profiles
+from enhance_utils.learning import executors, training, store  # noqa: E402
 
 PROJECT = Path(__file__).resolve().parents[1]
 TARGETS = ("baseline", "crowd:A", "permuted:crowd:B")
@@ -124,7 +124,7 @@ def test_a_dead_node_s_run_is_retried_elsewhere(cluster, tmp_path):
     results = tmp_path / "results"
     victim = cluster.add_node(num_cpus=1)
     cluster.wait_for_nodes()
-    driver = threading.Thread(target=experiments.run_grid, args=("tiny",),
+    driver = threading.Thread(target=training.run_grid, args=("tiny",),
                               kwargs={"results": results, "executor": "ray", "progress": False})
     driver.start()
     deadline, claim = time.time() + 300, None
@@ -161,7 +161,7 @@ def test_two_drivers_on_one_store_train_each_run_once(cluster, tmp_path, capsys)
     while not list(results.glob("tiny/*/*/*.claim")) and other.poll() is None \
             and time.time() < deadline:
         time.sleep(0.05)  # the other driver's first run is training
-    experiments.run_grid("tiny", results=results, executor="ray", progress=False)
+    training.run_grid("tiny", results=results, executor="ray", progress=False)
     outputs = [capsys.readouterr().out, other.communicate(timeout=600)[0]]
     assert other.returncode == 0, outputs[1]
     trained = [int(out.split("trained ")[1].split(" ")[0]) for out in outputs]

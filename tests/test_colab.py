@@ -1,6 +1,6 @@
 """Colab: the setup keeps Colab's packages, and the chapters run on Colab's versions.
 
-The unit tests check the pieces of :mod:`enhance_utils.colab` and the setup cells; the last test
+The unit tests check the pieces of :mod:`enhance_utils.book.colab` and the setup cells; the last test
 runs ``tools/colab_check.py``, which builds a Python 3.13 virtualenv with Colab's packages (its
 published ``pip freeze``), runs a chapter's setup cell there as Colab does, and executes
 chapters 02, 04 and 01 in it (minutes; the download of TensorFlow is most of the first run).
@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from enhance_utils import colab
+from enhance_utils.book import colab
 
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT / "tools"))
@@ -64,7 +64,7 @@ def test_setup_chapter_installs_in_colab_only(monkeypatch):
     import types
 
     import enhance_utils
-    from enhance_utils import chapter_data
+    from enhance_utils.data import chapter_data
 
     calls = []
     monkeypatch.setattr(colab, "install", lambda checkout: calls.append(checkout) or ["x 1"])

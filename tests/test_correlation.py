@@ -6,7 +6,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from enhance_utils import annotations, cli, correlation, reference
+from enhance_utils.data import annotations, paper as reference
+from enhance_utils import cli
+from enhance_utils.stats import correlation
 
 #: the paper's Table 3 as printed (ISIC, first student group)
 PAPER_TABLE3 = {("automated", "A"): 0.046, ("automated", "B"): 0.071, ("automated", "C"): -0.122,

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from enhance_utils import datasets, reference
+from enhance_utils.data import datasets, paper as reference
 from minitree import write_tree
 
 

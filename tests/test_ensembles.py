@@ -5,7 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from enhance_utils import cli, ensembles, experiments, targets
+from enhance_utils import cli
+from enhance_utils.learning import ensembles, training, targets
 
 import fakestore
 
@@ -40,7 +41,7 @@ def store(tmp_path):
 
 
 def load(root):
-    return experiments.load_runs("smoke", root), experiments.load_predictions("smoke", root)
+    return training.load_runs("smoke", root), training.load_predictions("smoke", root)
 
 
 def test_ensemble_averages_members_matched_by_lesion(store):
@@ -87,7 +88,7 @@ def test_table5_and_table4(store):
     assert row.loc["crowdABC", "mean_auc"] == 100.0 and row.loc["crowdABC", "sd_auc"] == 0
     assert row.loc["crowdABC", "n_splits"] == 2 and row.loc["studABC", "n_splits"] == 1
     assert row.loc["studC", "n_splits"] == 1 and row.loc["baseline", "mean_auc"] == 75.0
-    singles = experiments.summarize(runs).set_index(["arch", "model"])
+    singles = training.summarize(runs).set_index(["arch", "model"])
     mine = t5.set_index(["arch", "model"]).loc[singles.index]
     assert np.allclose(mine.mean_auc, singles.mean_auc)
     t4 = ensembles.table4(t5)
@@ -187,7 +188,7 @@ def test_control_overview_keeps_the_lesions():
     scores = pd.DataFrame({"source": "crowd", "feature": "A", "lesion_id": IDS[:6],
                            "score": [0.1, 0.2, 0.3, 0.8, 0.9, 1.0]})
     lesions = pd.DataFrame({"lesion_id": IDS, "label": LABELS, "path": ""})
-    context = experiments.Context(lesions, [], scores)
+    context = training.Context(lesions, [], scores)
     crowd_a = [targets.parse("crowd:A")]
     row = ensembles.control_overview(context, IDS, features=crowd_a).iloc[0]
     assert row.n_real == row.n_uniform == row.n_permuted == 6 and row.same_lesions

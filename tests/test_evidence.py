@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 
 import fakestore
-from enhance_utils import evidence, experiments, profiles
+from enhance_utils.stats import evidence
+from enhance_utils.learning import training as experiments
+from enhance_utils import profiles
 
 IDS = [f"L{i}" for i in range(8)]
 LABELS = np.array([0, 0, 0, 0, 1, 1, 1, 1])

@@ -10,8 +10,10 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from enhance_utils import (agreement, annotations, correlation, datasets, ensembles,  # noqa: E402
-                           experiments, explain, figures)
+from enhance_utils.stats import agreement, correlation
+from enhance_utils.data import annotations, datasets
+from enhance_utils.learning import ensembles, training, explanations
+from enhance_utils.book import figures
 
 import fakestore  # noqa: E402
 
@@ -160,7 +162,7 @@ def model_preds(tmp_path):
     for split in ("seed1970", "seed1972"):
         for target in ("baseline", "crowd:A", "crowd:B", "crowd:C"):
             fakestore.write_run(root, target, split, IDS, LABELS, LABELS + rng.normal(0, 0.6, 6))
-    return ensembles.model_predictions(experiments.load_predictions("smoke", root))
+    return ensembles.model_predictions(training.load_predictions("smoke", root))
 
 
 @pytest.mark.parametrize("show_static", [True, False])
@@ -202,13 +204,13 @@ def _explanations():
             found[lesion_id] = (rng.integers(0, 256, (12, 10, 3), dtype=np.uint8), mask)
             for model, target in (("baseline", "baseline"), ("crowdA", "crowd:A")):
                 cam = np.zeros((12, 10)) if model == "baseline" else rng.random((12, 10))
-                ex = explain.Explanation(cam, 0.7, None if model == "baseline" else 0.2,
+                ex = explanations.Explanation(cam, 0.7, None if model == "baseline" else 0.2,
                                          "conv", towards)
                 found[(lesion_id, model)] = ex
                 rows.append({"lesion_id": lesion_id, "label": label, "model": model,
                              "target": target, "probability": ex.probability,
                              "predicted_annotation": ex.annotation, "true_annotation": 0.1,
-                             "explains": towards, "mass_in_lesion": explain.mass_inside(ex.cam, mask),
+                             "explains": towards, "mass_in_lesion": explanations.mass_inside(ex.cam, mask),
                              "lesion_area": mask.mean()})
         tables[towards], maps[towards] = pd.DataFrame(rows), found
     return tables, maps
@@ -217,7 +219,7 @@ def _explanations():
 @pytest.mark.parametrize("show_static", [True, False])
 def test_explain_explorer_picks_lesion_model_and_class(no_kernel, show_static):
     tables, maps = _explanations()
-    explain.explorer(tables, maps, show_static=show_static)
+    explanations.explorer(tables, maps, show_static=show_static)
     widgets, shown_tables = _split(no_kernel)
     controls = _controls(widgets[0])
     assert [v for _, v in controls["lesion"].options] == ["ISIC_0000001", "ISIC_0000002"]

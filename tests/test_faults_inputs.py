@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 from skimage.draw import ellipse
 
-from enhance_utils import datasets
+from enhance_utils.data import datasets
 from enhance_utils.abc import cache, runner
 
 ISIC_IDS = ["ISIC_0000001", "ISIC_0000002"]
@@ -184,7 +184,7 @@ def problems_of(ann, rel):
 
 
 def test_cut_last_number_is_reported_not_read_short(data_root, tmp_path):
-    from enhance_utils import annotations
+    from enhance_utils.data import annotations
 
     text = (data_root / AUTO_B).read_bytes()
     assert text.endswith(b"ISIC_0014174_segmentation,17\n")
@@ -198,7 +198,7 @@ def test_cut_last_number_is_reported_not_read_short(data_root, tmp_path):
 
 
 def test_stray_quote_is_reported_and_swallows_nothing(data_root, tmp_path):
-    from enhance_utils import annotations
+    from enhance_utils.data import annotations
 
     lines = (data_root / CROWD_C).read_bytes().split(b"\n")
     assert lines[599].startswith(b"ISIC_0009879,")  # line 600 of the file
@@ -216,7 +216,7 @@ def test_stray_quote_is_reported_and_swallows_nothing(data_root, tmp_path):
 def test_published_files_give_no_new_problems(data_root):
     """Every published file ends with a line break; the one quoted field (a line break in
     2019-2020/group02.csv) is balanced: neither is reported."""
-    from enhance_utils import annotations
+    from enhance_utils.data import annotations
 
     reasons = set(annotations.load(data_root).problems.reason)
     assert not {r for r in reasons if "quote" in r or "cut off" in r}
@@ -233,7 +233,7 @@ def test_truncated_xlsx_names_the_file(data_root, tmp_path):
 @pytest.mark.parametrize("rel", [CROWD_C, datasets.ISIC_GROUND_TRUTH,
                                  f"{datasets.PH2_DIR}/PH2_dataset.xlsx"])
 def test_chapter_data_check_verifies_checksums(data_root, tmp_path, monkeypatch, rel):
-    from enhance_utils import chapter_data
+    from enhance_utils.data import chapter_data
 
     data = (data_root / rel).read_bytes()
     root = mirror_tree(data_root, tmp_path / "data", {rel: data[: len(data) - 3] + b"\n"})
@@ -243,7 +243,7 @@ def test_chapter_data_check_verifies_checksums(data_root, tmp_path, monkeypatch,
 
 
 def test_chapter_data_checksums_are_remembered(data_root, tmp_path, monkeypatch):
-    from enhance_utils import chapter_data, fetch
+    from enhance_utils.data import chapter_data, fetch
 
     root = mirror_tree(data_root, tmp_path / "data", {CROWD_C: (data_root / CROWD_C).read_bytes()})
     monkeypatch.setenv("ENHANCE_DATA_DIR", str(root))
@@ -262,7 +262,7 @@ def test_chapter_data_checksums_are_remembered(data_root, tmp_path, monkeypatch)
 
 
 def test_truncated_jpeg_is_named_and_skipped_before_training(data_root, tmp_path, capsys):
-    pipeline = pytest.importorskip("enhance_utils.pipeline")  # TensorFlow
+    pipeline = pytest.importorskip("enhance_utils.learning.pipeline")  # TensorFlow
     good = datasets.isic_image_path("ISIC_0000000", data_root)
     cut = tmp_path / "ISIC_0000001.jpg"
     cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
@@ -283,7 +283,7 @@ def test_fetch_members_refuses_member_paths_with_dotdot(server, download_env, us
                                                         tmp_path):
     import zipfile
 
-    from enhance_utils import fetch
+    from enhance_utils.data import fetch
 
     folder, base, log = server
     member = "ISIC-2017_Training_Part1_GroundTruth/../../outside/evil.png"
@@ -297,7 +297,7 @@ def test_fetch_members_refuses_member_paths_with_dotdot(server, download_env, us
 
 def test_registry_path_outside_the_download_folder_is_refused(server, download_env,
                                                               use_registry):
-    from enhance_utils import fetch
+    from enhance_utils.data import fetch
 
     folder, base, log = server
     (folder / "evil.csv").write_text("evil\n")
@@ -311,7 +311,7 @@ def test_zip_archive_with_a_member_outside_is_refused(server, download_env, use_
                                                       tmp_path):
     import zipfile
 
-    from enhance_utils import fetch
+    from enhance_utils.data import fetch
 
     folder, base, _ = server
     with zipfile.ZipFile(folder / "masks.zip", "w") as archive:
@@ -341,7 +341,7 @@ def fake_bsdtar(tmp_path, monkeypatch, listing: str, fail: str = ""):
 
 def test_rar_with_a_member_outside_is_refused(server, download_env, use_registry, tmp_path,
                                               monkeypatch):
-    from enhance_utils import fetch
+    from enhance_utils.data import fetch
 
     folder, base, _ = server
     (folder / "PH2Dataset.rar").write_bytes(b"Rar!\x1a\x07\x00 stand-in")
@@ -355,7 +355,7 @@ def test_rar_with_a_member_outside_is_refused(server, download_env, use_registry
 
 def test_damaged_rar_is_named_with_the_unpackers_message(server, download_env, use_registry,
                                                          tmp_path, monkeypatch):
-    from enhance_utils import fetch
+    from enhance_utils.data import fetch
 
     folder, base, _ = server
     (folder / "PH2Dataset.rar").write_bytes(b"Rar!\x1a\x07\x00 cut")
@@ -370,7 +370,7 @@ def test_damaged_rar_is_named_with_the_unpackers_message(server, download_env, u
 
 
 def test_damaged_zip_is_named_with_zipfiles_message(server, download_env, use_registry):
-    from enhance_utils import fetch
+    from enhance_utils.data import fetch
 
     folder, base, _ = server
     (folder / "masks.zip").write_bytes(b"PK\x03\x04 cut short")
@@ -383,7 +383,7 @@ def test_damaged_zip_is_named_with_zipfiles_message(server, download_env, use_re
 
 
 def test_offline_fetch_lists_every_missing_file(download_env, use_registry):
-    from enhance_utils import fetch
+    from enhance_utils.data import fetch
 
     rows = [fetch.RemoteFile(f"enhance/crowd/{name}.csv", f"{DEAD}{name}.csv")
             for name in ("asymmetry", "border", "color")]
@@ -399,7 +399,7 @@ def test_offline_fetch_lists_every_missing_file(download_env, use_registry):
 
 def test_hand_unpacked_ph2_folder_is_accepted_when_it_verifies(data_root, download_env,
                                                                use_registry):
-    from enhance_utils import fetch
+    from enhance_utils.data import fetch
 
     table = f"{datasets.PH2_DIR}/PH2_dataset.xlsx"
     rows = [fetch.RemoteFile("ph2/PH2Dataset.rar", DEAD + "PH2Dataset.rar", unpack_to="ph2"),
@@ -416,7 +416,7 @@ def test_hand_unpacked_ph2_folder_is_accepted_when_it_verifies(data_root, downlo
 
 # --------------------------------------------------------------------------- 7. nonsense
 def test_registry_rows_without_a_url_are_refused(download_env, use_registry):
-    from enhance_utils import fetch
+    from enhance_utils.data import fetch
 
     use_registry([fetch.RemoteFile("enhance/crowd/asymmetry.csv", "")])
     with pytest.raises(ValueError, match="asymmetry.csv has no URL"):
@@ -424,7 +424,7 @@ def test_registry_rows_without_a_url_are_refused(download_env, use_registry):
 
 
 def test_results_folder_inside_the_data_folder_is_refused(tmp_path, monkeypatch):
-    from enhance_utils import config
+    from enhance_utils.data import paths as config
 
     (tmp_path / "data").mkdir()
     monkeypatch.setenv("ENHANCE_DATA_DIR", str(tmp_path / "data"))
@@ -436,7 +436,7 @@ def test_results_folder_inside_the_data_folder_is_refused(tmp_path, monkeypatch)
 
 
 def test_limits_and_resamples_are_checked_in_the_library(tmp_path):
-    from enhance_utils import correlation
+    from enhance_utils.stats import correlation
 
     root = isic_tree(tmp_path, {ISIC_IDS[0]: ellipse_mask()})
     for limit in (-3, 0):

@@ -21,7 +21,8 @@ import pandas as pd
 import pytest
 
 import fakestore
-from enhance_utils import cli, ensembles, experiments, splits, store
+from enhance_utils import cli
+from enhance_utils.learning import training, store
 
 PROJECT = Path(__file__).resolve().parents[1]
 IDS = [f"L{i}" for i in range(8)]
@@ -94,8 +95,8 @@ def test_damaged_run_is_named_by_report_and_redone_by_train(five_splits, tmp_pat
     assert "Traceback" not in err
     lesions = pd.DataFrame({"lesion_id": [f"ISIC_{i:07d}" for i in range(40)],
                             "label": [0, 1] * 20})
-    specs = experiments.grid("smoke", targets=["crowd:A"], seeds=[2008], lesions=lesions)
-    state = experiments.plan("smoke", specs, five_splits)
+    specs = training.grid("smoke", targets=["crowd:A"], seeds=[2008], lesions=lesions)
+    state = training.plan("smoke", specs, five_splits)
     assert state["todo"] == specs and state["damaged"][0][0] == folder
     assert reason in state["damaged"][0][1]
 
@@ -104,7 +105,7 @@ def test_a_run_without_run_json_is_unfinished(five_splits):
     folder = store.run_dir(five_splits, "smoke", "small", "baseline", "seed2019")
     (folder / store.RECORD).unlink()
     assert "unfinished" in store.validate(folder)
-    runs = experiments.load_runs("smoke", five_splits, strict=False)
+    runs = training.load_runs("smoke", five_splits, strict=False)
     assert len(runs) == 9 and "seed2019" not in set(runs[runs.target == "baseline"].split)
 
 
@@ -147,7 +148,7 @@ _WRITER = textwrap.dedent("""
 
 @pytest.mark.parametrize("stage", [store.PREDICTIONS, store.HISTORY, "weights", "rename"])
 def test_killed_writer_leaves_no_run_and_loses_nothing(five_splits, stage):
-    before = experiments.load_runs("smoke", five_splits)
+    before = training.load_runs("smoke", five_splits)
     script = _WRITER.format(tests=str(Path(__file__).parent))
     done = subprocess.run([sys.executable, "-c", script, str(five_splits), stage],
                           cwd=PROJECT, capture_output=True, text=True)
@@ -156,7 +157,7 @@ def test_killed_writer_leaves_no_run_and_loses_nothing(five_splits, stage):
     assert not folder.exists()  # never half a run under the real name
     leftovers = list(folder.parent.glob(".seed1970.tmp-*"))
     assert len(leftovers) == 1
-    after = experiments.load_runs("smoke", five_splits)
+    after = training.load_runs("smoke", five_splits)
     pd.testing.assert_frame_equal(after, before)  # nothing finished is lost, nothing added
     removed = store.clean_temporaries(five_splits, "smoke")
     assert removed == leftovers and not leftovers[0].exists()
@@ -297,7 +298,7 @@ def test_two_trainers_on_one_store_train_each_run_once(tmp_path):
     assert [t.returncode for t in trainers] == [0, 0], outputs
     trained = [int(out.split("trained ")[1].split(" ")[0]) for out in outputs]
     assert sum(trained) == 4, outputs  # each run exactly once, by one of the two
-    runs = experiments.load_runs("tiny", results)
+    runs = training.load_runs("tiny", results)
     assert len(runs) == 4
     pids = {json.loads((f / store.RECORD).read_text())["trainer"]["pid"]
             for f, _ in store.finished_runs(results, "tiny")}
@@ -324,7 +325,7 @@ def test_killed_training_loses_no_finished_run(tmp_path):
     out = again.communicate(timeout=600)[0]
     assert again.returncode == 0 and "trained 1 run(s)" in out, out
     assert finished.stat().st_mtime_ns == stamp  # the finished run was not redone
-    assert len(experiments.load_runs("tiny", results)) == 2
+    assert len(training.load_runs("tiny", results)) == 2
     assert not list(results.glob("tiny/*/*/.*")) and not claim.exists()  # stale claim taken over
 
 

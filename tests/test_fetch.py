@@ -6,7 +6,7 @@ import zipfile
 
 import pytest
 
-from enhance_utils import config, fetch
+from enhance_utils.data import paths as config, fetch
 
 
 def test_registry_covers_every_enhance_file(data_root):

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from enhance_utils import book, chapter_data, manifest
+from enhance_utils.book import build, manifest
+from enhance_utils.data import chapter_data
 
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT / "tools"))
@@ -14,7 +15,7 @@ import generate_tables  # noqa: E402
 
 
 def test_the_manifest_is_the_books_table_of_contents():
-    assert [c.stem for c in manifest.CHAPTERS] == [n.stem for n in book.chapters(PROJECT)]
+    assert [c.stem for c in manifest.CHAPTERS] == [n.stem for n in build.chapters(PROJECT)]
     assert list(manifest.BY_STEM) == [c.stem for c in manifest.CHAPTERS]
 
 
@@ -24,7 +25,8 @@ def test_every_chapter_has_a_known_data_need_and_existing_modules():
         assert chapter_data.CHAPTERS[chapter.stem] is chapter_data.NEEDS[chapter.data]
         for module in chapter.modules:
             package = PROJECT / "enhance_utils"
-            assert (package / f"{module}.py").is_file() or (package / module).is_dir(), module
+            path = package / module.replace(".", "/")
+            assert path.with_suffix(".py").is_file() or path.is_dir(), module
         for pattern in chapter.tests:
             assert list((PROJECT / "tests").glob(pattern)), pattern
         assert len(chapter.seconds) == len(manifest.TIMINGS)

@@ -7,7 +7,7 @@ import pytest
 from scipy import stats
 from sklearn.metrics import roc_auc_score
 
-from enhance_utils import paired
+from enhance_utils.stats import paired
 
 
 def brute_force_delong(labels, scores):

@@ -7,7 +7,7 @@ from PIL import Image
 
 tf = pytest.importorskip("tensorflow")
 
-from enhance_utils import multitask, pipeline  # noqa: E402
+from enhance_utils.learning import models, pipeline  # noqa: E402
 
 
 @pytest.fixture
@@ -22,7 +22,7 @@ def images(tmp_path):
 
 
 def test_dataset_structure_and_weights(images):
-    ds = pipeline.make_dataset(images, [0, 1, 0, 1], 16, 3, multitask.preprocess_input("small"),
+    ds = pipeline.make_dataset(images, [0, 1, 0, 1], 16, 3, models.preprocess_input("small"),
                                annotation=[0.5, np.nan, 1.0, np.nan], available=[1, 0, 1, 0],
                                class_weights={0: 0.5, 1: 3.0})
     batches = list(ds)

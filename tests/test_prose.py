@@ -8,7 +8,8 @@ import nbformat
 import pandas as pd
 import pytest
 
-from enhance_utils import profiles, prose, prose_training
+from enhance_utils import profiles
+from enhance_utils.book import prose, prose_training
 
 CHAPTERS_DIR = Path(__file__).resolve().parents[1] / "chapters"
 #: chapters whose prose must be free of typed numbers; add a chapter's stem to extend

@@ -9,7 +9,7 @@ import nbformat
 import yaml
 
 import enhance_utils
-from enhance_utils import book
+from enhance_utils.book import build
 
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT / "tools"))
@@ -40,8 +40,8 @@ def test_citation_names_this_version_and_the_paper():
 
 
 def test_book_shows_the_version():
-    assert enhance_utils.__version__ in book.version_note()
-    assert f"{{include}} {book.VERSION_PAGE}" in (PROJECT / "book" / "intro.md").read_text()
+    assert enhance_utils.__version__ in build.version_note()
+    assert f"{{include}} {build.VERSION_PAGE}" in (PROJECT / "book" / "intro.md").read_text()
 
 
 def test_buttons_and_clones_open_the_same_ref():

@@ -10,11 +10,11 @@ import nbformat
 import pytest
 
 import enhance_utils
-from enhance_utils import book
+from enhance_utils.book import build
 
 PROJECT = Path(__file__).resolve().parents[1]
 BOOK = PROJECT / "book"
-CHAPTERS = book.chapters(PROJECT)
+CHAPTERS = build.chapters(PROJECT)
 CITE = re.compile(r"\{cite(?::\w+)?\}`([^`]+)`")
 NUMREF = re.compile(r"\{numref\}`(?:[^`<]*<)?([\w-]+)>?`")
 
@@ -76,12 +76,12 @@ def test_api_page_documents_every_module():
                                                    (None, "1", True), (None, None, False)])
 def test_render_is_strict_on_request(tmp_path, monkeypatch, strict, env, expected):
     calls = []
-    monkeypatch.setattr(book.subprocess, "run", lambda cmd, **kwargs: calls.append(cmd))
+    monkeypatch.setattr(build.subprocess, "run", lambda cmd, **kwargs: calls.append(cmd))
     if env is None:
         monkeypatch.delenv("ENHANCE_STRICT_BUILD", raising=False)
     else:
         monkeypatch.setenv("ENHANCE_STRICT_BUILD", env)
-    book.render(tmp_path, strict=strict)
+    build.render(tmp_path, strict=strict)
     assert ("-W" in calls[0]) is expected and calls[0][-1] == str(tmp_path)
 
 

@@ -5,7 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from enhance_utils import reference, scorecard
+from enhance_utils.data import paper as reference
+from enhance_utils.book import scorecard
 
 
 def test_a_row_within_its_tolerance_is_reproduced():
@@ -94,7 +95,7 @@ def test_command_writes_the_csv(data_root, tmp_path):
 
 
 def test_the_build_writes_the_page_once_per_set_of_inputs(card, tmp_path, monkeypatch):
-    from enhance_utils import book
+    from enhance_utils.book import build as book
 
     src, cache = tmp_path / "src", tmp_path / "executed"
     src.mkdir(), cache.mkdir()

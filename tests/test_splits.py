@@ -4,7 +4,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from enhance_utils import datasets, splits
+from enhance_utils.data import datasets
+from enhance_utils.learning import splits
 
 
 @pytest.fixture(scope="module")

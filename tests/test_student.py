@@ -6,7 +6,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from enhance_utils import student
+from enhance_utils.book import student
 
 PROJECT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((PROJECT / "chapters").glob("*.ipynb"))
@@ -74,6 +74,6 @@ def test_binder_postbuild_writes_every_student_edition(tmp_path):
 
     shutil.copytree(PROJECT / "chapters", tmp_path / "chapters")
     postbuild = PROJECT / "postBuild"
-    assert os.access(postbuild, os.X_OK) and "enhance_utils.student" in postbuild.read_text()
+    assert os.access(postbuild, os.X_OK) and "enhance_utils.book.student" in postbuild.read_text()
     assert student.main([str(tmp_path)]) == 0
     assert sorted(p.name for p in (tmp_path / student.FOLDER).iterdir()) == [p.name for p in CHAPTERS]

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import yaml
 
-from enhance_utils import chapter_data, teaching
+from enhance_utils.data import chapter_data
+from enhance_utils.book import teaching
 from enhance_utils.profiles import PROFILES
 
 PROJECT = Path(__file__).resolve().parents[1]

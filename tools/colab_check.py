@@ -41,7 +41,7 @@ KERNEL_NAME = "enhance-colab-check"
 WHEELS = Path(os.environ.get("ENHANCE_COLAB_WHEELS",
                              Path.home() / ".cache" / "enhance-colab-check" / "wheels"))
 sys.path.insert(0, str(ROOT))
-from enhance_utils.colab import CHECKOUT, normalize  # noqa: E402  (stdlib only)
+from enhance_utils.book.colab import CHECKOUT, normalize  # noqa: E402  (stdlib only)
 
 
 class CheckFailed(RuntimeError):

@@ -5,7 +5,7 @@ Usage: ``python tools/generate_tables.py [--check]``
 Each table sits in a marked block of a committed page, between a line holding
 ``BEGIN generated:NAME`` and one holding ``END generated:NAME`` (an HTML comment in the README,
 a MyST comment ``%`` in the book's pages); only the lines between the markers are rewritten.
-The facts come from :data:`enhance_utils.manifest.CHAPTERS`. ``--check`` writes nothing and
+The facts come from :data:`enhance_utils.book.manifest.CHAPTERS`. ``--check`` writes nothing and
 exits 1 if a block differs (``tests/test_manifest.py`` checks the same).
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from enhance_utils import manifest  # noqa: E402
+from enhance_utils.book import manifest  # noqa: E402
 
 
 def _modules(chapter: manifest.Chapter) -> str:
@@ -50,7 +50,7 @@ def layout() -> str:
 
 
 def run_times() -> str:
-    """The measured seconds per chapter (:attr:`enhance_utils.manifest.Chapter.seconds`)."""
+    """The measured seconds per chapter (:attr:`enhance_utils.book.manifest.Chapter.seconds`)."""
     numbers = [c.stem[:2] for c in manifest.CHAPTERS]
     lines = ["| chapter | " + " | ".join(numbers) + " |", "|---" * (len(numbers) + 1) + "|"]
     for row, label in enumerate(manifest.TIMINGS):

@@ -1,4 +1,4 @@
-"""Regenerate ``enhance_utils/registry.csv`` from a local data tree in the official layout.
+"""Regenerate ``enhance_utils/data/registry.csv`` from a local data tree in the official layout.
 
 Usage: ``python tools/make_registry.py ../shared/data``
 
@@ -63,7 +63,7 @@ def rows(root: Path) -> list[dict]:
 
 def main(argv: list[str]) -> None:
     root = Path(argv[1])
-    target = Path(__file__).resolve().parents[1] / "enhance_utils" / "registry.csv"
+    target = Path(__file__).resolve().parents[1] / "enhance_utils" / "data" / "registry.csv"
     with open(target, "w", newline="") as handle:
         writer = csv.DictWriter(handle, FIELDS, lineterminator="\n")
         writer.writeheader()

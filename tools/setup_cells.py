@@ -5,7 +5,7 @@ Usage: ``python tools/setup_cells.py [--ref main|vX.Y.Z]``
 The setup cell is the cell right after a chapter's ``parameters`` cell. In Colab it clones the
 book at ``--ref``; everywhere it then calls :func:`enhance_utils.setup_chapter` with the
 chapter's stem, its profile and the parameters that change what it reads
-(:mod:`enhance_utils.manifest`), which in Colab adds the packages Colab lacks and everywhere gets
+(:mod:`enhance_utils.book.manifest`), which in Colab adds the packages Colab lacks and everywhere gets
 the chapter's files. A release pins the clone to its tag with ``--ref`` (see ``RELEASING.md``).
 Each notebook is read, changed and written back at once (cell ids kept); notebooks whose cell
 is already current are not touched.
@@ -21,7 +21,7 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from enhance_utils import manifest  # noqa: E402
+from enhance_utils.book import manifest  # noqa: E402
 
 REPOSITORY = "https://github.com/enhance-interactive-paper/enhance-book"
 TEMPLATE = '''\

@@ -1,4 +1,4 @@
-"""One cached row per lesion, feature and settings, in :func:`enhance_utils.config.cache_dir`.
+"""One cached row per lesion, feature and settings, in :func:`enhance_utils.data.paths.cache_dir`.
 
 The key is made of the dataset, the lesion id, the input files' SHA-1, the feature, the
 mode, the implementation, the parameters and :data:`VERSION`. A cached row is served only
@@ -12,7 +12,7 @@ import json
 import os
 from pathlib import Path
 
-from .. import config
+from ..data import paths as config
 from .core import REFERENCE_COLOURS
 
 #: bump when an algorithm changes so that cached results are recomputed

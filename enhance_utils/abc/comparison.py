@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import annotations, config
+from ..data import annotations, paths
 from .core import FEATURES
 from ..options import DATASETS
 from .runner import compute
@@ -65,7 +65,7 @@ class Agreement:
 def published(dataset: str, feature: str, root=None) -> pd.DataFrame:
     """The published automated scores: ``lesion_id`` plus the file's columns (``i``, ``ii``)."""
     name, _ = annotations.AUTOMATED_FILES[(dataset, feature)]
-    root = Path(root) if root is not None else config.data_dir()
+    root = Path(root) if root is not None else paths.data_dir()
     frame = pd.read_csv(root / "enhance" / "automated" / name)
     frame["lesion_id"] = frame.pop("ID").astype(str).map(annotations.strip_suffix)
     return frame

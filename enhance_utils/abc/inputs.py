@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from .. import datasets
+from ..data import datasets
 from .fast.prepared import Prepared
 from .lesions import input_paths
 

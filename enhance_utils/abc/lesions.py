@@ -1,13 +1,13 @@
 """Which lesions the ABC scores run on: a dataset's ids and files, chapter 03's samples.
 
-Light on purpose (no image library): :mod:`enhance_utils.chapter_data` asks it which files
+Light on purpose (no image library): :mod:`enhance_utils.data.chapter_data` asks it which files
 chapter 03 reads.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-from .. import datasets
+from ..data import datasets
 from ..options import DATASETS
 
 #: dataset (one of :data:`enhance_utils.options.DATASETS`) -> (its lesion ids, the path of a

@@ -6,8 +6,7 @@ import numpy as np
 from skimage.segmentation import slic
 
 from ..core import Result, Skip
-from ..reference.colour import described_colour_result, published_colour_result, \
-    published_mask
+from ..reference.colour import described_colour_result, published_colour_result, published_mask
 
 
 def _segment_colours(segments: np.ndarray, image: np.ndarray):

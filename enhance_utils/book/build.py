@@ -1,0 +1,290 @@
+"""Build the book: execute the chapters with papermill, then render them with Jupyter Book.
+
+Every chapter listed in ``book/_toc.yml`` is executed once, headless, with its ``profile``
+parameter, into ``_build/book-src``; Jupyter Book then renders those executed copies (its own
+execution is off). A failing cell stops the build with the chapter's name.
+
+Executed chapters are kept in ``_build/executed`` under a key made of the notebook, the
+profile, the package's source, the data (paths, sizes and times of its files) and the
+experiment store of the *other* profiles (a chapter shows committed ``cpu`` results next to
+the ones it trains); a rebuild in which none of these changed executes no notebook.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import papermill
+import yaml
+
+from ..data import paths as config, fetch
+from . import manifest, student, teaching
+from ..profiles import get_profile
+
+KERNEL = "python3"
+#: page of the execution times of a build, included by the intro
+RUN_TIMES = "run_times.md"
+#: page with the book's version and licences, included by the intro
+VERSION_PAGE = "version.md"
+
+
+class ChapterFailed(RuntimeError):
+    """A chapter raised while it was executed."""
+
+
+def chapters(project: Path) -> list[Path]:
+    """The notebooks of the table of contents, in order."""
+    toc = yaml.safe_load((project / "book" / "_toc.yml").read_text())
+    files = [entry["file"] for part in toc.get("parts", []) for entry in part.get("chapters", [])]
+    return [project / f"{name}.ipynb" for name in files if (project / f"{name}.ipynb").is_file()]
+
+
+#: the chapters that train models or read the experiment store (chapters 06–09)
+TRAINING_CHAPTERS = tuple(c.stem for c in manifest.CHAPTERS if c.training)
+#: the chapters with a ``progress`` parameter (progress bars in their long steps: ABC
+#: recomputation, bootstraps, training, Grad-CAM), on when a person runs a chapter and off in
+#: the build
+PROGRESS_CHAPTERS = tuple(c.stem for c in manifest.CHAPTERS if c.progress)
+
+
+def default_training_profile(profile: str) -> str:
+    """The profile of chapters 06–09 when a build names none: the committed ``cpu`` store for a
+    ``smoke`` book (what the README's first command and the published site show), else
+    ``profile`` itself."""
+    return "cpu" if profile == "smoke" else profile
+
+
+def chapter_parameters(stem: str, profile: str, training: str | None = None) -> dict:
+    """The papermill parameters of one chapter in a build.
+
+    Chapters 06–09 run in the ``training`` profile (default: ``profile``). When that differs
+    from the build's profile — the README's first command renders the analysis in ``smoke``
+    and the deep-learning chapters from the committed ``cpu`` store — chapters 06–08 train
+    nothing and show what the store holds (naming missing runs); chapter 09 trains only the
+    few runs it explains, into a cached side store. The chapters of :data:`PROGRESS_CHAPTERS`
+    get ``progress=False``: no progress bars in the book.
+    """
+    quiet = {"progress": False} if stem in PROGRESS_CHAPTERS else {}
+    if stem not in TRAINING_CHAPTERS or training in (None, profile):
+        return {"profile": profile, **quiet}
+    parameters = {"profile": training, **quiet}
+    if not manifest.BY_STEM[stem].trains_when_shown:
+        parameters["train"] = False
+    return parameters
+
+
+def execute_chapter(notebook: Path, output: Path, profile: str | dict, cwd: Path) -> float:
+    """Execute one chapter with papermill (``profile``: a profile name, or the chapter's whole
+    parameters); returns the seconds it took.
+
+    The explorers' widget state is not kept: the page then loads no widget library, so it
+    shows each explorer's static view and no control that would do nothing without a kernel.
+    """
+    output.parent.mkdir(parents=True, exist_ok=True)
+    parameters = profile if isinstance(profile, dict) else {"profile": profile}
+    start = time.perf_counter()
+    try:
+        papermill.execute_notebook(str(notebook), str(output), parameters=parameters,
+                                   kernel_name=KERNEL, cwd=str(cwd), progress_bar=False)
+    except papermill.PapermillExecutionError as err:
+        raise ChapterFailed(f"chapter {notebook.name} failed in cell {err.exec_count}: "
+                            f"{err.ename}: {err.evalue} (executed copy: {output})") from err
+    drop_widget_state(output)
+    return time.perf_counter() - start
+
+
+def drop_widget_state(notebook: Path) -> None:
+    """Remove the widget state an execution saved in ``notebook`` (nbclient needs it while it
+    runs output widgets, so it is dropped afterwards)."""
+    nb = nbformat.read(notebook, as_version=4)
+    if nb.metadata.pop("widgets", None) is not None:
+        nbformat.write(nb, notebook)
+
+
+def _stat_fingerprint(folder: Path, digest) -> None:
+    if not folder.is_dir():
+        return
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        info = path.stat()
+        digest.update(f"{path.relative_to(folder)}|{info.st_size}|{info.st_mtime_ns}\n".encode())
+
+
+def _content_fingerprint(paths, digest) -> None:
+    for path in sorted(paths):
+        digest.update(path.name.encode() + path.read_bytes())
+
+
+def inputs_fingerprint(profile: str, data_root: Path) -> str:
+    """What every chapter of a build depends on besides its own notebook."""
+    digest = hashlib.sha256(profile.encode())
+    package = config.PACKAGE_DIR
+    _content_fingerprint([p for p in package.rglob("*") if p.suffix in {".py", ".csv"}], digest)
+    _stat_fingerprint(Path(data_root), digest)
+    results = config.results_dir()
+    for other in sorted(p for p in results.glob("*") if p.is_dir() and p.name != profile):
+        _stat_fingerprint(other, digest)
+    return digest.hexdigest()
+
+
+def chapter_key(notebook: Path, inputs: str) -> str:
+    return hashlib.sha256(inputs.encode() + notebook.read_bytes()).hexdigest()[:20]
+
+
+def _assemble_sources(project: Path, src: Path) -> None:
+    """Copy the book's configuration and non-notebook pages next to the executed chapters."""
+    for item in (project / "book").iterdir():
+        target = src / item.name
+        if item.is_dir():
+            shutil.copytree(item, target, dirs_exist_ok=True)
+        else:
+            shutil.copy2(item, target)
+
+
+def ensure_data(profile: str, notebooks: list[Path], training: str | None = None) -> Path:
+    """Locate the data (``ENHANCE_DATA_DIR``, checked) or download what the chapters read.
+
+    Without ``ENHANCE_DATA_DIR`` only the files that the chapters read in ``profile`` are
+    downloaded (:func:`enhance_utils.data.chapter_data.ensure`), not the whole archives. The root
+    is exported as an absolute ``ENHANCE_DATA_DIR`` so that chapters, which run in their own
+    folder, find it too.
+    """
+    from ..data import chapter_data
+
+    if config.is_external_data_dir():
+        root = config.data_dir()
+        bad = [r for r in fetch.verify(root) if r["status"] != "ok"]
+        for row in bad:
+            print(f"warning: {row['path']}: {row['status']} {row['detail']}", flush=True)
+    else:
+        root = config.download_dir()
+        for notebook in notebooks:
+            chapter_profile = chapter_parameters(notebook.stem, profile, training)["profile"]
+            root = chapter_data.ensure(notebook.stem, chapter_profile)
+    os.environ["ENHANCE_DATA_DIR"] = str(root)
+    return root
+
+
+def build(profile: str = "smoke", project: Path | None = None, out: Path | None = None,
+          only: list[str] | None = None, training: str | None = None) -> Path:
+    """Execute every chapter and render the HTML; returns the folder with ``index.html``.
+
+    Parameters
+    ----------
+    profile : str
+        ``smoke``, ``cpu`` or ``paper`` (see :mod:`enhance_utils.profiles`).
+    project : Path
+        The source checkout (default: the one this package runs from).
+    out : Path
+        Build folder (default ``<project>/_build``).
+    only : list of str
+        Chapter file stems to execute (others are skipped); all by default.
+    training : str
+        Profile of the deep-learning chapters 06–09 (default: ``profile``); see
+        :func:`chapter_parameters`.
+    """
+    get_profile(profile)
+    training = training or profile
+    get_profile(training)
+    project = Path(project or config.project_dir() or Path.cwd()).resolve()
+    notebooks = [n for n in chapters(project) if not only or n.stem in only]
+    data_root = ensure_data(profile, notebooks, training)
+    out = Path(out or project / "_build").resolve()
+    src, cache = out / "book-src", out / "executed"
+    if src.exists():
+        shutil.rmtree(src)
+    src.mkdir(parents=True)
+    cache.mkdir(parents=True, exist_ok=True)
+    _assemble_sources(project, src)
+    inputs = inputs_fingerprint(profile, data_root) + training
+    for notebook in notebooks:
+        target = src / notebook.relative_to(project)
+        kept = cache / f"{notebook.stem}-{chapter_key(notebook, inputs)}.ipynb"
+        parameters = chapter_parameters(notebook.stem, profile, training)
+        if kept.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(kept, target)
+            print(f"reused {notebook.relative_to(project)} ({parameters['profile']}): nothing it "
+                  "depends on changed", flush=True)
+            continue
+        seconds = execute_chapter(notebook, target, parameters, cwd=notebook.parent)
+        for stale in cache.glob(f"{notebook.stem}-*.ipynb"):
+            stale.unlink()
+        shutil.copy2(target, kept)
+        print(f"executed {notebook.relative_to(project)} ({parameters['profile']}) in "
+              f"{seconds:.1f} s", flush=True)
+    executed = [src / n.relative_to(project) for n in notebooks]
+    (src / RUN_TIMES).write_text(run_times_table(executed, profile, data_root, training))
+    write_scorecard(src, cache, profile, inputs)
+    (src / VERSION_PAGE).write_text(version_note())
+    student.write_editions(executed, notebooks, src,
+                           yaml.safe_load((src / "_config.yml").read_text()))
+    (src / teaching.PAGE).write_text(teaching.chapters_page(notebooks, executed, profile, data_root))
+    render(src)
+    return src / "_build" / "html"
+
+
+
+def write_scorecard(src: Path, cache: Path, profile: str, inputs: str) -> None:
+    """The scorecard page, its CSV and the intro's verdict counts
+    (:func:`enhance_utils.book.scorecard.write_page`), computed once per set of inputs."""
+    from . import scorecard
+
+    for stale in cache.glob("scorecard-*.csv"):
+        if stale.name != f"scorecard-{inputs[:20]}.csv":
+            stale.unlink()
+    scorecard.write_page(src, profile, cached=cache / f"scorecard-{inputs[:20]}.csv")
+
+
+def run_times_table(executed: list[Path], profile: str, data_root: Path,
+                    training: str | None = None) -> str:
+    """A Markdown table of the executed chapters: the profile each ran in, papermill's
+    recorded duration and the ISIC files it reads (the intro page includes it as
+    :data:`RUN_TIMES`)."""
+    from ..data import chapter_data
+
+    lines = ["| chapter | profile | seconds to run | ISIC images | ISIC masks |",
+             "|---|---|---|---|---|"]
+    for path in executed:
+        duration = json.loads(path.read_text())["metadata"].get("papermill", {}).get("duration")
+        seconds = f"{duration:.0f}" if duration is not None else "not recorded"
+        images = masks = "no list"  # a page that is not one of chapter_data.CHAPTERS
+        chapter_profile = chapter_parameters(path.stem, profile, training)["profile"]
+        if path.stem in chapter_data.CHAPTERS:
+            needs = chapter_data.needs(path.stem, chapter_profile, data_root)
+            images, masks = needs.n_images, needs.n_masks
+        lines.append(f"| {path.stem} | `{chapter_profile}` | {seconds} | {images} | {masks} |")
+    return "\n".join(lines) + "\n"
+
+
+def version_note() -> str:
+    """The intro's line on this build's version (:data:`enhance_utils.__version__`)."""
+    from .. import __version__
+
+    return (f"Version **{__version__}** of the book (`enhance_utils` {__version__}). Code: MIT "
+            "licence; text and figures: CC BY 4.0 (`LICENSE`, `LICENSE-text.md`); to cite it, "
+            "see `CITATION.cff`. A course can pin a release: see the teaching page.\n")
+
+
+def render(src: Path, strict: bool | None = None) -> None:
+    """Run ``jupyter-book build`` on an assembled source folder.
+
+    With ``strict`` (by default when ``ENHANCE_STRICT_BUILD=1``) every Sphinx warning is an
+    error (``-W``): a broken reference, a missing label or an unknown directive fails the
+    build. The accepted exceptions are the ``suppress_warnings`` of ``book/_config.yml``, each
+    with its reason. Otherwise warnings are shown, not fatal.
+    """
+    if strict is None:
+        strict = os.environ.get("ENHANCE_STRICT_BUILD") == "1"
+    env = dict(os.environ)
+    env.pop("MPLBACKEND", None)
+    script = Path(sys.executable).with_name("jupyter-book")
+    cmd = [str(script) if script.exists() else "jupyter-book", "build", "--keep-going",
+           *(["-W"] if strict else []), str(src)]
+    subprocess.run(cmd, check=True, env=env)

@@ -1,0 +1,179 @@
+"""Executors: where the runs of a training grid train.
+
+:func:`enhance_utils.learning.training.run_grid` (and ``enhance train --executor``) hands the
+missing runs of a grid to an executor, with a :class:`~enhance_utils.learning.training.GridJob`
+that trains one run under its claim and writes it into the store:
+
+``local`` (the default)
+    one run after the other in this process, as ``enhance train`` always did.
+``ray``
+    one `Ray <https://docs.ray.io>`_ task per run on a Ray cluster: the cluster at
+    ``address`` (``ray start --head`` on one machine, ``ray start --address=…`` on the others,
+    or a SLURM allocation), or a one-machine cluster started here and stopped at the end. A
+    task asks for one GPU where the cluster has GPUs, else :attr:`RayExecutor.cpus_per_run`
+    CPUs (:attr:`RayExecutor.threads_per_run` limits TensorFlow's threads to match, which
+    changes the floating-point results: a run is reproduced by the same number of threads).
+    Ray retries a task whose worker or node died (:attr:`RayExecutor.max_retries`); the
+    retry takes over the dead attempt's claim (same driver token, see
+    :class:`enhance_utils.learning.store.Claim`) and the dead attempt never left a visible run folder
+    (writes are atomic renames). The store and the data must be on storage that every node
+    sees at the same path, and every node needs this package (``pip install
+    enhance-utils[cluster]``).
+
+Ray is an optional extra (``cluster``) imported only by the ``ray`` executor.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+
+from tqdm.auto import tqdm
+
+#: the executors :func:`get` knows
+NAMES = ("local", "ray")
+#: Ray's settings for a quiet run without network calls, unless the environment sets them
+RAY_ENVIRONMENT = {
+    "RAY_USAGE_STATS_ENABLED": "0",  # no usage report sent home
+    "RAY_ENABLE_UV_RUN_RUNTIME_ENV": "0",  # workers use this interpreter, never `uv run`
+    "RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO": "0",  # (silences a FutureWarning of Ray 2.5x)
+    "RAY_DEDUP_LOGS": "0",
+}
+#: seconds that cancelled tasks get to release their claims when the driver is interrupted
+CANCEL_WAIT = 30
+
+
+class LocalExecutor:
+    """Every run in this process, one after the other, with one progress bar for the grid."""
+
+    name = "local"
+
+    def map(self, job, specs, progress: bool = True) -> list[str]:
+        """``job(spec)`` for each spec, in order; the outcomes."""
+        return [job(spec) for spec in tqdm(specs, desc="runs", disable=not progress or not specs)]
+
+
+@dataclasses.dataclass
+class RayExecutor:
+    """Every run a Ray task on a cluster (see the module's description)."""
+
+    #: a running cluster (``ray start`` prints it, e.g. ``10.0.0.1:6379``; ``"auto"`` finds
+    #: the one on this machine); None: the cluster this process is connected to, or a new one
+    address: str | None = None
+    #: CPUs a run asks for on a cluster without GPUs (and beside its GPU on one with GPUs)
+    cpus_per_run: float = 1
+    #: how often Ray runs a task again whose worker process or node died
+    max_retries: int = 3
+    #: TensorFlow's thread pools in a task without a GPU; None: TensorFlow's default (all
+    #: cores), which gives the same numbers as the local executor on the same machine
+    threads_per_run: int | None = None
+    name = "ray"
+
+    def resources(self, ray) -> dict:
+        """What one run asks for: one GPU where the cluster has any, and its CPUs."""
+        if ray.cluster_resources().get("GPU", 0) > 0:
+            return {"num_gpus": 1, "num_cpus": self.cpus_per_run}
+        return {"num_cpus": self.cpus_per_run}
+
+    def map(self, job, specs, progress: bool = True) -> list[str]:
+        """One task per spec (``job`` shipped once), one progress bar for the grid; the
+        outcomes in the order of ``specs``. The first failed run cancels the rest and raises."""
+        if not specs:
+            return []
+        ray = import_ray()
+        started = connect(ray, self.address)
+        try:
+            resources = self.resources(ray)
+            threads = None if "num_gpus" in resources else self.threads_per_run
+            task = ray.remote(max_retries=self.max_retries, **resources)(_train)
+            shipped = ray.put(dataclasses.replace(job, progress=False))
+            index = {task.remote(shipped, spec, threads): k for k, spec in enumerate(specs)}
+            return _gather(ray, index, progress)
+        finally:
+            if started:
+                ray.shutdown()
+
+
+def _train(job, spec, threads: int | None = None) -> str:
+    """The body of a Ray task: one run (runs in a worker process of any node), with
+    TensorFlow's thread pools at ``threads`` (None: TensorFlow's default)."""
+    if threads:
+        limit_threads(threads)
+    return job(spec)
+
+
+def limit_threads(threads: int) -> None:
+    """TensorFlow's intra- and inter-op thread pools at ``threads`` (in a reused worker
+    process they are set already and stay as they are)."""
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:  # TensorFlow's runtime is initialised: the first task set them
+        pass
+
+
+def _gather(ray, index: dict, progress: bool) -> list[str]:
+    """Wait for every task of ``index`` (reference → position); cancel the rest when one
+    fails or the driver is interrupted."""
+    outcomes = [None] * len(index)
+    pending = list(index)
+    with tqdm(total=len(index), desc="runs", disable=not progress) as bar:
+        try:
+            while pending:
+                done, pending = ray.wait(pending, num_returns=1)
+                for ref in done:
+                    outcomes[index[ref]] = ray.get(ref)
+                    bar.update()
+        except BaseException:
+            cancel(ray, pending)
+            raise
+    return outcomes
+
+
+def cancel(ray, refs) -> None:
+    """Cancel tasks and give them :data:`CANCEL_WAIT` seconds to end: a running task gets a
+    KeyboardInterrupt and releases its claim, so a restarted driver trains it at once."""
+    for ref in refs:
+        ray.cancel(ref)
+    if refs:
+        ray.wait(refs, num_returns=len(refs), timeout=CANCEL_WAIT)
+
+
+def import_ray():
+    """The ``ray`` module, or an ImportError that says how to install it."""
+    for key, value in RAY_ENVIRONMENT.items():
+        os.environ.setdefault(key, value)
+    try:
+        import ray
+    except ImportError:
+        raise ImportError("the ray executor needs Ray: pip install 'enhance-utils[cluster]' "
+                          "(or ray from requirements.txt)") from None
+    return ray
+
+
+def connect(ray, address: str | None) -> bool:
+    """Connect this process to the cluster at ``address``, or start a one-machine cluster
+    (``address`` None); True when this call connected (the caller then disconnects)."""
+    if ray.is_initialized():
+        return False
+    options = {} if address else {"include_dashboard": False}
+    ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING, **options)
+    return True
+
+
+def get(executor="local", address: str | None = None, cpus_per_run: float | None = None):
+    """An executor by name (:data:`NAMES`), or ``executor`` itself when it is one already;
+    a ValueError for an unknown name or for cluster options given to ``local``."""
+    if not isinstance(executor, str):
+        return executor
+    if executor == "local":
+        if address is not None or cpus_per_run is not None:
+            raise ValueError("--address and --cpus-per-run are options of the ray executor")
+        return LocalExecutor()
+    if executor == "ray":
+        if cpus_per_run is not None and not cpus_per_run > 0:
+            raise ValueError(f"cpus per run must be positive, got {cpus_per_run}")
+        return RayExecutor(address, 1 if cpus_per_run is None else cpus_per_run)
+    raise ValueError(f"unknown executor {executor!r}; choose from {', '.join(NAMES)}")

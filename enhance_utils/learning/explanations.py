@@ -1,0 +1,435 @@
+"""Grad-CAM maps of the baseline and the multi-task models (chapter 09).
+
+Grad-CAM (Selvaraju et al., 2017) asks which regions of the last convolutional feature maps
+push a model's output up. For one image it takes the gradient of the output's score with
+respect to the ``K`` feature maps ``A_k`` of a convolutional layer, averages each gradient
+over the spatial positions to a weight ``alpha_k``, and keeps the positive part of the
+weighted sum::
+
+    L = ReLU( sum_k alpha_k A_k ),   alpha_k = mean_ij  d score / d A_k[i, j]
+
+Here the score is the *logit* of the ``diagnosis`` output (the sigmoid's input, so that a
+saturated probability does not flatten the gradient); ``towards="normal"`` uses the negative
+logit. The map is normalised to [0, 1], upsampled (bilinear) to the image's size and
+normalised again, so that its maximum is 1 (an all-zero map stays zero: no region raises the
+score).
+
+Models come from the experiment store (:mod:`enhance_utils.learning.training`): a run is rebuilt with
+:func:`enhance_utils.learning.models.build_model` from the settings in its ``run.json`` and gets the
+``model.weights.h5`` of its folder, which only profiles with ``Training.keep_weights`` write
+(``smoke``). Images are resized exactly as the training pipeline resized them.
+"""
+from __future__ import annotations
+
+import json
+import warnings
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..data import paths, datasets
+from . import training as experiments, models as multitask, store, targets
+
+WEIGHTS = "model.weights.h5"
+
+
+# --------------------------------------------------------------------------- runs
+@dataclass
+class Run:
+    """A finished run of the store with its model rebuilt and its weights loaded."""
+
+    folder: Path
+    record: dict
+    model: object  # keras.Model
+
+    @property
+    def arch(self) -> str:
+        return self.record["arch"]
+
+    @property
+    def target(self) -> str:
+        return self.record["target"]
+
+    @property
+    def image_size(self) -> int:
+        return int(self.record["settings"]["image_size"])
+
+    @property
+    def name(self) -> str:
+        """The paper's model name: ``baseline``, ``crowdA``, ``studC``."""
+        return experiments.model_name(self.target)
+
+    @property
+    def multitask(self) -> bool:
+        return not targets.parse(self.target).is_baseline
+
+    def predictions(self) -> pd.DataFrame:
+        """The test predictions the run stored when it was trained (``score``: the epoch the
+        profile selects, whose weights the run kept)."""
+        frame = store.read_predictions(self.folder)
+        frame = frame[frame.part == "test"].drop(columns="part")
+        return frame.assign(score=frame[f"score_{self.record['selection']}"])
+
+
+def run_folder(profile: str, arch: str, target: str, split: str, results=None) -> Path:
+    """``results/<profile>/<arch>/<target>/<split>`` of the store."""
+    root = Path(results) if results else paths.results_dir()
+    return store.run_dir(root, profile, arch, target, split)
+
+
+def has_weights(folder) -> bool:
+    folder = Path(folder)
+    return (folder / "run.json").is_file() and (folder / WEIGHTS).is_file()
+
+
+def load_run(folder) -> Run:
+    """Rebuild a finished run's model and load its weights.
+
+    Raises ``FileNotFoundError`` naming the folder when the run or its weights are missing
+    (the committed ``cpu`` store keeps no weights; the ``smoke`` profile does).
+    """
+
+    folder = Path(folder)
+    record_path = folder / "run.json"
+    if not record_path.is_file():
+        raise FileNotFoundError(f"no finished run in {folder} (run.json is missing); train it "
+                                "with experiments.run_grid or `enhance train`")
+    weights = folder / WEIGHTS
+    if not weights.is_file():
+        raise FileNotFoundError(
+            f"the run in {folder} kept no weights ({WEIGHTS} is missing); "
+            "explain.ensure_runs retrains it, keeping them, into a side store")
+    record = json.loads(record_path.read_text())
+    settings = record["settings"]
+    model, _ = multitask.build_model(record["arch"], int(settings["image_size"]),
+                                     targets.parse(record["target"]).features, weights=None,
+                                     learning_rate=settings["learning_rate"],
+                                     variant=settings.get("variant", "described"))
+    with warnings.catch_warnings():  # the file also holds the optimizer's state, not needed here
+        warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+        model.load_weights(weights)
+    model.trainable = False
+    return Run(folder, record, model)
+
+
+def ensure_runs(profile: str, targets, split_seed: int, arch: str | None = None, results=None,
+                train: bool = True, progress: bool = False) -> dict[str, Path]:
+    """Folders of finished runs *with weights* for ``targets`` on one split of a profile.
+
+    A run whose store folder kept its weights is used as it is. Any other (missing, or
+    finished without weights, as in the committed ``cpu`` store whose weights git does not
+    hold) is trained into a side store in the cache folder, keeping its weights: training is
+    deterministic, so that model is the one whose predictions the store holds. The store
+    itself is never written. With ``train=False`` nothing is trained; ``progress`` shows the
+    training's progress bars.
+    """
+    from ..profiles import get_profile
+
+    settings = get_profile(profile).training
+    arch = arch or settings.archs[0]
+    split = f"seed{split_seed}"
+    root = Path(results) if results else paths.results_dir()
+    side = paths.cache_dir() / "explain-runs"
+    folders = {t: run_folder(profile, arch, t, split, where) for where in (side, root)
+               for t in targets if has_weights(run_folder(profile, arch, t, split, where))}
+    todo = [t for t in targets if t not in folders]
+    if todo and train:
+        experiments.run_grid(profile, archs=[arch], targets=todo, seeds=[split_seed],
+                             results=side, progress=progress, keep_weights=True)
+        folders.update({t: run_folder(profile, arch, t, split, side) for t in todo})
+    for target in targets:
+        if target not in folders:
+            load_run(run_folder(profile, arch, target, split, root))  # raises, naming the folder
+    return {t: folders[t] for t in targets}
+
+
+# --------------------------------------------------------------------------- Grad-CAM
+def find_conv_layer(model, name: str | None = None):
+    """The layer named ``name``, or the model's last convolutional layer."""
+    from keras import layers
+
+    if name is not None:
+        return model.get_layer(name)
+    convolutions = (layers.Conv2D, layers.SeparableConv2D, layers.DepthwiseConv2D)
+    found = [layer for layer in model.layers if isinstance(layer, convolutions)]
+    if not found:
+        raise ValueError(f"model {model.name} has no convolutional layer; name one with layer=")
+    return found[-1]
+
+
+def model_input(image, image_size: int) -> np.ndarray:
+    """An RGB image (any size, 0–255) resized as the training pipeline does: antialiased
+    bilinear resize to ``image_size`` and rounding to ``uint8``."""
+    import tensorflow as tf
+
+    image = np.asarray(image)
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"expected an RGB image of shape (rows, cols, 3), got {image.shape}")
+    resized = tf.image.resize(tf.convert_to_tensor(image, tf.float32), (image_size, image_size),
+                              antialias=True)
+    return tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8).numpy()
+
+
+def read_image(path) -> np.ndarray:
+    """An image decoded as the training pipeline decodes it (TensorFlow's JPEG decoder, whose
+    pixels can differ from PIL's by a few levels), ``uint8`` (rows, cols, 3)."""
+    import tensorflow as tf
+
+    raw = tf.io.read_file(str(path))
+    return tf.io.decode_image(raw, channels=3, expand_animations=False).numpy()
+
+
+def load_lesion(lesion_id: str, root=None) -> tuple[np.ndarray, np.ndarray]:
+    """An ISIC 2017 lesion as the models saw it (:func:`read_image`) and its mask."""
+    image = read_image(datasets.isic_image_path(lesion_id, root))
+    return image, datasets.load_mask(datasets.isic_mask_path(lesion_id, root), image.shape[:2])
+
+
+def upsample(cam: np.ndarray, shape) -> np.ndarray:
+    """A map resized bilinearly to ``shape`` (rows, cols) and clipped to [0, 1]."""
+    import tensorflow as tf
+
+    cam = np.asarray(cam, np.float32)
+    if cam.shape == tuple(shape[:2]):
+        return cam
+    out = tf.image.resize(cam[..., None], tuple(shape[:2]), method="bilinear").numpy()[..., 0]
+    return np.clip(out, 0.0, 1.0)
+
+
+def _normalise(cam: np.ndarray) -> np.ndarray:
+    top = float(cam.max())
+    return cam / top if top > 0 else np.zeros_like(cam)
+
+
+@dataclass
+class Explanation:
+    """Grad-CAM of one image: the map (image size, [0, 1]) and what the model predicted."""
+
+    cam: np.ndarray
+    probability: float  # of "abnormal"
+    annotation: float | None  # the multi-task head's A, B or C; None for a baseline
+    layer: str
+    towards: str = "abnormal"  # the class the map explains
+
+    @property
+    def empty(self) -> bool:
+        """True when no region raises the explained score (all weighted maps negative)."""
+        return not bool(np.any(self.cam > 0))
+
+
+#: model -> {layer name: (grad model, diagnosis layer)}; entries go with their model
+_GRAD_MODELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _grad_model(model, layer):
+    import keras
+
+    cached = _GRAD_MODELS.setdefault(model, {})
+    if layer.name in cached:
+        return cached[layer.name]
+    head = model.get_layer(multitask.DIAGNOSIS)
+    outputs = {"conv": layer.output, "hidden": head.input, multitask.DIAGNOSIS: head.output}
+    names = {l.name for l in model.layers}
+    if multitask.ANNOTATION in names:
+        outputs[multitask.ANNOTATION] = model.get_layer(multitask.ANNOTATION).output
+    grad_model = keras.Model(model.inputs, outputs)
+    cached[layer.name] = (grad_model, head)
+    return grad_model, head
+
+
+def explain_image(model, image, arch: str = "small", layer=None,
+                  towards: str = "abnormal", variant: str = "described") -> Explanation:
+    """Grad-CAM of the ``diagnosis`` output for one RGB image, and the predicted annotation.
+
+    ``image`` is an RGB array of any size (0–255); it is resized as in training, scaled with
+    the architecture's ``preprocess_input``, and the map comes back at the image's size.
+    ``layer`` is a layer or its name (default: the last convolutional layer).
+    """
+    import tensorflow as tf
+
+    if towards not in ("abnormal", "normal", "predicted"):
+        raise ValueError(f"towards must be 'abnormal', 'normal' or 'predicted', not {towards!r}")
+    image = np.asarray(image)
+    size = int(model.inputs[0].shape[1])
+    if layer is None or isinstance(layer, str):
+        conv_layer = find_conv_layer(model, layer)
+    else:
+        conv_layer = layer
+    grad_model, head = _grad_model(model, conv_layer)
+    # the input scaling of the variant the run was trained with
+    x = multitask.preprocess_input(arch, variant)(model_input(image, size)[None].astype(np.float32))
+    x = tf.convert_to_tensor(x, tf.float32)
+    with tf.GradientTape() as tape:
+        out = grad_model(x, training=False)
+        conv = out["conv"]
+        logit = tf.matmul(out["hidden"], head.kernel) + head.bias  # the sigmoid's input
+        if towards == "predicted":
+            towards = "abnormal" if float(logit[0, 0]) >= 0 else "normal"
+        score = logit[:, 0] if towards == "abnormal" else -logit[:, 0]
+    grads = tape.gradient(score, conv)
+    alpha = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)
+    cam = tf.nn.relu(tf.reduce_sum(alpha * conv, axis=-1))[0].numpy()
+    annotation = out.get(multitask.ANNOTATION)
+    return Explanation(
+        cam=_normalise(upsample(_normalise(cam), image.shape[:2])),
+        probability=float(out[multitask.DIAGNOSIS].numpy().reshape(-1)[0]),
+        annotation=None if annotation is None else float(annotation.numpy().reshape(-1)[0]),
+        layer=conv_layer.name, towards=towards)
+
+
+def grad_cam(model, image, arch: str = "small", layer=None,
+             towards: str = "abnormal") -> np.ndarray:
+    """The Grad-CAM map only: shape of ``image`` (rows, cols), values in [0, 1]."""
+    return explain_image(model, image, arch, layer, towards).cam
+
+
+def mass_inside(cam: np.ndarray, mask: np.ndarray) -> float:
+    """Fraction of the map's total mass that lies inside ``mask``; NaN for an empty map."""
+    cam = upsample(cam, np.shape(mask))
+    total = float(cam.sum())
+    return float(cam[np.asarray(mask, bool)].sum() / total) if total > 0 else float("nan")
+
+
+# --------------------------------------------------------------------------- comparison
+def compare(runs: dict[str, Run], lesion_ids, root=None, scores: pd.DataFrame | None = None,
+            towards: str = "abnormal", progress: bool = False):
+    """Grad-CAM of every run for every ISIC 2017 lesion (images via :func:`load_lesion`), with
+    a progress bar over the lesions when ``progress``.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        One row per lesion × model: ``lesion_id``, ``label``, ``model``, ``target``,
+        ``probability``, ``predicted_annotation`` (multi-task models), ``true_annotation`` (the target's
+        per-lesion score from ``scores``, NaN where the lesion has none), ``explains`` (the
+        class the map explains), ``mass_in_lesion`` (NaN for an empty map) and
+        ``lesion_area`` (the mask's share of the image: what an evenly spread map would get).
+    maps : dict
+        ``(lesion_id, model) -> Explanation`` and ``lesion_id -> (image, mask)``.
+    """
+    from tqdm.auto import tqdm
+
+    gt = datasets.isic_ground_truth(root).set_index("lesion_id").label
+    rows, maps = [], {}
+    for lesion_id in tqdm(list(lesion_ids), desc=f"Grad-CAM ({towards})", unit="lesion",
+                          disable=not progress):
+        image, mask = load_lesion(lesion_id, root)
+        maps[lesion_id] = (image, mask)
+        for name, run in runs.items():
+            ex = explain_image(run.model, image, run.arch, towards=towards,
+                               variant=run.record["settings"].get("variant", "described"))
+            maps[(lesion_id, name)] = ex
+            truth = np.nan
+            parsed = targets.parse(run.target)
+            if len(parsed.features) == 1 and scores is not None:
+                hit = scores[(scores.lesion_id == lesion_id) & (scores.source == parsed.source)
+                             & (scores.feature == parsed.features[0])].score
+                truth = float(hit.iloc[0]) if len(hit) else np.nan
+            rows.append({"lesion_id": lesion_id, "label": int(gt.get(lesion_id, -1)), "model": name,
+                         "target": run.target,
+                         "probability": ex.probability, "predicted_annotation": ex.annotation,
+                         "true_annotation": truth, "explains": ex.towards,
+                         "mass_in_lesion": mass_inside(ex.cam, mask),
+                         "lesion_area": float(np.mean(mask))})
+    return pd.DataFrame(rows), maps
+
+
+def mass_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Per model: how many maps are empty, and the mean fraction of a (non-empty) map inside
+    the lesion next to the mean lesion area of the same lesions, the level a map spread
+    evenly over the image would reach."""
+    rows = {}
+    for model, part in table.groupby("model", sort=False):
+        shown = part[part.mass_in_lesion.notna()]
+        rows[model] = {"lesions": len(part), "empty_maps": int(part.mass_in_lesion.isna().sum()),
+                       "mass_in_lesion": shown.mass_in_lesion.mean(),
+                       "lesion_area": shown.lesion_area.mean()}
+    out = pd.DataFrame.from_dict(rows, orient="index").rename_axis("model")
+    return out.round(3)
+
+
+def plot_lesions(table: pd.DataFrame, maps: dict, models, alpha: float = 0.45, axes=None):
+    """For each lesion a row: image with its mask outline | one Grad-CAM overlay per model.
+
+    Titles give the predicted probability of "abnormal" and, for a multi-task model, the
+    predicted annotation next to the lesion's real one.
+    """
+    import matplotlib.pyplot as plt
+
+    lesion_ids = list(dict.fromkeys(table.lesion_id))
+    models = list(models)
+    if axes is None:
+        _, axes = plt.subplots(len(lesion_ids), 1 + len(models),
+                               figsize=(2.6 * (1 + len(models)), 2.4 * len(lesion_ids)),
+                               squeeze=False)
+    by_key = table.set_index(["lesion_id", "model"])
+    for row, lesion_id in zip(axes, lesion_ids):
+        image, mask = maps[lesion_id]
+        label = "abnormal" if by_key.loc[(lesion_id, models[0]), "label"] == 1 else "normal"
+        row[0].imshow(image)
+        row[0].contour(mask, levels=[0.5], colors="white", linewidths=0.8)
+        row[0].set_title(f"{lesion_id}\n{label}", fontsize=8)
+        for ax, name in zip(row[1:], models):
+            ex = maps[(lesion_id, name)]
+            ax.imshow(image)
+            if not ex.empty:  # an empty map leaves the image as it is
+                ax.imshow(ex.cam, cmap="jet", alpha=alpha, vmin=0, vmax=1)
+            ax.contour(mask, levels=[0.5], colors="white", linewidths=0.6)
+            title = f"{name}: p={ex.probability:.2f}" + (" (empty map)" if ex.empty else "")
+            if ex.annotation is not None:
+                truth = by_key.loc[(lesion_id, name), "true_annotation"]
+                real = "—" if pd.isna(truth) else f"{truth:.2f}"
+                feature = targets.parse(by_key.loc[(lesion_id, name), "target"]).features[0]
+                title += f"\n{feature}: predicted {ex.annotation:.2f}, real {real}"
+            ax.set_title(title, fontsize=8)
+        for ax in row:
+            ax.set_axis_off()
+    return axes
+
+
+# --------------------------------------------------------------------------- explorer
+EXPLORER_COLUMNS = ["lesion_id", "label", "model", "target", "explains", "probability",
+                    "predicted_annotation", "true_annotation", "mass_in_lesion", "lesion_area"]
+
+
+def explorer(tables: dict[str, pd.DataFrame], maps: dict[str, dict],
+             show_static: bool = True) -> None:
+    """Pick a test lesion, a model and the class explained: the Grad-CAM over the image and
+    what the model predicted (chapter 09).
+
+    Parameters
+    ----------
+    tables, maps : dict
+        Per class explained (``"abnormal"``, ``"normal"``), the table and the maps that
+        :func:`compare` returns.
+    show_static : bool
+        Also draw the first view as plain output, what a page without kernel shows
+        (:func:`enhance_utils.book.explorers.show`): the first abnormal lesion, with the first
+        model whose map for the first class is not empty.
+    """
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    from ..book import explorers
+
+    towards, first = next(iter(tables.items()))
+    labels = first.drop_duplicates("lesion_id").set_index("lesion_id").label
+    lesion = next((i for i in labels.index if labels[i] == 1), labels.index[0])
+    models = list(dict.fromkeys(first.model))
+    model = next((m for m in models if not maps[towards][(lesion, m)].empty), models[0])
+
+    def render(lesion_id, model, towards):
+        table = tables[towards]
+        rows = table[(table.lesion_id == lesion_id) & (table.model == model)]
+        plot_lesions(rows, maps[towards], [model])
+        plt.show()
+        display(rows[EXPLORER_COLUMNS].round(3))
+
+    lesions = [(f"{i} ({'abnormal' if labels[i] == 1 else 'normal'})", i) for i in labels.index]
+    controls = {"lesion_id": explorers.dropdown(lesions, "lesion", value=lesion),
+                "model": explorers.dropdown(models, "model", value=model),
+                "towards": explorers.toggle(tables, "explains")}
+    explorers.show(render, controls, show_static)

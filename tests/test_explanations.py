@@ -1,0 +1,146 @@
+"""Grad-CAM of the stored models (chapter 09)."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from enhance_utils.learning import explanations, models  # noqa: E402
+
+SIZE = 32
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    """A just-initialised multi-task small CNN (no training needed for shape checks)."""
+    keras.utils.set_random_seed(0)
+    model, _ = models.build_model("small", SIZE, ("A",), learning_rate=1e-3)
+    return model
+
+
+def test_map_shape_range_and_determinism(tiny):
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (48, 40, 3), dtype=np.uint8)  # not square, not the model's size
+    first = explanations.explain_image(tiny, image, "small", towards="predicted")
+    second = explanations.explain_image(tiny, image, "small", towards="predicted")
+    assert first.cam.shape == (48, 40)
+    assert first.cam.min() >= 0.0 and first.cam.max() <= 1.0
+    assert first.cam.max() == pytest.approx(1.0) or first.empty
+    np.testing.assert_array_equal(first.cam, second.cam)
+    assert 0.0 <= first.probability <= 1.0 and isinstance(first.annotation, float)
+    out = tiny.predict(models.preprocess_input("small")(
+        explanations.model_input(image, SIZE)[None].astype("float32")), verbose=0)
+    assert first.probability == pytest.approx(float(out["diagnosis"][0, 0]), abs=1e-6)
+    assert first.annotation == pytest.approx(float(out["annotation"][0, 0]), abs=1e-5)
+    # the last convolutional layer is found; naming it gives the same map
+    layer = explanations.find_conv_layer(tiny)
+    assert isinstance(layer, keras.layers.Conv2D)
+    later = tiny.layers[tiny.layers.index(layer) + 1:]
+    assert not any(isinstance(other, keras.layers.Conv2D) for other in later)
+    named = explanations.grad_cam(tiny, image, "small", layer=layer.name, towards=first.towards)
+    np.testing.assert_array_equal(named, first.cam)
+
+
+def test_baseline_has_no_annotation():
+    model, _ = models.build_model("small", SIZE)
+    ex = explanations.explain_image(model, np.zeros((SIZE, SIZE, 3), np.uint8), "small")
+    assert ex.annotation is None
+
+
+def _quadrant_model(size: int = 16):
+    """Diagnosis logit = sum of the red channel over the top-right quadrant minus 1.
+
+    ``conv`` has two 1×1 channels: red and green brightness. Only red in the top-right
+    quadrant reaches the diagnosis; green anywhere (and red elsewhere) does not.
+    """
+    inputs = keras.Input((size, size, 3))
+    conv = keras.layers.Conv2D(2, 1, activation="relu", name="conv")
+    features = conv(inputs)
+    hidden = keras.layers.Dense(1, name="hidden")(keras.layers.Flatten()(features))
+    diagnosis = keras.layers.Dense(1, activation="sigmoid", name="diagnosis")(hidden)
+    model = keras.Model(inputs, {"diagnosis": diagnosis})
+    kernel = np.zeros((1, 1, 3, 2), "float32")
+    kernel[0, 0, 0, 0] = kernel[0, 0, 1, 1] = 1.0
+    conv.set_weights([kernel, np.zeros(2, "float32")])
+    read = np.zeros((size, size, 2), "float32")
+    read[: size // 2, size // 2:, 0] = 1.0  # channel 0 (red), top-right quadrant only
+    model.get_layer("hidden").set_weights([read.reshape(-1, 1), np.zeros(1, "float32")])
+    model.get_layer("diagnosis").set_weights([np.ones((1, 1), "float32"), -np.ones(1, "float32")])
+    return model
+
+
+def test_map_finds_the_quadrant_the_model_reads():
+    model = _quadrant_model()
+    rows, cols = 40, 24  # not square: a transposed or mis-scaled map would miss the quadrant
+    image = np.zeros((rows, cols, 3), np.uint8)
+    image[: rows // 2, cols // 2:, 0] = 255  # red where the model looks
+    image[rows // 2:, : cols // 2, 1] = 255  # a green distractor it ignores
+    # (red elsewhere would light up too: Grad-CAM weighs whole channels, not positions)
+    ex = explanations.explain_image(model, image, "small")
+    assert ex.probability > 0.99 and ex.layer == "conv"
+    quadrant = np.zeros((rows, cols), bool)
+    quadrant[: rows // 2, cols // 2:] = True
+    assert explanations.mass_inside(ex.cam, quadrant) > 0.9
+    # nothing in the image speaks for "normal": the map for that class is empty
+    normal = explanations.explain_image(model, image, "small", towards="normal")
+    assert normal.empty and np.isnan(explanations.mass_inside(normal.cam, quadrant))
+
+
+def _store_run(folder, model, target="crowd:A"):
+    folder.mkdir(parents=True)
+    record = {"arch": "small", "target": target, "split": "seed1",
+              "settings": {"image_size": SIZE, "learning_rate": 1e-3}}
+    (folder / "run.json").write_text(json.dumps(record))
+    if model is not None:
+        model.save_weights(folder / explanations.WEIGHTS)
+
+
+def test_load_run_restores_the_model(tiny, tmp_path):
+    folder = tmp_path / "smoke" / "small" / "crowd-A" / "seed1"
+    _store_run(folder, tiny)
+    run = explanations.load_run(folder)
+    assert run.name == "crowdA" and run.multitask and run.image_size == SIZE
+    x = np.random.default_rng(1).random((2, SIZE, SIZE, 3)).astype("float32")
+    np.testing.assert_allclose(run.model.predict(x, verbose=0)["annotation"],
+                               tiny.predict(x, verbose=0)["annotation"], rtol=1e-6)
+
+
+def test_missing_weights_name_the_run_folder(tmp_path):
+    folder = tmp_path / "cpu" / "small" / "baseline" / "seed1970"
+    _store_run(folder, None, target="baseline")
+    with pytest.raises(FileNotFoundError, match=f"{folder}.*model.weights.h5"):
+        explanations.load_run(folder)
+    with pytest.raises(FileNotFoundError, match="run.json"):
+        explanations.load_run(tmp_path / "nothing")
+
+
+def test_ensure_runs_without_weights_or_training(tmp_path):
+    for profile in ("cpu", "smoke"):
+        with pytest.raises(FileNotFoundError, match="seed1970"):
+            explanations.ensure_runs(profile, ["baseline"], 1970, results=tmp_path, train=False)
+
+
+def test_runs_without_weights_are_retrained_into_a_side_store(data_root, tmp_path, monkeypatch):
+    """A store that keeps predictions only (as the committed cpu store): the explained run is
+    trained again, with its weights, outside the store, and gives the stored predictions."""
+    from enhance_utils.data import paths
+    from enhance_utils.learning import training, store
+    from enhance_utils import profiles
+
+    monkeypatch.setitem(profiles.PROFILES, "nokeep", profiles.Profile("nokeep", "tests", 1,
+                        profiles.Training(archs=("small",), targets=("crowd:A",),
+                                          split_seeds=(1970,), image_size=32, n_lesions=60,
+                                          epochs=1, batch_size=20, learning_rate=1e-3,
+                                          weights=None)))
+    results = tmp_path / "results"
+    training.run_grid("nokeep", results=results, progress=False)
+    stored = store.run_dir(results, "nokeep", "small", "crowd:A", "seed1970")
+    assert not (stored / explanations.WEIGHTS).exists()
+    folder = explanations.ensure_runs("nokeep", ["crowd:A"], 1970, results=results)["crowd:A"]
+    assert folder.is_relative_to(paths.cache_dir()) and (folder / explanations.WEIGHTS).is_file()
+    assert (folder / store.PREDICTIONS).read_bytes() == (stored / store.PREDICTIONS).read_bytes()
+    assert explanations.ensure_runs("nokeep", ["crowd:A"], 1970, results=results,
+                               train=False)["crowd:A"] == folder  # cached, not trained again
