@@ -32,7 +32,8 @@ CHAPTER_MODULES = {
     "agreement": "stats.agreement", "paired": "stats.paired", "evidence": "stats.evidence",
     "multitask": "learning.models", "pipeline": "learning.pipeline",
     "splits": "learning.splits", "targets": "learning.targets",
-    "experiments": "learning.training", "ensembles": "learning.ensembles",
+    "experiments": "learning.training", "results": "learning.results",
+    "ensembles": "learning.ensembles",
     "explain": "learning.explanations", "variants": "learning.variants",
     "figures": "book.figures", "prose": "book.prose", "prose_training": "book.prose_training",
 }

@@ -44,8 +44,9 @@ class _Lazy:
         return getattr(importlib.import_module(self._name), attr)
 
 
-agreement, annotations, paths, correlation, fetch = (_Lazy(name) for name in (
-    "stats.agreement", "data.annotations", "data.paths", "stats.correlation", "data.fetch"))
+agreement, annotations, paths, correlation, fetch, registry = (_Lazy(name) for name in (
+    "stats.agreement", "data.annotations", "data.paths", "stats.correlation", "data.fetch",
+    "data.registry"))
 
 
 def profile_choices() -> tuple[str, ...]:
@@ -69,7 +70,7 @@ def _refuse(err: Exception) -> int:
 def _cmd_fetch(args) -> int:
     if args.verify:
         try:
-            report = fetch.verify()
+            report = registry.verify()
         except input_errors() as err:
             return _refuse(err)
         bad = [r for r in report if r["status"] != "ok"]

@@ -108,10 +108,10 @@ def download_env(tmp_path, monkeypatch):
 
 @pytest.fixture
 def use_registry(monkeypatch):
-    """Replace the registry by the given :class:`enhance_utils.data.fetch.RemoteFile` rows."""
-    from enhance_utils.data import fetch
+    """Replace the registry by the given :class:`enhance_utils.data.registry.RemoteFile` rows."""
+    from enhance_utils.data import registry
 
     def use(entries):
-        monkeypatch.setattr(fetch, "registry", lambda: {e.path: e for e in entries})
+        monkeypatch.setattr(registry, "entries", lambda: {e.path: e for e in entries})
 
     return use

@@ -14,7 +14,7 @@ import nbformat
 import pytest
 
 from enhance_utils.book import build
-from enhance_utils.data import chapter_data, datasets, fetch
+from enhance_utils.data import chapter_data, datasets, fetch, registry
 from enhance_utils.learning import splits
 from enhance_utils.abc import lesions as abc_lesions
 from enhance_utils.profiles import PROFILES
@@ -24,7 +24,7 @@ PROJECT = Path(__file__).resolve().parents[1]
 
 def _symlink_tree(data_needs, data_root: Path, tree: Path) -> Path:
     """A tree of links to the mirror's files that ``data_needs`` lists (PH2 as one folder)."""
-    for rel in [p for p in data_needs.files if not fetch.registry()[p].unpack_to] + \
+    for rel in [p for p in data_needs.files if not registry.entries()[p].unpack_to] + \
             list(data_needs.members):
         (tree / rel).parent.mkdir(parents=True, exist_ok=True)
         (tree / rel).symlink_to(data_root / rel)
@@ -139,16 +139,16 @@ def test_table_chapters_run_on_only_their_files(chapter, data_root, tmp_path, mo
 
 
 # --------------------------------------------------------------------------- downloading
-def _serve_like_the_registry(data_root: Path, folder: Path, base: str) -> list[fetch.RemoteFile]:
+def _serve_like_the_registry(data_root: Path, folder: Path, base: str) -> list[registry.RemoteFile]:
     """Registry rows whose URLs point at copies of the mirror's files on the local server; the
     ISIC images and masks of 30 lesions packed into zips laid out like the official ones."""
     rows = []
-    for rel, entry in fetch.registry().items():
+    for rel, entry in registry.entries().items():
         if rel.startswith("enhance/") or rel == chapter_data.TABLES[0]:
             served = folder / rel
             served.parent.mkdir(parents=True, exist_ok=True)
             served.write_bytes((data_root / rel).read_bytes())
-            rows.append(fetch.RemoteFile(rel, base + rel, entry.sha256, entry.size))
+            rows.append(registry.RemoteFile(rel, base + rel, entry.sha256, entry.size))
     lesions = datasets.isic_ground_truth(data_root).lesion_id[:30]
     for folder_name, names in (
             ("ISIC-2017_Training_Data", [f"{i}.jpg" for i in lesions] +
@@ -157,10 +157,10 @@ def _serve_like_the_registry(data_root: Path, folder: Path, base: str) -> list[f
         with zipfile.ZipFile(folder / f"{folder_name}.zip", "w") as archive:
             for name in names:
                 archive.write(data_root / "isic2017" / folder_name / name, f"{folder_name}/{name}")
-        rows.append(fetch.RemoteFile(f"isic2017/{folder_name}.zip", base + f"{folder_name}.zip",
+        rows.append(registry.RemoteFile(f"isic2017/{folder_name}.zip", base + f"{folder_name}.zip",
                                      unpack_to="isic2017"))
-    metadata = fetch.registry()[datasets.ISIC_METADATA]
-    rows.append(fetch.RemoteFile(metadata.path, sha256=metadata.sha256, archive=metadata.archive))
+    metadata = registry.entries()[datasets.ISIC_METADATA]
+    rows.append(registry.RemoteFile(metadata.path, sha256=metadata.sha256, archive=metadata.archive))
     return rows
 
 
@@ -199,11 +199,11 @@ def test_the_ph2_archive_is_downloaded_once_for_every_chapter(data_root, server,
     No tool here writes RAR: the archive served is a stand-in, unpacked by copying the table."""
     folder, base, log = server
     rows = _serve_like_the_registry(data_root, folder, base)
-    rar, table = (fetch.registry()[p] for p in (chapter_data.TABLES[1], chapter_data.PH2_TABLES[1]))
+    rar, table = (registry.entries()[p] for p in (chapter_data.TABLES[1], chapter_data.PH2_TABLES[1]))
     (folder / "PH2Dataset.rar").write_bytes(b"Rar!\x1a\x07\x01\x00 stand-in")
-    use_registry(rows + [fetch.RemoteFile(rar.path, base + "PH2Dataset.rar",
+    use_registry(rows + [registry.RemoteFile(rar.path, base + "PH2Dataset.rar",
                                           unpack_to=rar.unpack_to),
-                         fetch.RemoteFile(table.path, sha256=table.sha256, archive=rar.path)])
+                         registry.RemoteFile(table.path, sha256=table.sha256, archive=rar.path)])
     members = [Path(table.path).relative_to(rar.unpack_to).as_posix()]
 
     def unpack(self, fname, extract_dir):

@@ -146,9 +146,9 @@ def test_a_dead_node_s_run_is_retried_elsewhere(cluster, tmp_path):
 
 _DRIVER = _REGISTER + textwrap.dedent("""
     import sys
-    from enhance_utils import experiments
-    experiments.run_grid("tiny", results=sys.argv[1], executor="ray", address=sys.argv[2],
-                         progress=False)
+    from enhance_utils.learning import training
+    training.run_grid("tiny", results=sys.argv[1], executor="ray", address=sys.argv[2],
+                      progress=False)
 """)
 
 

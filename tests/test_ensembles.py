@@ -9,6 +9,7 @@ from enhance_utils import cli
 from enhance_utils.learning import ensembles, training, targets
 
 import fakestore
+from enhance_utils.learning.results import load_predictions, load_runs, summarize
 
 LABELS = np.array([0, 0, 0, 0, 1, 1, 1, 1])
 IDS = [f"L{i}" for i in range(8)]
@@ -41,7 +42,7 @@ def store(tmp_path):
 
 
 def load(root):
-    return training.load_runs("smoke", root), training.load_predictions("smoke", root)
+    return load_runs("smoke", root), load_predictions("smoke", root)
 
 
 def test_ensemble_averages_members_matched_by_lesion(store):
@@ -88,7 +89,7 @@ def test_table5_and_table4(store):
     assert row.loc["crowdABC", "mean_auc"] == 100.0 and row.loc["crowdABC", "sd_auc"] == 0
     assert row.loc["crowdABC", "n_splits"] == 2 and row.loc["studABC", "n_splits"] == 1
     assert row.loc["studC", "n_splits"] == 1 and row.loc["baseline", "mean_auc"] == 75.0
-    singles = training.summarize(runs).set_index(["arch", "model"])
+    singles = summarize(runs).set_index(["arch", "model"])
     mine = t5.set_index(["arch", "model"]).loc[singles.index]
     assert np.allclose(mine.mean_auc, singles.mean_auc)
     t4 = ensembles.table4(t5)

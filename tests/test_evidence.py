@@ -6,8 +6,8 @@ import pytest
 
 import fakestore
 from enhance_utils.stats import evidence
-from enhance_utils.learning import training as experiments
 from enhance_utils import profiles
+from enhance_utils.learning.results import load_predictions, load_runs
 
 IDS = [f"L{i}" for i in range(8)]
 LABELS = np.array([0, 0, 0, 0, 1, 1, 1, 1])
@@ -32,8 +32,8 @@ def store(tmp_path):
 
 
 def test_claims_supported_when_every_split_agrees(store):
-    runs = experiments.load_runs("smoke", store)
-    table = evidence.claims(runs, experiments.load_predictions("smoke", store)).set_index("claim")
+    runs = load_runs("smoke", store)
+    table = evidence.claims(runs, load_predictions("smoke", store)).set_index("claim")
     assert set(table.index) == {"single", "ensemble", "ensemble_vs_baselines",
                                 "real_vs_uniform", "real_vs_permuted"}  # no joint model stored
     for claim in ("ensemble", "ensemble_vs_baselines", "real_vs_uniform", "real_vs_permuted"):

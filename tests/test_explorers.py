@@ -12,10 +12,11 @@ import pytest  # noqa: E402
 
 from enhance_utils.stats import agreement, correlation
 from enhance_utils.data import annotations, datasets
-from enhance_utils.learning import ensembles, training, explanations
+from enhance_utils.learning import ensembles, explanations
 from enhance_utils.book import figures
 
 import fakestore  # noqa: E402
+from enhance_utils.learning.results import load_predictions
 
 
 @pytest.fixture
@@ -162,7 +163,7 @@ def model_preds(tmp_path):
     for split in ("seed1970", "seed1972"):
         for target in ("baseline", "crowd:A", "crowd:B", "crowd:C"):
             fakestore.write_run(root, target, split, IDS, LABELS, LABELS + rng.normal(0, 0.6, 6))
-    return ensembles.model_predictions(training.load_predictions("smoke", root))
+    return ensembles.model_predictions(load_predictions("smoke", root))
 
 
 @pytest.mark.parametrize("show_static", [True, False])

@@ -243,13 +243,13 @@ def test_chapter_data_check_verifies_checksums(data_root, tmp_path, monkeypatch,
 
 
 def test_chapter_data_checksums_are_remembered(data_root, tmp_path, monkeypatch):
-    from enhance_utils.data import chapter_data, fetch
+    from enhance_utils.data import chapter_data, registry
 
     root = mirror_tree(data_root, tmp_path / "data", {CROWD_C: (data_root / CROWD_C).read_bytes()})
     monkeypatch.setenv("ENHANCE_DATA_DIR", str(root))
     hashed = []
-    real = fetch.file_sha256
-    monkeypatch.setattr(fetch, "file_sha256", lambda path: hashed.append(path) or real(path))
+    real = registry.file_sha256
+    monkeypatch.setattr(registry, "file_sha256", lambda path: hashed.append(path) or real(path))
     chapter_data.ensure("02_annotations", "smoke")
     assert len(hashed) > 50 and not list(root.rglob("checksums.json"))
     hashed.clear()
@@ -283,13 +283,13 @@ def test_fetch_members_refuses_member_paths_with_dotdot(server, download_env, us
                                                         tmp_path):
     import zipfile
 
-    from enhance_utils.data import fetch
+    from enhance_utils.data import fetch, registry
 
     folder, base, log = server
     member = "ISIC-2017_Training_Part1_GroundTruth/../../outside/evil.png"
     with zipfile.ZipFile(folder / "masks.zip", "w") as archive:
         archive.writestr(member, b"evil")
-    use_registry([fetch.RemoteFile(MASKS_ZIP, base + "masks.zip", unpack_to="isic2017")])
+    use_registry([registry.RemoteFile(MASKS_ZIP, base + "masks.zip", unpack_to="isic2017")])
     with pytest.raises(fetch.FetchError, match="outside"):
         fetch.fetch_members(MASKS_ZIP, [f"isic2017/{member}"], progressbar=False)
     assert not list(tmp_path.rglob("evil.png")) and log == []  # refused before any request
@@ -297,11 +297,11 @@ def test_fetch_members_refuses_member_paths_with_dotdot(server, download_env, us
 
 def test_registry_path_outside_the_download_folder_is_refused(server, download_env,
                                                               use_registry):
-    from enhance_utils.data import fetch
+    from enhance_utils.data import fetch, registry
 
     folder, base, log = server
     (folder / "evil.csv").write_text("evil\n")
-    use_registry([fetch.RemoteFile("../evil.csv", base + "evil.csv")])
+    use_registry([registry.RemoteFile("../evil.csv", base + "evil.csv")])
     with pytest.raises(fetch.FetchError, match="outside"):
         fetch.fetch(progressbar=False)
     assert not (download_env.parent / "evil.csv").exists() and log == []
@@ -311,13 +311,13 @@ def test_zip_archive_with_a_member_outside_is_refused(server, download_env, use_
                                                       tmp_path):
     import zipfile
 
-    from enhance_utils.data import fetch
+    from enhance_utils.data import fetch, registry
 
     folder, base, _ = server
     with zipfile.ZipFile(folder / "masks.zip", "w") as archive:
         archive.writestr("Masks/ISIC_0000001_segmentation.png", b"fine")
         archive.writestr("../../evil.txt", b"evil")
-    use_registry([fetch.RemoteFile("isic2017/masks.zip", base + "masks.zip",
+    use_registry([registry.RemoteFile("isic2017/masks.zip", base + "masks.zip",
                                    unpack_to="isic2017")])
     with pytest.raises(fetch.FetchError, match=r"masks.zip holds '\.\./\.\./evil.txt'.*outside"):
         fetch.fetch(progressbar=False)
@@ -341,12 +341,12 @@ def fake_bsdtar(tmp_path, monkeypatch, listing: str, fail: str = ""):
 
 def test_rar_with_a_member_outside_is_refused(server, download_env, use_registry, tmp_path,
                                               monkeypatch):
-    from enhance_utils.data import fetch
+    from enhance_utils.data import fetch, registry
 
     folder, base, _ = server
     (folder / "PH2Dataset.rar").write_bytes(b"Rar!\x1a\x07\x00 stand-in")
     mark = fake_bsdtar(tmp_path, monkeypatch, "PH2Dataset/ok.txt\\n../../evil.txt\\n")
-    use_registry([fetch.RemoteFile("ph2/PH2Dataset.rar", base + "PH2Dataset.rar",
+    use_registry([registry.RemoteFile("ph2/PH2Dataset.rar", base + "PH2Dataset.rar",
                                    unpack_to="ph2")])
     with pytest.raises(fetch.FetchError, match="evil.txt'.*outside"):
         fetch.fetch(progressbar=False)
@@ -355,12 +355,12 @@ def test_rar_with_a_member_outside_is_refused(server, download_env, use_registry
 
 def test_damaged_rar_is_named_with_the_unpackers_message(server, download_env, use_registry,
                                                          tmp_path, monkeypatch):
-    from enhance_utils.data import fetch
+    from enhance_utils.data import fetch, registry
 
     folder, base, _ = server
     (folder / "PH2Dataset.rar").write_bytes(b"Rar!\x1a\x07\x00 cut")
     fake_bsdtar(tmp_path, monkeypatch, "", fail="Truncated RAR file data")
-    use_registry([fetch.RemoteFile("ph2/PH2Dataset.rar", base + "PH2Dataset.rar",
+    use_registry([registry.RemoteFile("ph2/PH2Dataset.rar", base + "PH2Dataset.rar",
                                    unpack_to="ph2")])
     with pytest.raises(fetch.FetchError) as err:
         fetch.fetch(progressbar=False)
@@ -370,11 +370,11 @@ def test_damaged_rar_is_named_with_the_unpackers_message(server, download_env, u
 
 
 def test_damaged_zip_is_named_with_zipfiles_message(server, download_env, use_registry):
-    from enhance_utils.data import fetch
+    from enhance_utils.data import fetch, registry
 
     folder, base, _ = server
     (folder / "masks.zip").write_bytes(b"PK\x03\x04 cut short")
-    use_registry([fetch.RemoteFile("isic2017/masks.zip", base + "masks.zip",
+    use_registry([registry.RemoteFile("isic2017/masks.zip", base + "masks.zip",
                                    unpack_to="isic2017")])
     with pytest.raises(fetch.FetchError,
                        match=r"could not unpack .*masks.zip with zipfile: File is not a zip file"
@@ -383,9 +383,9 @@ def test_damaged_zip_is_named_with_zipfiles_message(server, download_env, use_re
 
 
 def test_offline_fetch_lists_every_missing_file(download_env, use_registry):
-    from enhance_utils.data import fetch
+    from enhance_utils.data import fetch, registry
 
-    rows = [fetch.RemoteFile(f"enhance/crowd/{name}.csv", f"{DEAD}{name}.csv")
+    rows = [registry.RemoteFile(f"enhance/crowd/{name}.csv", f"{DEAD}{name}.csv")
             for name in ("asymmetry", "border", "color")]
     use_registry(rows)
     with pytest.raises(fetch.FetchError) as err:
@@ -399,11 +399,11 @@ def test_offline_fetch_lists_every_missing_file(download_env, use_registry):
 
 def test_hand_unpacked_ph2_folder_is_accepted_when_it_verifies(data_root, download_env,
                                                                use_registry):
-    from enhance_utils.data import fetch
+    from enhance_utils.data import fetch, registry
 
     table = f"{datasets.PH2_DIR}/PH2_dataset.xlsx"
-    rows = [fetch.RemoteFile("ph2/PH2Dataset.rar", DEAD + "PH2Dataset.rar", unpack_to="ph2"),
-            fetch.RemoteFile(table, sha256=fetch.file_sha256(data_root / table),
+    rows = [registry.RemoteFile("ph2/PH2Dataset.rar", DEAD + "PH2Dataset.rar", unpack_to="ph2"),
+            registry.RemoteFile(table, sha256=registry.file_sha256(data_root / table),
                              archive="ph2/PH2Dataset.rar")]
     use_registry(rows)
     (download_env / datasets.PH2_DIR).mkdir(parents=True)
@@ -416,9 +416,9 @@ def test_hand_unpacked_ph2_folder_is_accepted_when_it_verifies(data_root, downlo
 
 # --------------------------------------------------------------------------- 7. nonsense
 def test_registry_rows_without_a_url_are_refused(download_env, use_registry):
-    from enhance_utils.data import fetch
+    from enhance_utils.data import fetch, registry
 
-    use_registry([fetch.RemoteFile("enhance/crowd/asymmetry.csv", "")])
+    use_registry([registry.RemoteFile("enhance/crowd/asymmetry.csv", "")])
     with pytest.raises(ValueError, match="asymmetry.csv has no URL"):
         fetch.fetch(progressbar=False)
 

@@ -23,6 +23,7 @@ import pytest
 import fakestore
 from enhance_utils import cli
 from enhance_utils.learning import training, store
+from enhance_utils.learning.results import load_runs
 
 PROJECT = Path(__file__).resolve().parents[1]
 IDS = [f"L{i}" for i in range(8)]
@@ -105,7 +106,7 @@ def test_a_run_without_run_json_is_unfinished(five_splits):
     folder = store.run_dir(five_splits, "smoke", "small", "baseline", "seed2019")
     (folder / store.RECORD).unlink()
     assert "unfinished" in store.validate(folder)
-    runs = training.load_runs("smoke", five_splits, strict=False)
+    runs = load_runs("smoke", five_splits, strict=False)
     assert len(runs) == 9 and "seed2019" not in set(runs[runs.target == "baseline"].split)
 
 
@@ -115,7 +116,7 @@ _WRITER = textwrap.dedent("""
     import numpy as np
     sys.path.insert(0, {tests!r})
     import fakestore
-    from enhance_utils import store
+    from enhance_utils.learning import store
 
     stage = sys.argv[2]
     real_rename = os.rename
@@ -148,7 +149,7 @@ _WRITER = textwrap.dedent("""
 
 @pytest.mark.parametrize("stage", [store.PREDICTIONS, store.HISTORY, "weights", "rename"])
 def test_killed_writer_leaves_no_run_and_loses_nothing(five_splits, stage):
-    before = training.load_runs("smoke", five_splits)
+    before = load_runs("smoke", five_splits)
     script = _WRITER.format(tests=str(Path(__file__).parent))
     done = subprocess.run([sys.executable, "-c", script, str(five_splits), stage],
                           cwd=PROJECT, capture_output=True, text=True)
@@ -157,7 +158,7 @@ def test_killed_writer_leaves_no_run_and_loses_nothing(five_splits, stage):
     assert not folder.exists()  # never half a run under the real name
     leftovers = list(folder.parent.glob(".seed1970.tmp-*"))
     assert len(leftovers) == 1
-    after = training.load_runs("smoke", five_splits)
+    after = load_runs("smoke", five_splits)
     pd.testing.assert_frame_equal(after, before)  # nothing finished is lost, nothing added
     removed = store.clean_temporaries(five_splits, "smoke")
     assert removed == leftovers and not leftovers[0].exists()
@@ -206,7 +207,7 @@ def test_claims_are_exclusive_and_stale_ones_are_taken_over(tmp_path):
 _RACER = textwrap.dedent("""
     import sys
     from pathlib import Path
-    from enhance_utils import store
+    from enhance_utils.learning import store
     root, n = Path(sys.argv[1]), int(sys.argv[2])
     print("ready", flush=True)
     while not (root / "go").exists():
@@ -253,12 +254,13 @@ def test_a_claim_taken_over_is_not_released_by_its_old_holder(tmp_path):
 # --------------------------------------------------------------------------- real training
 _TRAINER = textwrap.dedent("""
     import sys
-    from enhance_utils import experiments, profiles
+    from enhance_utils import profiles
+    from enhance_utils.learning import training
     profiles.PROFILES["tiny"] = profiles.Profile("tiny", "tests", 1, profiles.Training(
         archs=("small",), targets=tuple(sys.argv[2].split(",")), split_seeds=(1970,),
         image_size=32, n_lesions=60, epochs=2, batch_size=20, learning_rate=1e-3,
         weights=None))
-    experiments.run_grid("tiny", results=sys.argv[1], progress=False)
+    training.run_grid("tiny", results=sys.argv[1], progress=False)
 """)
 
 
@@ -298,7 +300,7 @@ def test_two_trainers_on_one_store_train_each_run_once(tmp_path):
     assert [t.returncode for t in trainers] == [0, 0], outputs
     trained = [int(out.split("trained ")[1].split(" ")[0]) for out in outputs]
     assert sum(trained) == 4, outputs  # each run exactly once, by one of the two
-    runs = training.load_runs("tiny", results)
+    runs = load_runs("tiny", results)
     assert len(runs) == 4
     pids = {json.loads((f / store.RECORD).read_text())["trainer"]["pid"]
             for f, _ in store.finished_runs(results, "tiny")}
@@ -325,7 +327,7 @@ def test_killed_training_loses_no_finished_run(tmp_path):
     out = again.communicate(timeout=600)[0]
     assert again.returncode == 0 and "trained 1 run(s)" in out, out
     assert finished.stat().st_mtime_ns == stamp  # the finished run was not redone
-    assert len(training.load_runs("tiny", results)) == 2
+    assert len(load_runs("tiny", results)) == 2
     assert not list(results.glob("tiny/*/*/.*")) and not claim.exists()  # stale claim taken over
 
 

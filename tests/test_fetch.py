@@ -6,11 +6,11 @@ import zipfile
 
 import pytest
 
-from enhance_utils.data import paths as config, fetch
+from enhance_utils.data import paths as config, fetch, registry
 
 
 def test_registry_covers_every_enhance_file(data_root):
-    reg = fetch.registry()
+    reg = registry.entries()
     local = {p.relative_to(data_root).as_posix() for p in (data_root / "enhance").rglob("*") if p.is_file()}
     enhance = {path for path in reg if path.startswith("enhance/")}
     assert enhance == local
@@ -27,7 +27,7 @@ def test_registry_covers_every_enhance_file(data_root):
 
 
 def test_verify_the_mirror(data_root):
-    report = fetch.verify(data_root)
+    report = registry.verify(data_root)
     assert len(report) >= 50
     assert {r["status"] for r in report} == {"ok"}
 
@@ -36,7 +36,7 @@ def test_verify_reports_missing_and_mismatch(tmp_path, data_root):
     rel = "enhance/crowd/asymmetry.csv"
     (tmp_path / rel).parent.mkdir(parents=True)
     (tmp_path / rel).write_text("ID,i,ii,iii\n")
-    status = {r["path"]: r["status"] for r in fetch.verify(tmp_path)}
+    status = {r["path"]: r["status"] for r in registry.verify(tmp_path)}
     assert status[rel] == "mismatch"
     assert status["enhance/crowd/border.csv"] == "missing"
 
@@ -45,7 +45,7 @@ def test_fetch_downloads_checks_and_skips(server, download_env, use_registry):
     folder, base, _ = server
     (folder / "a.csv").write_text("ID,i\nISIC_0000001,1\n")
     digest = hashlib.sha256((folder / "a.csv").read_bytes()).hexdigest()
-    use_registry([fetch.RemoteFile("enhance/x/a.csv", base + "a.csv", digest)])
+    use_registry([registry.RemoteFile("enhance/x/a.csv", base + "a.csv", digest)])
     root = fetch.fetch(progressbar=False)
     target = root / "enhance/x/a.csv"
     assert root == download_env and target.read_text().startswith("ID,i")
@@ -59,7 +59,7 @@ def test_fetch_unzips_archives(server, download_env, use_registry):
     folder, base, _ = server
     with zipfile.ZipFile(folder / "masks.zip", "w") as archive:
         archive.writestr("Masks/ISIC_0000001_segmentation.png", b"not really a png")
-    entry = fetch.RemoteFile("isic2017/masks.zip", base + "masks.zip", unpack_to="isic2017")
+    entry = registry.RemoteFile("isic2017/masks.zip", base + "masks.zip", unpack_to="isic2017")
     use_registry([entry])
     root = fetch.fetch(progressbar=False)
     assert (root / "isic2017/Masks/ISIC_0000001_segmentation.png").is_file()
@@ -68,7 +68,7 @@ def test_fetch_unzips_archives(server, download_env, use_registry):
 def test_checksum_mismatch_is_a_clear_error(server, download_env, use_registry):
     folder, base, _ = server
     (folder / "a.csv").write_text("tampered\n")
-    use_registry([fetch.RemoteFile("enhance/a.csv", base + "a.csv", "0" * 64)])
+    use_registry([registry.RemoteFile("enhance/a.csv", base + "a.csv", "0" * 64)])
     with pytest.raises(fetch.FetchError, match=r"enhance/a.csv.*put it at"):
         fetch.fetch(progressbar=False)
     assert not (download_env / "enhance/a.csv").exists()
@@ -76,7 +76,7 @@ def test_checksum_mismatch_is_a_clear_error(server, download_env, use_registry):
 
 def test_offline_error_names_file_url_and_place(download_env, use_registry):
     url = "http://127.0.0.1:9/ISIC-2017_Training_Part3_GroundTruth.csv"
-    use_registry([fetch.RemoteFile("isic2017/gt.csv", url, "")])
+    use_registry([registry.RemoteFile("isic2017/gt.csv", url, "")])
     with pytest.raises(fetch.FetchError) as err:
         fetch.fetch(progressbar=False)
     message = str(err.value)
@@ -112,7 +112,7 @@ def test_rar_without_a_tool_says_what_to_install(tmp_path, monkeypatch):
     monkeypatch.setattr(fetch.shutil, "which", lambda name: None)
     archive = tmp_path / "PH2Dataset.rar"
     archive.write_bytes(b"Rar!")
-    unrar = fetch._processor(fetch.RemoteFile("ph2/PH2Dataset.rar", "x", unpack_to="ph2"))
+    unrar = fetch._processor(registry.RemoteFile("ph2/PH2Dataset.rar", "x", unpack_to="ph2"))
     with pytest.raises(fetch.FetchError, match="bsdtar.*unrar.*by hand"):
         unrar(str(archive), "download", None)
 
@@ -128,10 +128,10 @@ def _serve_masks_zip(data_root, folder, base, ids, sha_of=()):
         for lesion in ids:
             name = f"ISIC-2017_Training_Part1_GroundTruth/{lesion}_segmentation.png"
             archive.write(data_root / "isic2017" / name, name)
-    rows = [fetch.RemoteFile(MASKS_ZIP, base + "masks.zip", unpack_to="isic2017")]
+    rows = [registry.RemoteFile(MASKS_ZIP, base + "masks.zip", unpack_to="isic2017")]
     for lesion in sha_of:
         path = f"{MASKS}/{lesion}_segmentation.png"
-        rows.append(fetch.RemoteFile(path, sha256=fetch.file_sha256(data_root / path),
+        rows.append(registry.RemoteFile(path, sha256=registry.file_sha256(data_root / path),
                                      archive=MASKS_ZIP))
     return rows
 
@@ -169,7 +169,7 @@ def test_fetch_members_uses_a_downloaded_archive(data_root, server, download_env
 def test_fetch_members_checks_crc_and_sha(data_root, server, download_env, use_registry):
     folder, base, _ = server
     rows = _serve_masks_zip(data_root, folder, base, IDS[:2])
-    use_registry(rows + [fetch.RemoteFile(f"{MASKS}/{IDS[1]}_segmentation.png", sha256="0" * 64,
+    use_registry(rows + [registry.RemoteFile(f"{MASKS}/{IDS[1]}_segmentation.png", sha256="0" * 64,
                                           archive=MASKS_ZIP)])
     with pytest.raises(fetch.FetchError, match="does not match the registry's sha256"):
         fetch.fetch_members(MASKS_ZIP, [f"{MASKS}/{IDS[1]}_segmentation.png"], progressbar=False)
@@ -193,11 +193,11 @@ def test_fetch_members_clear_errors(data_root, server, download_env, use_registr
 
 
 def test_archive_of_follows_the_unpacked_layout():
-    assert fetch.archive_of(f"{MASKS}/ISIC_0000000_segmentation.png").path == MASKS_ZIP
-    assert fetch.archive_of("isic2017/ISIC-2017_Training_Data/ISIC_0000000.jpg").path == \
+    assert registry.archive_of(f"{MASKS}/ISIC_0000000_segmentation.png").path == MASKS_ZIP
+    assert registry.archive_of("isic2017/ISIC-2017_Training_Data/ISIC_0000000.jpg").path == \
         "isic2017/ISIC-2017_Training_Data.zip"
-    assert fetch.archive_of("ph2/PH2Dataset/PH2_dataset.xlsx").path == "ph2/PH2Dataset.rar"
-    assert fetch.archive_of("enhance/crowd/asymmetry.csv") is None
+    assert registry.archive_of("ph2/PH2Dataset/PH2_dataset.xlsx").path == "ph2/PH2Dataset.rar"
+    assert registry.archive_of("enhance/crowd/asymmetry.csv") is None
 
 
 def test_fetch_members_reads_zip64_archives(data_root, server, download_env, use_registry):
@@ -210,7 +210,7 @@ def test_fetch_members_reads_zip64_archives(data_root, server, download_env, use
             archive.writestr(f"ISIC-2017_Training_Part1_GroundTruth/filler{number}.txt", b"")
         archive.write(data_root / "isic2017" / name, name)
     assert b"PK\x06\x06" in (folder / "masks.zip").read_bytes()[-200:]  # ZIP64 end record
-    use_registry([fetch.RemoteFile(MASKS_ZIP, base + "masks.zip", unpack_to="isic2017")])
+    use_registry([registry.RemoteFile(MASKS_ZIP, base + "masks.zip", unpack_to="isic2017")])
     path, = fetch.fetch_members(MASKS_ZIP, [f"isic2017/{name}"], progressbar=False)
     assert path.read_bytes() == (data_root / "isic2017" / name).read_bytes()
     assert log and all(ranged for _, ranged, _ in log)
@@ -219,7 +219,7 @@ def test_fetch_members_reads_zip64_archives(data_root, server, download_env, use
 def test_offline_error_names_the_first_files_and_counts_the_rest(download_env, use_registry):
     """Offline every file fails: the message stays short (``enhance book`` prints it as its
     ``error:`` line) instead of one line per file of the registry."""
-    entries = [fetch.RemoteFile(f"enhance/x/f{i}.csv", f"http://127.0.0.1:9/f{i}.csv", "")
+    entries = [registry.RemoteFile(f"enhance/x/f{i}.csv", f"http://127.0.0.1:9/f{i}.csv", "")
                for i in range(8)]
     use_registry(entries)
     with pytest.raises(fetch.FetchError) as err:

@@ -33,7 +33,7 @@ def test_downloads_are_the_chapter_lists(data_root):
 def test_tables_download_sums_the_registry():
     files = chapter_data.table_files()
     text = teaching.tables_download()
-    assert text.startswith(f"{sum(1 for p in files if teaching.fetch.registry()[p].size)} table")
+    assert text.startswith(f"{sum(1 for p in files if teaching.registry.entries()[p].size)} table")
     assert "PH2Dataset.rar" in text or "size not recorded" not in text
 
 

@@ -15,6 +15,8 @@ pytest.importorskip("tensorflow")
 from enhance_utils.data import datasets
 from enhance_utils.learning import training as experiments, splits, store, targets
 from enhance_utils import profiles  # noqa: E402
+from enhance_utils.learning import run as one_run
+from enhance_utils.learning.results import load_predictions, load_runs
 
 TINY = profiles.Profile("tiny", "tests", 1, profiles.Training(
     archs=("small",), targets=("baseline", "crowd:A"), split_seeds=(1970,), image_size=32,
@@ -76,7 +78,7 @@ def test_grid_trains_stores_and_skips(tiny_profile, tree, tmp_path, monkeypatch)
     def must_not_train(*args, **kwargs):
         raise AssertionError("a finished run was trained again")
 
-    monkeypatch.setattr(experiments, "train_one", must_not_train)
+    monkeypatch.setattr(one_run, "train_one", must_not_train)
     again = experiments.run_grid("tiny", results=results, data_root=root, progress=False)
     assert again.sort_values("target").auc.tolist() == runs.sort_values("target").auc.tolist()
 
@@ -92,8 +94,8 @@ def test_interrupted_run_is_redone(tiny_profile, tree, tmp_path, monkeypatch):
     partial.mkdir(parents=True)
     (partial / "predictions.csv").write_text("lesion_id,label,score\n")
     trained = []
-    original = experiments.train_one
-    monkeypatch.setattr(experiments, "train_one",
+    original = one_run.train_one
+    monkeypatch.setattr(one_run, "train_one",
                         lambda spec, *a, **k: trained.append(spec.target.spec) or original(spec, *a, **k))
     runs = experiments.run_grid("tiny", results=results, data_root=root, progress=False)
     assert trained == ["crowd:A"]
@@ -127,8 +129,8 @@ def test_target_groups_expand_and_refuse_nothing():
 
 
 def test_empty_store_loads_empty(tmp_path):
-    assert experiments.load_runs("smoke", tmp_path).empty
-    assert list(experiments.load_predictions("smoke", tmp_path).columns)[:3] == ["lesion_id", "label", "score"]
+    assert load_runs("smoke", tmp_path).empty
+    assert list(load_predictions("smoke", tmp_path).columns)[:3] == ["lesion_id", "label", "score"]
 
 
 def test_random_targets_keep_availability(data_root):

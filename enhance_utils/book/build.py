@@ -24,7 +24,7 @@ import nbformat
 import papermill
 import yaml
 
-from ..data import paths as config, fetch
+from ..data import paths as config, registry
 from . import manifest, student, teaching
 from ..profiles import get_profile
 
@@ -159,7 +159,7 @@ def ensure_data(profile: str, notebooks: list[Path], training: str | None = None
 
     if config.is_external_data_dir():
         root = config.data_dir()
-        bad = [r for r in fetch.verify(root) if r["status"] != "ok"]
+        bad = [r for r in registry.verify(root) if r["status"] != "ok"]
         for row in bad:
             print(f"warning: {row['path']}: {row['status']} {row['detail']}", flush=True)
     else:

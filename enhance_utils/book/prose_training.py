@@ -180,12 +180,13 @@ def training_time_numbers(runs: pd.DataFrame, prefix: str = "cpu") -> dict:
 def multitask_numbers(lesions: pd.DataFrame, cpu_runs: pd.DataFrame | None = None) -> dict:
     """The numbers of chapter 06's prose; ``lesions``: all ISIC lesions (``lesion_id``,
     ``label``); ``cpu_runs``: the runs of the committed ``cpu`` store (read when not given)."""
-    from ..learning import training as experiments, models as multitask
+    from ..learning import models
+    from ..learning.results import load_runs
 
-    cpu_runs = experiments.load_runs("cpu") if cpu_runs is None else cpu_runs
+    cpu_runs = load_runs("cpu") if cpu_runs is None else cpu_runs
     return {**profile_numbers(lesions), **paper_split_numbers(lesions), **table5_numbers(),
             **augmentation_numbers(), **training_time_numbers(cpu_runs),
-            "dense_units": default_of(multitask.build_model, "hidden_units")}
+            "dense_units": default_of(models.build_model, "hidden_units")}
 
 
 def ensembles_numbers(lesions: pd.DataFrame) -> dict:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import nbformat
 
-from ..data import chapter_data, fetch
+from ..data import chapter_data, registry
 from ..profiles import PROFILES
 
 #: page written by the build and included by ``book/teaching.md``
@@ -61,8 +61,8 @@ def _megabytes(n_bytes: int) -> str:
 
 def tables_download() -> str:
     """What every chapter downloads first: the tables, with the sizes the registry records."""
-    registry = fetch.registry()
-    files = [registry[p] for p in chapter_data.table_files()]
+    entries = registry.entries()
+    files = [entries[p] for p in chapter_data.table_files()]
     known = [f for f in files if f.size]
     unknown = ", ".join(Path(f.path).name for f in files if not f.size)
     text = f"{len(known)} table files ({_megabytes(sum(f.size for f in known))})"

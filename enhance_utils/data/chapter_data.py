@@ -22,7 +22,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import paths as config, datasets, fetch
+from . import paths as config, datasets, fetch, registry
 from ..book import manifest
 from ..learning import splits
 from ..abc.lesions import EXAMPLES as ABC_EXAMPLES
@@ -61,7 +61,7 @@ class DataNeeds:
 
 def table_files() -> tuple[str, ...]:
     """Registry files downloaded whole for every chapter: all of ENHANCE plus :data:`TABLES`."""
-    enhance = sorted(p for p, e in fetch.registry().items()
+    enhance = sorted(p for p, e in registry.entries().items()
                      if p.startswith("enhance/") and e.downloadable)
     return tuple(enhance) + TABLES
 
@@ -134,7 +134,7 @@ def needs(chapter: str, profile: str, root=None, **options) -> DataNeeds:
 def missing(data_needs: DataNeeds, root) -> list[str]:
     """The paths of ``data_needs`` not present under ``root`` (archives by their contents)."""
     root = Path(root)
-    reg = fetch.registry()
+    reg = registry.entries()
     wanted = [p for p in data_needs.files if not reg[p].unpack_to] + list(data_needs.members)
     absent = [p for p in wanted if not (root / p).is_file()]
     if "ph2/PH2Dataset.rar" in data_needs.files:
@@ -168,7 +168,7 @@ def ensure(chapter: str, profile: str, progressbar: bool = True, **options) -> P
     data_needs = needs(chapter, profile, root, **options)
     by_archive = defaultdict(list)
     for path in data_needs.members:
-        by_archive[fetch.archive_of(path).path].append(path)
+        by_archive[registry.archive_of(path).path].append(path)
     for archive, paths in by_archive.items():
         fetch.fetch_members(archive, paths, progressbar=progressbar)
     verify(data_needs, root)
@@ -185,11 +185,11 @@ def verify(data_needs: DataNeeds, root) -> None:
 
     That is every table a chapter reads (annotations, ISIC ground truth and metadata, the
     PH2 table), not the images. Checksums are remembered by size and modification time in
-    the cache folder (:func:`enhance_utils.data.fetch.cached_sha256`), so a rebuild reads no file
+    the cache folder (:func:`enhance_utils.data.registry.cached_sha256`), so a rebuild reads no file
     again. Raises :class:`ChecksumMismatch` naming every file that differs.
     """
     paths = [*data_needs.files, *data_needs.members, *PH2_TABLES]
-    report = fetch.verify(root, paths=paths, cached=True)
+    report = registry.verify(root, paths=paths, cached=True)
     bad = [row["path"] for row in report if row["status"] == "mismatch"]  # absent: see missing()
     if bad:
         raise ChecksumMismatch(

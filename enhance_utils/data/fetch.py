@@ -1,29 +1,25 @@
-"""The registry of remote files and their download.
+"""Downloading the files of the registry (:mod:`enhance_utils.data.registry`).
 
-Every file the book reads has one row in ``registry.csv`` (path in the official unpacked
-layout, URL, sha256 and size where known, and the archive it comes in). Downloading goes
-through :mod:`pooch`: progress bar, retries, a temporary file renamed into place only once the
+Downloading goes through :mod:`pooch`: progress bar, retries, a temporary file renamed into place only once the
 checksum matches, nothing fetched twice, archives unpacked beside themselves.
 
 Single files of the ISIC zip archives (a few hundred images instead of the 6 GB archive) are
 read out of the remote archive with HTTP range requests (:func:`fetch_members`, built on
-:mod:`remotezip`); the archive's own CRC-32 checks every member, and the registry's sha256 where it
-has one.
+:mod:`remotezip`); the archive's own CRC-32 checks every member, and the registry's sha256
+where it has one.
 
-With ``ENHANCE_DATA_DIR`` set nothing is downloaded or written: :func:`verify` checks the
-files that are there against the registry instead.
+With ``ENHANCE_DATA_DIR`` set nothing is downloaded or written:
+:func:`enhance_utils.data.registry.verify` checks the files that are there against the
+registry instead.
 """
 from __future__ import annotations
 
-import csv
 import hashlib
-import json
 import os
 import shutil
 import subprocess
 import zipfile
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
 
 import pooch
@@ -32,9 +28,9 @@ from requests.adapters import HTTPAdapter
 from tqdm.auto import tqdm
 from urllib3.util.retry import Retry
 
-from . import paths as config
+from . import paths as config, registry
+from .registry import RemoteFile
 
-REGISTRY_FILE = Path(__file__).with_name("registry.csv")
 RETRIES = 3
 #: bytes above which a file gets a download progress bar of its own
 LARGE_FILE = 10 * 2**20
@@ -42,47 +38,8 @@ LARGE_FILE = 10 * 2**20
 LISTED_FAILURES = 3
 
 
-@dataclass(frozen=True)
-class RemoteFile:
-    """One row of the registry."""
-
-    path: str
-    url: str = ""
-    sha256: str = ""
-    size: int | None = None
-    archive: str = ""
-    unpack_to: str = ""
-    note: str = ""
-
-    @property
-    def downloadable(self) -> bool:
-        return bool(self.url)
-
-    @property
-    def known_hash(self) -> str | None:
-        return f"sha256:{self.sha256}" if self.sha256 else None
-
-
 class FetchError(RuntimeError):
     """A file could not be downloaded; the message says how to provide it by hand."""
-
-
-def registry() -> dict[str, RemoteFile]:
-    """All registry rows, keyed by their path in the official layout."""
-    with open(REGISTRY_FILE, newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    out = {}
-    for row in rows:
-        size = row.pop("size")
-        out[row["path"]] = RemoteFile(size=int(size) if size else None, **row)
-    return out
-
-
-def _check_source(entry: RemoteFile, reg: dict[str, RemoteFile]) -> None:
-    """ValueError for a registry row that names no way to get its file (no URL, no archive)."""
-    if not entry.url and entry.archive not in reg:
-        raise ValueError(f"{REGISTRY_FILE.name}: {entry.path} has no URL and no archive of the "
-                         "registry that holds it, so it cannot be fetched")
 
 
 def confined(root, relative: str) -> Path:
@@ -223,7 +180,7 @@ def fetch(paths: list[str] | None = None, progressbar: bool = True) -> Path:
     checksummed files inside it verify (:func:`unpacked_by_hand`).
     """
     root = _download_root()
-    reg = registry()
+    reg = registry.entries()
     entries = [e for e in _select(paths, reg) if not unpacked_by_hand(e, root, reg)]
     for entry in entries:
         confined(root, entry.path)
@@ -251,7 +208,7 @@ def _failure_message(failures: list[str], tried: int, root: Path) -> str:
     text += "\n  ".join(shown)
     if len(failures) > len(shown):
         text += (f"\n  and {len(failures) - len(shown)} more, the same way (their URLs are in "
-                 f"{REGISTRY_FILE})")
+                 f"{registry.REGISTRY_FILE})")
     return text
 
 
@@ -281,7 +238,7 @@ def unpacked_by_hand(entry: RemoteFile, root: Path, reg: dict[str, RemoteFile]) 
     if not entry.unpack_to or (root / entry.path).is_file():
         return False
     inside = [e for e in reg.values() if e.archive == entry.path and e.sha256]
-    return (bool(inside) and (root / _members_folder(entry)).is_dir()
+    return (bool(inside) and (root / registry.members_folder(entry)).is_dir()
             and all(_is_present(root / e.path, e) for e in inside))
 
 
@@ -298,24 +255,6 @@ def _fetch_one(fetcher, entry: RemoteFile, root: Path, progressbar: bool) -> Non
     except Exception as err:  # network, HTTP, checksum: all end the same way for a user
         raise FetchError(f"could not fetch {entry.path} from {entry.url}: {err}. "
                          f"Instead, {_manual_hint(entry, root)}.") from err
-
-
-def archive_of(path: str, reg: dict[str, RemoteFile] | None = None) -> RemoteFile | None:
-    """The registry archive a path of the unpacked layout comes from, or ``None``.
-
-    An archive ``U/NAME.zip`` (or ``.rar``) unpacked into ``U`` holds the files under
-    ``U/NAME/``: ``isic2017/ISIC-2017_Training_Data/ISIC_0000000.jpg`` comes from
-    ``isic2017/ISIC-2017_Training_Data.zip``.
-    """
-    reg = registry() if reg is None else reg
-    for entry in reg.values():
-        if entry.unpack_to and path.startswith(_members_folder(entry) + "/"):
-            return entry
-    return None
-
-
-def _members_folder(archive: RemoteFile) -> str:
-    return f"{archive.unpack_to}/{Path(archive.path).stem}"
 
 
 def _session() -> requests.Session:
@@ -339,7 +278,7 @@ def _open_archive(archive: RemoteFile, root: Path) -> zipfile.ZipFile:
 def _is_present(path: Path, entry: RemoteFile | None) -> bool:
     if not path.is_file():
         return False
-    return entry is None or not entry.sha256 or file_sha256(path) == entry.sha256
+    return entry is None or not entry.sha256 or registry.file_sha256(path) == entry.sha256
 
 
 def fetch_members(archive_path: str, paths: list[str], progressbar: bool = True) -> list[Path]:
@@ -361,11 +300,11 @@ def fetch_members(archive_path: str, paths: list[str], progressbar: bool = True)
         the right checksum, where the registry has one) are not downloaded again.
     """
     root = _download_root()
-    reg = registry()
+    reg = registry.entries()
     archive = reg.get(archive_path)
     if archive is None or not archive.path.endswith(".zip") or not archive.url:
         raise ValueError(f"{archive_path} is not a downloadable zip archive of the registry")
-    folder = _members_folder(archive)
+    folder = registry.members_folder(archive)
     outside = [p for p in paths if not p.startswith(folder + "/")]
     if outside:
         raise ValueError(f"not in {archive_path} (its files lie under {folder}/): {outside[:3]}")
@@ -406,7 +345,7 @@ def _extract_member(handle: zipfile.ZipFile, path: str, archive: RemoteFile,
 def _select(paths: list[str] | None, reg: dict[str, RemoteFile]) -> list[RemoteFile]:
     """The registry rows to download: all downloadable ones, or ``paths`` (each checked)."""
     for entry in reg.values():
-        _check_source(entry, reg)
+        registry.check_source(entry, reg)
     if paths is None:
         return [e for e in reg.values() if e.downloadable]
     unknown = sorted(set(paths) - set(reg))
@@ -419,76 +358,3 @@ def _select(paths: list[str] | None, reg: dict[str, RemoteFile]) -> list[RemoteF
     return [reg[p] for p in dict.fromkeys(paths)]
 
 
-def file_sha256(path: Path) -> str:
-    """sha256 of a file, read in blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def verify(root: Path | None = None, paths=None, cached: bool = False) -> list[dict]:
-    """Check the files under ``root`` that the registry has checksums for.
-
-    Parameters
-    ----------
-    root : path-like, optional
-        The data root; :func:`config.data_dir` by default.
-    paths : iterable of str, optional
-        Only these registry paths (those without a checksum are left out); all by default.
-    cached : bool
-        Reuse the sha256 of a file whose size and modification time have not changed since
-        it was last hashed (:func:`cached_sha256`), so that a rebuild does not read the
-        files again.
-
-    Returns
-    -------
-    list of dict
-        One record per file checked: ``path``, ``status`` (``ok``, ``missing`` or
-        ``mismatch``) and a ``detail``. Nothing is written under ``root``.
-    """
-    root = Path(root) if root else config.data_dir()
-    reg = registry()
-    wanted = reg if paths is None else [p for p in dict.fromkeys(paths) if p in reg]
-    entries = [reg[p] for p in wanted if reg[p].sha256]
-    present = [root / e.path for e in entries if (root / e.path).is_file()]
-    digests = cached_sha256(present) if cached else {p: file_sha256(p) for p in present}
-    report = []
-    for entry in entries:
-        path = root / entry.path
-        if path not in digests:
-            status, detail = "missing", f"expected at {path}"
-        elif digests[path] != entry.sha256:
-            status, detail = "mismatch", f"sha256 differs from the registry ({entry.sha256[:12]}…)"
-        else:
-            status, detail = "ok", ""
-        report.append({"path": entry.path, "status": status, "detail": detail})
-    return report
-
-
-def cached_sha256(paths) -> dict[Path, str]:
-    """:func:`file_sha256` of each path, remembered by (path, size, modification time).
-
-    The record (``checksums.json`` in :func:`config.cache_dir`, never in the data folder)
-    is read once and rewritten atomically when a file had to be hashed.
-    """
-    record = config.cache_dir() / "checksums.json"
-    try:
-        known = json.loads(record.read_text())
-    except (OSError, ValueError):
-        known = {}
-    known = known if isinstance(known, dict) else {}
-    out, changed = {}, False
-    for path in paths:
-        stat = Path(path).stat()
-        key, stamp = os.path.abspath(path), [stat.st_size, stat.st_mtime_ns]
-        entry = known.get(key)
-        if not (isinstance(entry, list) and len(entry) == 3 and entry[:2] == stamp):
-            known[key], changed = stamp + [file_sha256(path)], True
-        out[path] = known[key][2]
-    if changed:
-        partial = record.with_name(f"{record.name}.{os.getpid()}.part")
-        partial.write_text(json.dumps(known))
-        os.replace(partial, record)
-    return out

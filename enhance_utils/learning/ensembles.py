@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from . import training
 from ..stats import paired
 from . import targets as targets_module
 from .targets import ensemble_name, model_order
+from .results import load_predictions, load_runs, model_name, summarize
 
 FEATURES = targets_module.FEATURES
 SOURCES = targets_module.SOURCES
@@ -96,7 +96,7 @@ def ensemble_predictions(predictions: pd.DataFrame, ensembles=None) -> pd.DataFr
 
 def model_predictions(predictions: pd.DataFrame, ensembles=None) -> pd.DataFrame:
     """Single models (named as the paper) and ensembles together: arch, model, split, ..."""
-    single = _clean(predictions).assign(model=lambda f: f.target.map(training.model_name))
+    single = _clean(predictions).assign(model=lambda f: f.target.map(model_name))
     averaged = ensemble_predictions(predictions, ensembles)
     frames = [single[PRED_COLUMNS]] + ([averaged] if len(averaged) else [])
     return pd.concat(frames, ignore_index=True)  # an empty frame would turn every dtype to object
@@ -136,13 +136,13 @@ def _real_only(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def table5(runs: pd.DataFrame, predictions: pd.DataFrame, randomized: bool = True) -> pd.DataFrame:
-    """Table 5 of the paper from the store: single models (:func:`experiments.summarize`) and
+    """Table 5 of the paper from the store: single models (:func:`summarize`) and
     the ensembles, per architecture, in the paper's order (randomized controls after, unless
     ``randomized`` is False)."""
     runs = runs.drop_duplicates(["arch", "target", "split"])
     if not randomized:
         runs, predictions = _real_only(runs), _real_only(predictions)
-    parts = [training.summarize(runs) if len(runs) else None,
+    parts = [summarize(runs) if len(runs) else None,
              summarize_aucs(split_aucs(ensemble_predictions(predictions)))]
     parts = [p[TABLE5_COLUMNS] for p in parts if p is not None and len(p)]
     if not parts:
@@ -469,12 +469,12 @@ def report(profile: str, out, results=None) -> dict[str, pd.DataFrame]:
     from ..data import paths
     from . import store
 
-    runs = training.load_runs(profile, results)
+    runs = load_runs(profile, results)
     if runs.empty:
         root = Path(results) if results else paths.results_dir()
         raise store.StoreError(f"no finished run in {root / profile}: train first "
                                f"(`enhance train --profile {profile}`) or check --results")
-    predictions = training.load_predictions(profile, results)
+    predictions = load_predictions(profile, results)
     t5 = table5(runs, predictions)
     tables = {
         "table5": t5,

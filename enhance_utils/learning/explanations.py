@@ -32,6 +32,7 @@ import pandas as pd
 
 from ..data import paths, datasets
 from . import training as experiments, models as multitask, store, targets
+from .results import model_name
 
 WEIGHTS = "model.weights.h5"
 
@@ -60,7 +61,7 @@ class Run:
     @property
     def name(self) -> str:
         """The paper's model name: ``baseline``, ``crowdA``, ``studC``."""
-        return experiments.model_name(self.target)
+        return model_name(self.target)
 
     @property
     def multitask(self) -> bool:

@@ -1,0 +1,193 @@
+"""Training one run (chapters 06–08): data, model, fit, predictions, and the run's record.
+
+:func:`train_one` is what every executor calls for one run of a grid
+(:func:`enhance_utils.learning.training.run_grid`); it writes the run into the store
+(:func:`enhance_utils.learning.store.write_run`) under the claim it was given.
+
+Training is reproducible: the same run (seed, data, versions, machine) gives the same
+predictions. Keras, NumPy and Python are seeded per run, TensorFlow's op determinism is on,
+and the input pipeline's shuffle and augmentation are seeded
+(:func:`enhance_utils.learning.pipeline.make_dataset`); ``run.json`` records what was enforced.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .. import __version__
+from ..profiles import get_profile
+from . import store
+from .training import PARTS, Context, RunSpec, run_dir
+
+def _versions() -> dict:
+    import keras
+    import tensorflow as tf
+
+    return {"python": platform.python_version(), "tensorflow": tf.__version__,
+            "keras": keras.__version__, "numpy": np.__version__, "enhance_utils": __version__}
+
+
+def make_deterministic(seed: int) -> dict:
+    """Seed Python, NumPy, TensorFlow and Keras and switch on TensorFlow's op determinism;
+    returns what was enforced (recorded in ``run.json``)."""
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+    return {"seed": seed, "op_determinism": True, "data_order": "seeded shuffle",
+            "augmentation": "stateless, seeded per batch"}
+
+
+def _epoch_watch(claim: store.Claim | None, monitor: str = "val_diagnosis_auc"):
+    """A Keras callback that keeps the weights of the epoch with the best validation AUC and
+    touches the run's claim once per epoch (a heartbeat other trainers can see)."""
+    import keras
+
+    class EpochWatch(keras.callbacks.Callback):
+        best, best_epoch, best_weights = -np.inf, None, None
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            value = logs.get(monitor, logs.get("val_auc"))
+            if value is not None and np.isfinite(value) and value > self.best:
+                self.best, self.best_epoch = float(value), epoch
+                self.best_weights = self.model.get_weights()
+            if claim is not None:
+                claim.heartbeat()
+
+    return EpochWatch()
+
+
+def _predict(model, data, features) -> dict[str, np.ndarray]:
+    from . import models as multitask
+
+    outputs = model.predict(data, verbose=0)
+    if not isinstance(outputs, dict):
+        outputs = {multitask.DIAGNOSIS: outputs}
+    names = multitask.head_names(tuple(features)) if features else {}
+    out = {"score": np.asarray(outputs[multitask.DIAGNOSIS]).reshape(-1)}
+    out.update({f: np.asarray(outputs[name]).reshape(-1) for f, name in names.items()})
+    return out
+
+
+def _prediction_table(part_frames, heads, last, best) -> pd.DataFrame:
+    """Rows of the validation and test lesions with the diagnosis score and each head's
+    prediction at the last and the best epoch, and the value each head was trained towards."""
+    rows = []
+    for part, frame in part_frames.items():
+        table = pd.DataFrame({"part": part, "lesion_id": frame.index,
+                              "label": frame.label.to_numpy(),
+                              "score_last": last[part]["score"], "score_best": best[part]["score"]})
+        for feature, (values, available) in heads[part].items():
+            table[f"target_{feature}"] = np.where(available > 0, values, np.nan)
+            table[f"annotation_{feature}_last"] = last[part][feature]
+            table[f"annotation_{feature}_best"] = best[part][feature]
+        rows.append(table)
+    return pd.concat(rows, ignore_index=True)
+
+
+def train_one(spec: RunSpec, context: Context, root: Path, progress: bool = True,
+              claim: store.Claim | None = None, keep_weights: bool | None = None) -> dict:
+    """Train and evaluate one run and store it; returns its ``run.json`` content.
+
+    ``keep_weights`` overrides the profile's choice (the explanation chapter keeps the
+    weights of the few runs it explains, in a side store).
+    """
+    import keras
+    from sklearn.metrics import roc_auc_score
+
+    from . import models as multitask, pipeline
+
+    settings = get_profile(spec.profile).training
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)  # retracing notes, one per run
+    determinism = make_deterministic(spec.init_seed)
+    by_id = context.lesions.set_index("lesion_id")
+    missing = [i for part in (spec.split.train, spec.split.validation, spec.split.test)
+               for i in part if i not in by_id.index]
+    if missing:
+        raise ValueError(f"split {spec.split.name} names lesions without a readable image: {missing[:3]}")
+    part = {name: by_id.loc[list(ids)] for name, ids in
+            [("train", spec.split.train), ("validation", spec.split.validation), ("test", spec.split.test)]}
+    features = spec.target.features
+    head_of = multitask.head_names(features) if features else {}
+    preprocess = multitask.preprocess_input(spec.arch, settings.variant)
+    class_weights = multitask.class_weights_for(part["train"].label, bool(features), settings.variant)
+    heads = {name: context.heads(spec.target, frame.index, spec.split.seed, name)
+             for name, frame in part.items()}
+
+    def dataset(name, training):
+        frame = part[name]
+        return pipeline.make_dataset(
+            list(frame.path), frame.label, settings.image_size, settings.batch_size, preprocess,
+            heads={head_of[f]: v for f, v in heads[name].items()}, training=training,
+            class_weights=class_weights if training else None, seed=spec.init_seed)
+
+    model, weights_init = multitask.build_model(spec.arch, settings.image_size, features,
+                                                weights=settings.weights,
+                                                learning_rate=settings.learning_rate,
+                                                variant=settings.variant)
+    train = dataset("train", True)
+    if settings.steps_per_epoch:
+        train = train.repeat()
+    watch = _epoch_watch(claim)
+    callbacks = [watch]
+    if progress:
+        from tqdm.keras import TqdmCallback
+
+        callbacks.append(TqdmCallback(verbose=0, desc=f"{spec.arch} {spec.target} {spec.split.name}",
+                                      leave=False))
+    start = time.perf_counter()
+    history = model.fit(train, validation_data=dataset("validation", False), epochs=settings.epochs,
+                        steps_per_epoch=settings.steps_per_epoch, callbacks=callbacks, verbose=0,
+                        shuffle=False)
+    seconds = time.perf_counter() - start
+    evaluate = {name: dataset(name, False) for name in PARTS}
+    last = {name: _predict(model, data, features) for name, data in evaluate.items()}
+    last_weights = model.get_weights()
+    if watch.best_weights is not None:
+        model.set_weights(watch.best_weights)
+    best = {name: _predict(model, data, features) for name, data in evaluate.items()}
+    test = part["test"]
+    aucs = {kind: float(roc_auc_score(test.label, scores["test"]["score"]))
+            for kind, scores in (("last", last), ("best", best))}
+    predictions = _prediction_table({p: part[p] for p in PARTS}, heads, last, best)
+    record = {
+        "profile": spec.profile, "arch": spec.arch,
+        "network": multitask.network(spec.arch, settings.variant), "variant": settings.variant,
+        "target": spec.target.spec, "model": spec.target.model, "split": spec.split.name,
+        "seed": spec.split.seed, "init_seed": spec.init_seed,
+        "selection": settings.selection, "auc": aucs[settings.selection],
+        "auc_last": aucs["last"], "auc_best": aucs["best"],
+        "best_epoch": watch.best_epoch, "val_auc_best": watch.best,
+        "n_train": len(part["train"]), "n_validation": len(part["validation"]), "n_test": len(test),
+        "heads": {f: {"n_train_annotated": int(a.sum()),
+                      "train_mean": float(np.nanmean(np.where(a > 0, v, np.nan))) if a.any() else None}
+                  for f, (v, a) in heads["train"].items()},
+        "class_weights": class_weights, "weights_init": weights_init,
+        "determinism": determinism, "settings": asdict(settings),
+        "train_seconds": round(seconds, 1), "skipped_lesions": context.skipped,
+        "versions": _versions(), "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "trainer": {"host": platform.node(), "pid": os.getpid()},
+    }
+    files = {
+        store.PREDICTIONS: lambda p: predictions.to_csv(p, index=False),
+        store.HISTORY: lambda p: pd.DataFrame(history.history).rename_axis("epoch").to_csv(p),
+    }
+    if settings.keep_weights if keep_weights is None else keep_weights:
+        # the weights of the model the tables score
+        if settings.selection == "last":
+            model.set_weights(last_weights)
+        files["model.weights.h5"] = lambda p: model.save_weights(p)
+    store.write_run(run_dir(root, spec), files, record)
+    keras.backend.clear_session()
+    return record
+
+
