@@ -67,7 +67,7 @@ CHAPTERS = (
     Chapter(stem="06_multitask", title="Multi-task learning",
             section="section 4.2, Fig. 6, Table 5",
             modules=("learning.models", "learning.splits", "learning.pipeline",
-                     "learning.training"),
+                     "learning.training", "learning.results"),
             tests=("test_models.py", "test_splits.py", "test_pipeline.py", "test_training.py"),
             data="training", progress=True, training=True, seconds=(102, 12, 10)),
     Chapter(stem="07_ensembles", title="Ensembles", section="section 5.3, Table 5",

@@ -5,7 +5,8 @@ ensembles and the paper's tables, Grad-CAM explanations.
 Modules: :mod:`~enhance_utils.learning.models`, :mod:`~enhance_utils.learning.variants`,
 :mod:`~enhance_utils.learning.pipeline`, :mod:`~enhance_utils.learning.splits`,
 :mod:`~enhance_utils.learning.targets`, :mod:`~enhance_utils.learning.store`,
-:mod:`~enhance_utils.learning.training`, :mod:`~enhance_utils.learning.executors`,
+:mod:`~enhance_utils.learning.training`, :mod:`~enhance_utils.learning.run`,
+:mod:`~enhance_utils.learning.results`, :mod:`~enhance_utils.learning.executors`,
 :mod:`~enhance_utils.learning.ensembles`, :mod:`~enhance_utils.learning.explanations`.
 TensorFlow is imported only by the functions that build, train or read models.
 """
