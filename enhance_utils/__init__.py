@@ -33,7 +33,7 @@ CHAPTER_MODULES = {
     "multitask": "learning.models", "pipeline": "learning.pipeline",
     "splits": "learning.splits", "targets": "learning.targets",
     "experiments": "learning.training", "results": "learning.results",
-    "ensembles": "learning.ensembles",
+    "ensembles": "learning.ensembles", "verdicts": "learning.verdicts",
     "explain": "learning.explanations", "variants": "learning.variants",
     "figures": "book.figures", "prose": "book.prose", "prose_training": "book.prose_training",
 }

@@ -155,13 +155,13 @@ def _cmd_train(args) -> int:
 
 
 def _cmd_report(args) -> int:
-    from .learning import ensembles  # reads the store only: no TensorFlow
+    from .learning import verdicts  # reads the store only: no TensorFlow
 
     from .learning.store import StoreError
 
     start = time.perf_counter()
     try:
-        tables = ensembles.report(args.profile, args.out, results=args.results)
+        tables = verdicts.report(args.profile, args.out, results=args.results)
     except (StoreError, FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

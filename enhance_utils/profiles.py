@@ -29,7 +29,11 @@ FULL_GRID = ALL_TARGETS + RANDOM_TARGETS + EXTRA_TARGETS
 #: smoke (CI): every kind of target, the controls and the joint model for one source only
 SMOKE_GRID = ALL_TARGETS + ("baseline:init1", "baseline:init2") + tuple(
     f"{kind}:crowd:{f}" for kind in ("random", "permuted") for f in "ABC") + ("crowd:ABC",)
-@dataclass(frozen=True)
+#: the paper's five splits (section 4.2): the seeds of its published scripts
+PAPER_SEEDS = (1970, 1972, 2008, 2019, 2020)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Training:
     """What ``enhance train`` does in a profile (chapter 06)."""
 
@@ -54,32 +58,38 @@ class Training:
     selection: str = "best"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Profile:
+    """One profile: its name, what it is for, and what each chapter does in it."""
+
     name: str
     description: str
     #: how many example lesions a chapter draws in its figures
     n_examples: int
+    #: lesions per dataset whose ABC scores chapter 03 recomputes (spread evenly; None: all)
+    n_recompute: int | None = None
     training: Training
 
 
-PROFILES = {
-    "smoke": Profile("smoke", "minutes on any laptop or CI machine; small samples", 2,
-                     Training(archs=("small",), targets=SMOKE_GRID, split_seeds=(1970, 1972),
+PROFILES = {profile.name: profile for profile in (
+    Profile(name="smoke", description="minutes on any laptop or CI machine; small samples",
+            n_examples=2, n_recompute=40,
+            training=Training(archs=("small",), targets=SMOKE_GRID, split_seeds=PAPER_SEEDS[:2],
                               image_size=64, n_lesions=300, epochs=2, batch_size=20,
                               learning_rate=1e-3, weights=None, keep_weights=True)),
-    "cpu": Profile("cpu", "all the data on a CPU machine; small models", 4,
-                   Training(archs=("small",), targets=FULL_GRID,
-                            split_seeds=(1970, 1972, 2008, 2019, 2020), image_size=64,
-                            n_lesions=None, epochs=10, batch_size=20, learning_rate=1e-3,
-                            weights=None)),
-    "paper": Profile("paper", "the paper's settings; a GPU machine", 4,
-                     Training(archs=("vgg16", "inception_v3", "resnet50"), targets=FULL_GRID,
-                              split_seeds=(1970, 1972, 2008, 2019, 2020), image_size=384,
-                              n_lesions=None, epochs=30, batch_size=20, learning_rate=2e-5,
-                              weights="imagenet", steps_per_epoch=100, keep_weights=False,
-                              variant="published", selection="last")),
-}
+    Profile(name="cpu", description="all the data on a CPU machine; small models",
+            n_examples=4, n_recompute=400,
+            training=Training(archs=("small",), targets=FULL_GRID, split_seeds=PAPER_SEEDS,
+                              image_size=64, n_lesions=None, epochs=10, batch_size=20,
+                              learning_rate=1e-3, weights=None)),
+    Profile(name="paper", description="the paper's settings; a GPU machine",
+            n_examples=4, n_recompute=None,
+            training=Training(archs=("vgg16", "inception_v3", "resnet50"), targets=FULL_GRID,
+                              split_seeds=PAPER_SEEDS, image_size=384, n_lesions=None,
+                              epochs=30, batch_size=20, learning_rate=2e-5, weights="imagenet",
+                              steps_per_epoch=100, keep_weights=False, variant="published",
+                              selection="last")),
+)}
 
 
 def get_profile(name: str) -> Profile:

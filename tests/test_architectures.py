@@ -20,6 +20,7 @@ pytest.importorskip("tensorflow")
 
 from enhance_utils import cli, profiles
 from enhance_utils.learning import models, store, variants  # noqa: E402
+from tinyprofile import tiny_profile  # noqa: E402
 
 
 TRAINED = [(arch, "published") for arch in ("vgg16", "inception_v3", "resnet50")] + [
@@ -35,11 +36,9 @@ def test_paper_architecture_trains_through_the_cli(arch, variant, data_root, tmp
                                                    monkeypatch):
     network = models.network(arch, variant)
     name = f"arch-{arch}-{variant}"
-    monkeypatch.setitem(profiles.PROFILES, name, profiles.Profile(name, "tests", 1, profiles.Training(
-        archs=(arch,), targets=("baseline", "crowd:A"), split_seeds=(1970,),
-        image_size=models.MIN_IMAGE_SIZE[network], n_lesions=60, epochs=1, batch_size=8,
-        learning_rate=2e-5, weights=None, steps_per_epoch=2, variant=variant,
-        selection="last")))
+    monkeypatch.setitem(profiles.PROFILES, name, tiny_profile(
+        name, archs=(arch,), image_size=models.MIN_IMAGE_SIZE[network], batch_size=8,
+        learning_rate=2e-5, steps_per_epoch=2, variant=variant, selection="last"))
     results = tmp_path / "results"
     assert cli.main(["train", "--profile", name, "--results", str(results)]) == 0
     good, bad = store.scan(results, name)

@@ -49,7 +49,8 @@ def test_needs_are_the_lesions_the_chapters_choose(data_root, profile):
     examples, _ = datasets.examples(settings.n_examples, data_root)
     isic_examples = {i for d, i in examples if d == "isic2017"}
     trained = set(splits.training_lesions(settings.training.n_lesions, data_root).lesion_id)
-    abc = set(abc_lesions.recompute_ids("isic2017", abc_lesions.RECOMPUTE.get(profile), data_root))
+    abc = set(abc_lesions.recompute_ids("isic2017", PROFILES[profile].n_recompute,
+                                                data_root))
     expected = {
         "01_datasets": (isic_examples, isic_examples),
         "02_annotations": (set(), set()),

@@ -24,18 +24,17 @@ import pytest
 pytest.importorskip("tensorflow")
 ray = pytest.importorskip("ray")  # in the lock (requirements.txt): present in CI
 
-from enhance_utils import cli, profiles
+from enhance_utils import cli, profiles  # noqa: E402
 from enhance_utils.learning import executors, training, store  # noqa: E402
+from tinyprofile import tiny_profile  # noqa: E402
 
 PROJECT = Path(__file__).resolve().parents[1]
 TARGETS = ("baseline", "crowd:A", "permuted:crowd:B")
-TINY = profiles.Profile("tiny", "tests", 1, profiles.Training(
-    archs=("small",), targets=TARGETS, split_seeds=(1970,), image_size=32, n_lesions=60,
-    epochs=1, batch_size=20, learning_rate=1e-3, weights=None))
-_REGISTER = ("from enhance_utils import profiles\n"
-             "profiles.PROFILES['tiny'] = profiles.Profile('tiny', 'tests', 1, profiles.Training("
-             f"archs=('small',), targets={TARGETS!r}, split_seeds=(1970,), image_size=32, "
-             "n_lesions=60, epochs=1, batch_size=20, learning_rate=1e-3, weights=None))\n")
+TINY = tiny_profile(targets=TARGETS)
+_REGISTER = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+             "from enhance_utils import profiles\n"
+             "from tinyprofile import tiny_profile\n"
+             f"profiles.PROFILES['tiny'] = tiny_profile(targets={TARGETS!r})\n")
 
 
 @pytest.fixture(scope="module")

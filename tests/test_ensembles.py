@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from enhance_utils import cli
-from enhance_utils.learning import ensembles, training, targets
+from enhance_utils.learning import verdicts, ensembles, training, targets
 
 import fakestore
 from enhance_utils.learning.results import load_predictions, load_runs, summarize
@@ -113,11 +113,11 @@ def test_beside_paper_compares_gains(store):
 
 def test_paired_comparisons(store):
     runs, predictions = load(store)
-    comp = ensembles.paired_comparisons(runs, predictions)
+    comp = verdicts.paired_comparisons(runs, predictions)
     row = comp.set_index(["model_a", "model_b"])
     assert ("crowdABC", "baseline") in row.index
     assert not comp.model_a.str.endswith("_random").any()  # controls are chapter 08's pairs
-    same = ensembles.paired_comparisons(runs, predictions, pairs=[
+    same = verdicts.paired_comparisons(runs, predictions, pairs=[
         ("crowdABC_random", "baseline")]).iloc[0]  # identical scores
     assert same.mean_diff == 0 and same.delong_diff == 0 and same.corrected_p == 1.0
     assert "cannot separate" in same.verdict
@@ -130,7 +130,7 @@ def test_paired_comparisons(store):
 
 def test_holm_adjusts_each_family(store):
     runs, predictions = load(store)
-    comp = ensembles.paired_comparisons(runs, predictions)
+    comp = verdicts.paired_comparisons(runs, predictions)
     assert (comp.n_comparisons == len(comp)).all()
     from statsmodels.stats.multitest import multipletests
 
@@ -177,11 +177,11 @@ def test_real_only_tables_and_control_pairs(store):
     runs, predictions = load(store)
     real = ensembles.table5(runs, predictions, randomized=False)
     assert not real.model.str.endswith("_random").any() and "crowdABC" in set(real.model)
-    comp = ensembles.paired_comparisons(runs, predictions, pairs=ensembles.control_pairs)
+    comp = verdicts.paired_comparisons(runs, predictions, pairs=verdicts.control_pairs)
     assert comp[["model_a", "model_b"]].values.tolist()[:1] == [["crowdABC", "crowdABC_random"]]
     assert set(comp.model_b) == {"crowdABC_random", "crowdA_random", "crowdB_random",
                                  "crowdC_random"}
-    assert ensembles.paired_comparisons(runs, predictions, randomized=False).model_b.eq(
+    assert verdicts.paired_comparisons(runs, predictions, randomized=False).model_b.eq(
         "baseline").all()
 
 

@@ -9,6 +9,7 @@ import pytest
 keras = pytest.importorskip("keras")
 
 from enhance_utils.learning import explanations, models  # noqa: E402
+from tinyprofile import tiny_profile  # noqa: E402
 
 SIZE = 32
 
@@ -130,11 +131,7 @@ def test_runs_without_weights_are_retrained_into_a_side_store(data_root, tmp_pat
     from enhance_utils.learning import training, store
     from enhance_utils import profiles
 
-    monkeypatch.setitem(profiles.PROFILES, "nokeep", profiles.Profile("nokeep", "tests", 1,
-                        profiles.Training(archs=("small",), targets=("crowd:A",),
-                                          split_seeds=(1970,), image_size=32, n_lesions=60,
-                                          epochs=1, batch_size=20, learning_rate=1e-3,
-                                          weights=None)))
+    monkeypatch.setitem(profiles.PROFILES, "nokeep", tiny_profile("nokeep", ["crowd:A"]))
     results = tmp_path / "results"
     training.run_grid("nokeep", results=results, progress=False)
     stored = store.run_dir(results, "nokeep", "small", "crowd:A", "seed1970")

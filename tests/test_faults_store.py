@@ -256,12 +256,11 @@ _TRAINER = textwrap.dedent("""
     import sys
     from enhance_utils import profiles
     from enhance_utils.learning import training
-    profiles.PROFILES["tiny"] = profiles.Profile("tiny", "tests", 1, profiles.Training(
-        archs=("small",), targets=tuple(sys.argv[2].split(",")), split_seeds=(1970,),
-        image_size=32, n_lesions=60, epochs=2, batch_size=20, learning_rate=1e-3,
-        weights=None))
+    sys.path.insert(0, {tests!r})
+    from tinyprofile import tiny_profile
+    profiles.PROFILES["tiny"] = tiny_profile(targets=sys.argv[2].split(","), epochs=2)
     training.run_grid("tiny", results=sys.argv[1], progress=False)
-""")
+""").format(tests=str(Path(__file__).parent))
 
 
 def _trainer(results, targets, **kwargs):

@@ -17,10 +17,9 @@ from enhance_utils.learning import training as experiments, splits, store, targe
 from enhance_utils import profiles  # noqa: E402
 from enhance_utils.learning import run as one_run
 from enhance_utils.learning.results import load_predictions, load_runs
+from tinyprofile import tiny_profile  # noqa: E402
 
-TINY = profiles.Profile("tiny", "tests", 1, profiles.Training(
-    archs=("small",), targets=("baseline", "crowd:A"), split_seeds=(1970,), image_size=32,
-    n_lesions=60, epochs=1, batch_size=20, learning_rate=1e-3, weights=None))
+TINY = tiny_profile()
 
 
 def _dead_pid() -> int:

@@ -20,8 +20,6 @@ _DATASETS = {
 
 #: lesions of the step-by-step figures: two small ISIC masks (767 x 576) and one PH2 lesion
 EXAMPLES = (("isic2017", "ISIC_0000000"), ("isic2017", "ISIC_0000004"), ("ph2", "IMD003"))
-#: lesions per dataset that chapter 03 recomputes in a profile (absent: all of them)
-RECOMPUTE = {"smoke": 40, "cpu": 400}
 
 
 def _dataset(dataset: str):
@@ -58,8 +56,11 @@ def evenly_spaced(ids: list[str], n: int | None) -> list[str]:
 
 
 def recompute_count(profile: str, n: int | None = None) -> int | None:
-    """``n`` if given, else the profile's number of lesions to recompute (None: all)."""
-    return n if n is not None else RECOMPUTE.get(profile)
+    """``n`` if given, else the profile's number of lesions to recompute
+    (:attr:`enhance_utils.profiles.Profile.n_recompute`; None: all)."""
+    from ..profiles import get_profile
+
+    return n if n is not None else get_profile(profile).n_recompute
 
 
 def recompute_ids(dataset: str, n: int | None, root=None) -> list[str]:

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import pandas as pd
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
-PAPER_SEEDS = (1970, 1972, 2008, 2019, 2020)
+from ..profiles import PAPER_SEEDS
+
 TEST_FRACTION, VALIDATION_FRACTION = 0.125, 0.2
 
 

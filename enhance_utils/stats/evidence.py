@@ -1,7 +1,7 @@
 """What the book's own runs say about each of the paper's claims (chapters 06–08).
 
 Each claim of the paper's deep-learning half is a family of paired comparisons
-(:func:`enhance_utils.learning.ensembles.paired_comparisons`, corrected resampled t-test over the
+(:func:`enhance_utils.learning.verdicts.paired_comparisons`, corrected resampled t-test over the
 splits, Holm-adjusted within the family). :func:`claims` evaluates every family on a store and
 :func:`statement` turns one into a plain sentence with its numbers, including when the
 evidence does not support the paper and what the scale of the runs cannot say.
@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..learning import ensembles, targets
+from ..learning import verdicts, targets
 from ..learning.targets import ensemble_name
 
 SOURCES = targets.SOURCES
@@ -51,7 +51,7 @@ def claims(runs: pd.DataFrame, predictions: pd.DataFrame, which=None) -> pd.Data
     rows = []
     for name in which or CLAIMS:
         paper, pairs = CLAIMS[name]
-        table = ensembles.paired_comparisons(runs, predictions, pairs=pairs())
+        table = verdicts.paired_comparisons(runs, predictions, pairs=pairs())
         for arch, part in table.groupby("arch", sort=False):
             rows.append(_summarise(name, arch, paper, part))
     return pd.DataFrame(rows, columns=CLAIM_COLUMNS)

@@ -193,7 +193,7 @@ def plot_forest(comparisons: pd.DataFrame, title: str = "", ax=None, scale: floa
     """Forest plot of paired differences: mean, corrected CI (thick) and ordinary t CI (thin).
 
     ``comparisons`` has columns label (or model_a/model_b), mean_diff, ci_low, ci_high,
-    corrected_ci_low, corrected_ci_high, as :func:`enhance_utils.learning.ensembles.paired_comparisons`
+    corrected_ci_low, corrected_ci_high, as :func:`enhance_utils.learning.verdicts.paired_comparisons`
     returns them.
     """
     import matplotlib.pyplot as plt

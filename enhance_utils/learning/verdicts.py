@@ -1,0 +1,193 @@
+"""Paired comparisons of two models, their verdicts, and the report of a store (chapters 07–08).
+
+Each comparison pairs two models of one architecture over the splits both were trained on
+(:mod:`enhance_utils.stats.paired`: the plain and the corrected resampled t-test, DeLong per
+split). The comparisons of one architecture form a family whose p values and intervals are
+adjusted together (Holm; Bonferroni for the simultaneous intervals), and every verdict is
+read from the adjusted numbers. :func:`report` writes every table of a store.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..stats import paired
+from . import targets as targets_module
+from .ensembles import (missing_members, model_predictions, real_only, split_aucs, table4,
+                        table5)
+from .results import load_predictions, load_runs
+from .targets import SOURCES, ensemble_name, model_order
+
+
+def default_pairs(models) -> list[tuple[str, str]]:
+    """The comparisons of chapter 07 among ``models``: every model of real annotations (single,
+    joint, ensemble) against the baseline; each annotation ensemble against the baseline
+    ensemble (same number of averaged models); each joint model against its source's
+    ensemble."""
+    models = list(dict.fromkeys(models))
+    real = sorted((m for m in models if not m.startswith("baseline")
+                   and not m.endswith(("_random", "_permuted"))), key=model_order)
+    pairs = [(m, "baseline") for m in real if "baseline" in models]
+    pairs += [(ensemble_name(s), "baseline_ensemble") for s in SOURCES
+              if ensemble_name(s) in models and "baseline_ensemble" in models]
+    pairs += [(f"{ensemble_name(s)}_joint", ensemble_name(s)) for s in SOURCES
+              if f"{ensemble_name(s)}_joint" in models and ensemble_name(s) in models]
+    return pairs
+
+
+def control_pairs(models=None) -> list[tuple[str, str]]:
+    """Each model of the paper against its controls (chapter 08): the three ensembles, then
+    the nine single models, each against its uniform and its permuted control."""
+    names = [ensemble_name(s) for s in SOURCES] + [t.model for t in targets_module.single()]
+    pairs = [(m, f"{m}{suffix}") for m in names for suffix in ("_random", "_permuted")]
+    if models is None:
+        return pairs
+    models = set(models)
+    return [p for p in pairs if p[0] in models and p[1] in models]
+
+
+COMPARISON_COLUMNS = [
+    "arch", "model_a", "model_b", "n_pairs", "mean_diff", "sd_diff", "ci_low", "ci_high", "p",
+    "n_train", "n_test", "corrected_ci_low", "corrected_ci_high", "corrected_p",
+    "delong_diff", "delong_p", "delong_min_split_p", "holm_p", "holm_ci_low", "holm_ci_high",
+    "n_comparisons", "verdict"]
+
+
+def compare(model_preds: pd.DataFrame, runs: pd.DataFrame, arch: str, model_a: str,
+            model_b: str) -> tuple[dict, pd.DataFrame]:
+    """Paired comparison of two models of one architecture over their common splits.
+
+    Returns one row (see :data:`COMPARISON_COLUMNS`, without the family's Holm columns) and
+    DeLong per split.
+    """
+    row, per_split, _ = _compare(model_preds, runs, arch, model_a, model_b)
+    return row, per_split
+
+
+def _compare(model_preds: pd.DataFrame, runs: pd.DataFrame, arch: str, model_a: str,
+             model_b: str):
+    """Paired comparison of two models of one architecture over their common splits.
+
+    Returns one row (see :data:`COMPARISON_COLUMNS`) and DeLong per split. The AUCs are
+    recomputed from the predictions; ``n_train`` / ``n_test`` for the corrected t-test come
+    from the runs' ``run.json`` (mean over the splits used).
+    """
+    part = model_preds[model_preds.arch == arch]
+    a = part[part.model == model_a][["split", "lesion_id", "label", "score"]]
+    b = part[part.model == model_b][["split", "lesion_id", "score"]]
+    both = a.merge(b, on=["split", "lesion_id"], how="inner", suffixes=("_a", "_b"))
+    aucs = split_aucs(pd.concat([
+        both.assign(arch=arch, model="a", score=both.score_a),
+        both.assign(arch=arch, model="b", score=both.score_b)]))
+    wide_aucs = aucs.pivot(index="split", columns="model", values="auc").dropna()
+    splits_used = list(wide_aucs.index)
+    x = wide_aucs.get("a", pd.Series(dtype=float)).to_numpy()
+    y = wide_aucs.get("b", pd.Series(dtype=float)).to_numpy()
+    sizes = runs[(runs.arch == arch) & runs.split.isin(splits_used)].drop_duplicates("split")
+    n_train = float(sizes.n_train.mean()) if len(sizes) else np.nan
+    n_test = float(sizes.n_test.mean()) if len(sizes) else np.nan
+    plain = paired.paired_difference(x, y)
+    corrected = paired.corrected_t_test(x, y, n_train, n_test) if len(sizes) else \
+        paired.PairedResult(len(x), plain.mean_diff, plain.sd_diff, np.nan, np.nan, np.nan)
+    per_split, combined = paired.delong_across_splits(both[both.split.isin(splits_used)])
+    row = {"arch": arch, "model_a": model_a, "model_b": model_b, "n_pairs": plain.n_pairs,
+           "mean_diff": plain.mean_diff, "sd_diff": plain.sd_diff, "ci_low": plain.ci_low,
+           "ci_high": plain.ci_high, "p": plain.p, "n_train": n_train, "n_test": n_test,
+           "corrected_ci_low": corrected.ci_low, "corrected_ci_high": corrected.ci_high,
+           "corrected_p": corrected.p, "delong_diff": combined["diff"],
+           "delong_p": combined["p"],
+           "delong_min_split_p": float(per_split.p.min()) if len(per_split) else np.nan,
+           "verdict": paired.verdict(model_a, model_b, corrected)}
+    return row, per_split.assign(arch=arch, model_a=model_a, model_b=model_b), (x, y)
+
+
+def paired_comparisons(runs: pd.DataFrame, predictions: pd.DataFrame, pairs=None,
+                       randomized: bool = True) -> pd.DataFrame:
+    """:func:`compare` for every architecture and pair (default :func:`default_pairs`);
+    ``randomized=False`` leaves the controls out.
+
+    The comparisons of one architecture form one family: ``holm_p`` is the corrected t-test's
+    p adjusted by Holm's step-down method over that family (``corrected_p`` stays beside it),
+    ``holm_ci_*`` the Bonferroni-adjusted (simultaneous) corrected interval, and the verdict
+    is read from those.
+    """
+    if not randomized:
+        predictions = real_only(predictions)
+    preds = model_predictions(predictions)
+    frames = []
+    for arch in dict.fromkeys(preds.arch):
+        models = preds[preds.arch == arch].model.unique()
+        chosen = pairs(models) if callable(pairs) else (
+            pairs if pairs is not None else default_pairs(models))
+        results = [_compare(preds, runs, arch, a, b) for a, b in chosen
+                   if a in models and b in models]
+        frames.append(_adjust_family(pd.DataFrame([r[0] for r in results]),
+                                     [r[2] for r in results]))
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return pd.DataFrame(columns=COMPARISON_COLUMNS)
+    return pd.concat(frames, ignore_index=True)[COMPARISON_COLUMNS]
+
+
+def _adjust_family(frame: pd.DataFrame, pairs: list) -> pd.DataFrame:
+    """Holm-adjusted p, simultaneous intervals and the verdict over one family."""
+    if frame.empty:
+        return frame
+    from statsmodels.stats.multitest import multipletests
+
+    m = len(frame)
+    p = frame.corrected_p.to_numpy(float)
+    holm = np.full(m, np.nan)
+    ok = ~np.isnan(p)
+    if ok.any():
+        holm[ok] = multipletests(p[ok], method="holm")[1]
+    level = 1 - (1 - paired.LEVEL) / m
+    lows, highs, verdicts = [], [], []
+    for row, (x, y) in zip(frame.itertuples(), pairs):
+        n_train, n_test = row.n_train, row.n_test
+        wide = (paired.corrected_t_test(x, y, n_train, n_test, level=level)
+                if np.isfinite(n_train) else paired.paired_difference(x, y, level=level))
+        lows.append(wide.ci_low)
+        highs.append(wide.ci_high)
+        verdicts.append(paired.verdict(row.model_a, row.model_b, wide, family=m))
+    return frame.assign(holm_p=holm, holm_ci_low=lows, holm_ci_high=highs, n_comparisons=m,
+                        verdict=verdicts)
+
+
+def report(profile: str, out, results=None) -> dict[str, pd.DataFrame]:
+    """Write ``table5.csv``, ``table4.csv``, ``paired.csv`` (chapter 07's comparisons),
+    ``controls.csv`` (chapter 08's), ``claims.csv`` (:mod:`enhance_utils.stats.evidence`),
+    ``split_aucs.csv`` and ``missing_runs.csv`` for what the
+    store of ``profile`` holds; returns the tables.
+
+    A store without a single finished run, or with a damaged run folder, is a
+    :class:`enhance_utils.learning.store.StoreError` naming it: nothing is written then.
+    """
+    from pathlib import Path
+
+    from ..data import paths
+    from . import store
+
+    runs = load_runs(profile, results)
+    if runs.empty:
+        root = Path(results) if results else paths.results_dir()
+        raise store.StoreError(f"no finished run in {root / profile}: train first "
+                               f"(`enhance train --profile {profile}`) or check --results")
+    predictions = load_predictions(profile, results)
+    t5 = table5(runs, predictions)
+    tables = {
+        "table5": t5,
+        "table4": table4(t5),
+        "paired": paired_comparisons(runs, predictions),
+        "controls": paired_comparisons(runs, predictions, pairs=control_pairs),
+        "split_aucs": split_aucs(model_predictions(predictions)),
+        "missing_runs": missing_members(predictions),
+    }
+    from ..stats import evidence  # it builds on this module
+
+    tables["claims"] = evidence.claims(runs, predictions)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, frame in tables.items():
+        frame.to_csv(out / f"{name}.csv", index=False)
+    return tables
