@@ -7,8 +7,9 @@ book at ``--ref``; everywhere it then calls :func:`enhance_utils.setup_chapter` 
 chapter's stem, its profile and the parameters that change what it reads
 (:mod:`enhance_utils.manifest`), which in Colab adds the packages Colab lacks and everywhere gets
 the chapter's files. A release pins the clone to its tag with ``--ref`` (see ``RELEASING.md``).
-Each notebook is read, changed and written back at once (cell ids kept); notebooks whose cell
-is already current are not touched.
+Each notebook is read, changed and written back at once (cell ids kept), and its paired script
+rewritten (``tools/sync_notebooks.py``); notebooks whose cell is already current are not
+touched.
 """
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from enhance_utils import manifest  # noqa: E402
+
+import sync_notebooks  # noqa: E402  (tools/, beside this file)
 
 REPOSITORY = "https://github.com/enhance-interactive-paper/enhance-book"
 TEMPLATE = '''\
@@ -77,6 +80,7 @@ def update(path: Path, ref: str) -> bool:
         return False
     cell.source = source
     nbformat.write(notebook, path)
+    sync_notebooks.write_script(path)  # the paired script holds the same cells
     return True
 
 
