@@ -519,3 +519,99 @@ def control_overview(context, lesion_ids, split_seed: int = 0, features=None) ->
         row["same_lesions"] = all((m == masks[0]).all() for m in masks)
         rows.append(row)
     return pd.DataFrame(rows).round(3)
+
+
+# ------------------------------------------------------- another profile's store (06–08)
+#: what each training chapter shows of another profile's store (:func:`other_store`)
+STORE_VIEWS = {"multitask": "chapter 06", "ensembles": "chapter 07", "randomized": "chapter 08"}
+#: the columns of the paired comparisons that chapter 07 shows of another store
+SHOWN_COMPARISON_COLUMNS = ["arch", "model_a", "model_b", "n_pairs", "mean_diff",
+                            "corrected_ci_low", "corrected_ci_high", "corrected_p", "delong_p"]
+
+
+def other_store(view: str, profile: str = "cpu", results=None) -> dict[str, pd.DataFrame]:
+    """What a training chapter shows of another profile's store next to its own runs
+    (chapters 06–08 show the committed ``cpu`` store).
+
+    Parameters
+    ----------
+    view : str
+        ``"multitask"`` (chapter 06): ``summary``, the mean test AUC per model with its
+        difference to the baseline. ``"ensembles"`` (07): ``missing`` ensemble splits,
+        ``table`` (Table 5 without the controls) and ``comparisons`` (against the baseline).
+        ``"randomized"`` (08): ``missing``, ``table`` (Table 4) and ``comparisons`` (real
+        against random annotations).
+    profile, results : str, path
+        The store (:func:`enhance_utils.experiments.load_runs`).
+
+    Returns
+    -------
+    dict
+        ``runs`` (and ``predictions`` but for ``"multitask"``), and the view's frames when the
+        store holds something to show: a run, for ``"randomized"`` a control run.
+    """
+    if view not in STORE_VIEWS:
+        raise ValueError(f"unknown view {view!r}; the views are {', '.join(STORE_VIEWS)}")
+    runs = experiments.load_runs(profile, results)
+    if view == "multitask":
+        if runs.empty:
+            return {"runs": runs}
+        summary = experiments.summarize(runs)
+        baseline = summary.loc[summary.model == "baseline", "mean_auc"].iloc[0]
+        return {"runs": runs, "summary": summary.assign(
+            difference_to_baseline=(summary.mean_auc - baseline).round(1))}
+    predictions = experiments.load_predictions(profile, results)
+    out = {"runs": runs, "predictions": predictions}
+    randomized = view == "randomized"
+    if runs.empty or (randomized and len(_real_only(runs)) == len(runs)):  # no control run
+        return out
+    out["missing"] = missing_members(predictions)
+    t5 = table5(runs, predictions, randomized=randomized)
+    if randomized:
+        out["table"] = wide(table4(t5), index=["arch", "model"], columns="annotations")
+        out["comparisons"] = paired_comparisons(runs, predictions, pairs=control_pairs())
+    else:
+        out["table"] = wide(t5)
+        out["comparisons"] = paired_comparisons(runs, predictions, randomized=False)
+    return out
+
+
+def show_other_store(view: str, profile: str = "cpu", results=None) -> dict[str, pd.DataFrame]:
+    """Display :func:`other_store` in a chapter: its tables, a figure (the AUC per split, or
+    the paired differences) and the verdicts, or one line saying why the store shows nothing.
+    Returns what :func:`other_store` returned."""
+    from IPython.display import display
+
+    from .profiles import get_profile
+
+    shown = other_store(view, profile, results)
+    runs, where = shown["runs"], experiments.store_root(results) / profile
+    training = get_profile(profile).training
+    model = f"{training.archs[0]} CNN, {training.image_size} px"
+    if view == "multitask":
+        if "summary" not in shown:
+            print(f"no {profile} results in", where)
+            return shown
+        display(shown["summary"])
+        experiments.plot_aucs(runs, title=f"test AUC per split, profile {profile} ({model})")
+        return shown
+    if "table" not in shown:
+        print(f"no {profile} results in {where}" if runs.empty else
+              f"{len(runs)} {profile} runs in {where}, none of them randomized yet: "
+              "nothing to compare")
+        return shown
+    if view == "ensembles":
+        print(f"{len(runs)} {profile} runs: {runs.groupby('target').size().to_dict()}")
+    if len(shown["missing"]):
+        print(f"{len(shown['missing'])} ensemble splits wait for missing runs:")
+        display(shown["missing"])
+    display(shown["table"])
+    comparisons = shown["comparisons"]
+    if view == "ensembles":
+        display(comparisons[SHOWN_COMPARISON_COLUMNS].round(3))
+    if len(comparisons):
+        title = (f"profile {profile} ({model}): model − baseline" if view == "ensembles"
+                 else f"profile {profile}: real − random annotations")
+        paired.plot_forest(comparisons, title=title)
+        print("\n".join(comparisons.verdict))
+    return shown
