@@ -172,7 +172,8 @@ def read_ph2_txt(path) -> pd.DataFrame:
     """
     path = Path(path)
     records = []
-    for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+    text = path.read_text(encoding="utf-8", errors="replace")
+    for number, line in enumerate(text.splitlines(), 1):
         if not line.strip().startswith("||"):
             continue
         cells = [c.strip() for c in line.strip().strip("|").split("||")]

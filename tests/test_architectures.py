@@ -34,11 +34,12 @@ def test_paper_architecture_trains_through_the_cli(arch, variant, data_root, tmp
                                                    monkeypatch):
     network = multitask.network(arch, variant)
     name = f"arch-{arch}-{variant}"
-    monkeypatch.setitem(profiles.PROFILES, name, profiles.Profile(name, "tests", 1, profiles.Training(
+    training = profiles.Training(
         archs=(arch,), targets=("baseline", "crowd:A"), split_seeds=(1970,),
         image_size=multitask.MIN_IMAGE_SIZE[network], n_lesions=60, epochs=1, batch_size=8,
         learning_rate=2e-5, weights=None, steps_per_epoch=2, variant=variant,
-        selection="last")))
+        selection="last")
+    monkeypatch.setitem(profiles.PROFILES, name, profiles.Profile(name, "tests", 1, training))
     results = tmp_path / "results"
     assert cli.main(["train", "--profile", name, "--results", str(results)]) == 0
     good, bad = store.scan(results, name)

@@ -132,7 +132,8 @@ def test_table_chapters_run_on_only_their_files(chapter, data_root, tmp_path, mo
                          tmp_path / "tree")
     monkeypatch.setenv("ENHANCE_DATA_DIR", str(tree))
     executed = _run_chapter(chapter, tmp_path, monkeypatch)
-    errors = [o for c in executed["cells"] for o in c.get("outputs", []) if o["output_type"] == "error"]
+    errors = [o for c in executed["cells"] for o in c.get("outputs", [])
+              if o["output_type"] == "error"]
     assert errors == []
 
 
@@ -186,7 +187,8 @@ def test_chapter_01_downloads_its_files_and_runs_on_them(data_root, server, down
 
     monkeypatch.setenv("ENHANCE_DATA_DIR", str(root))
     executed = _run_chapter("01_datasets", tmp_path, monkeypatch)
-    errors = [o for c in executed["cells"] for o in c.get("outputs", []) if o["output_type"] == "error"]
+    errors = [o for c in executed["cells"] for o in c.get("outputs", [])
+              if o["output_type"] == "error"]
     assert errors == []
 
 

@@ -7,7 +7,6 @@ narrowed to two targets and one split, and the tiny one of the store's fault tes
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil

@@ -13,7 +13,8 @@ from minitree import write_tree
 # --------------------------------------------------------------------------- real data
 def test_table1_reproduces_the_paper(data_root):
     computed = datasets.table1(data_root).reset_index()
-    both = reference.beside_paper(computed, "table1", ["characteristic", "value"], ["isic2017", "ph2"])
+    both = reference.beside_paper(computed, "table1", ["characteristic", "value"],
+                                  ["isic2017", "ph2"])
     assert len(both) == 38
     assert both.difference.fillna(0).eq(0).all(), both[both.difference.fillna(0) != 0]
     assert (both.computed.isna() == both.paper.isna()).all()
@@ -21,7 +22,8 @@ def test_table1_reproduces_the_paper(data_root):
 
 def test_table1_counts_named_in_the_issue(data_root):
     t = datasets.table1(data_root)["isic2017"]
-    assert [t["Diagnosis", d] for d in ["Benign nevi", "Melanoma", "Seborrheic keratosis"]] == [1372, 374, 254]
+    diagnoses = ["Benign nevi", "Melanoma", "Seborrheic keratosis"]
+    assert [t["Diagnosis", d] for d in diagnoses] == [1372, 374, 254]
     assert [t["Patient sex", s] for s in ["Female", "Male", "Not provided"]] == [871, 900, 229]
     ages = [t["Age group", f"{lo}-{lo + 10}"] for lo in range(0, 90, 10)]
     assert ages == [4, 147, 136, 225, 305, 270, 307, 213, 137]

@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 import fakestore
-from enhance_utils import cli, ensembles, experiments, splits, store
+from enhance_utils import cli, experiments, store
 
 PROJECT = Path(__file__).resolve().parents[1]
 IDS = [f"L{i}" for i in range(8)]

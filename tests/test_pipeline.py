@@ -28,7 +28,8 @@ def test_dataset_structure_and_weights(images):
     batches = list(ds)
     assert [b[0].shape[0] for b in batches] == [3, 1]
     x, targets, weights = batches[0]
-    assert x.shape == (3, 16, 16, 3) and 0.0 <= float(tf.reduce_min(x)) <= float(tf.reduce_max(x)) <= 1.0
+    assert x.shape == (3, 16, 16, 3)
+    assert 0.0 <= float(tf.reduce_min(x)) <= float(tf.reduce_max(x)) <= 1.0
     assert targets["annotation"].numpy().tolist() == [[0.5, 1.0], [0.0, 0.0], [1.0, 1.0]]
     assert weights["diagnosis"].numpy().tolist() == [0.5, 3.0, 0.5]
 
