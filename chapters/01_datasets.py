@@ -146,13 +146,8 @@ examples, captions = datasets.examples(settings.n_examples)  # the first lesion 
 fig = figures.example_lesions(examples, captions=captions)
 
 # %%
-shapes = []
-for dataset, lesion_id in examples:
-    path = datasets.isic_mask_path(lesion_id) if dataset == "isic2017" else datasets.ph2_mask_path(lesion_id)
-    image, mask = datasets.load_lesion(dataset, lesion_id)
-    shapes.append({"dataset": dataset, "lesion_id": lesion_id, "image": image.shape[:2],
-                   "mask on disk": datasets.load_mask(path).shape, "lesion fraction": round(mask.mean(), 3)})
-pd.DataFrame(shapes)
+shapes = datasets.shapes(examples)  # image, stored mask and lesion share of each example
+shapes
 
 # %% [markdown]
 # ## Explore
@@ -172,7 +167,7 @@ figures.lesion_explorer(datasets.available_lesions(first=examples),
 # The numbers of this chapter's text, glued for the prose (hidden in the book).
 from enhance_utils import prose
 
-isic_shape = next(row for row in shapes if row["dataset"] == "isic2017")
+isic_shape = shapes[shapes.dataset == "isic2017"].iloc[0]
 prose.glue_all(prose.datasets_numbers(ground_truth, ph2, comparison, isic_shape["image"],
                                       isic_shape["mask on disk"]))
 

@@ -50,7 +50,6 @@ import enhance_utils
 data_root = enhance_utils.setup_chapter("04_correlation", profile)
 
 # %%
-import matplotlib.pyplot as plt
 
 from enhance_utils import annotations, correlation, reference
 from enhance_utils.profiles import get_profile
@@ -187,10 +186,7 @@ ph2.pivot_table(index=["source", "feature"], columns="variant",
                 values=["r", "ci_low", "ci_high"], sort=False).round(3)
 
 # %% mystnb={"figure": {"caption": "PH2: correlation with melanoma (left) and with melanoma or atypical nevus (right), with bootstrap intervals.", "name": "fig-04-ph2"}}
-fig, axes = plt.subplots(1, 2, figsize=(12, 4.4), layout="constrained")
-for ax, (variant, title) in zip(axes, [("paper", "abnormal = melanoma"),
-                                       ("ph2_atypical_abnormal", "abnormal = melanoma or atypical nevus")]):
-    correlation.plot_correlations(ph2[ph2.variant == variant], ax=ax, title=f"PH2: {title}")
+fig = correlation.plot_ph2_variants(ph2)  # melanoma; melanoma or atypical nevus
 
 # %% tags=["remove-cell"]
 # The numbers of this chapter's text, glued for the prose (hidden in the book).

@@ -137,13 +137,8 @@ print("no annotations:", float(multitask.masked_mse(y_true * [1, 0], y_pred)))
 
 # %%
 lesions = splits.subsample(datasets.isic_ground_truth()[["lesion_id", "label"]], settings.n_lesions)
-label = lesions.set_index("lesion_id").label
-rows = []
-for split in splits.paper_splits(lesions, settings.split_seeds):
-    for part in ("train", "validation", "test"):
-        ids = list(getattr(split, part))
-        rows.append({"split": split.name, "part": part, "lesions": len(ids), "abnormal": round(label[ids].mean(), 3)})
-pd.DataFrame(rows).pivot_table(index="split", columns="part", values=["lesions", "abnormal"])
+split_parts = splits.describe(lesions, splits.paper_splits(lesions, settings.split_seeds))
+split_parts.pivot_table(index="split", columns="part", values=["lesions", "abnormal"])
 
 # %% [markdown]
 # A lesion without an annotation keeps its image and label: only its annotation loss is zero.
@@ -171,14 +166,7 @@ pd.Series({t.spec: int(context.annotation(t, first.train)[1].sum()) for t in tar
 # %%
 from enhance_utils import pipeline
 
-path = datasets.isic_image_path(context.lesions.lesion_id[0])
-batch = pipeline.make_dataset([path] * 9, [0] * 9, 128, 9, lambda x: x / 255.0, training=True, cache=False)
-images = next(iter(batch))[0].numpy()
-import matplotlib.pyplot as plt
-fig, axes = plt.subplots(1, 9, figsize=(13, 1.8))
-for ax, image in zip(axes, images):
-    ax.imshow(image)
-    ax.set_axis_off()
+axes = pipeline.plot_augmentations(datasets.isic_image_path(context.lesions.lesion_id[0]))
 
 # %% [markdown]
 # ## Training the grid

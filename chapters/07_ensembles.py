@@ -177,12 +177,10 @@ comparisons.drop(columns="verdict").round(3)
 # splits cannot tell the two models apart.
 
 # %%
-for arch, part in comparisons.groupby("arch", sort=False):
-    ax = paired.plot_forest(part, title=f"{arch}, profile {profile}: model − baseline")
+axes = paired.plot_forests(comparisons, f"profile {profile}: model − baseline")  # per arch
 
 # %%
-for line in comparisons.verdict:
-    print(line)
+print("\n".join(comparisons.verdict))
 
 # %% [markdown]
 # DeLong's test split by split for the best ensemble against the baseline — how large the test-set

@@ -141,9 +141,8 @@ ensembles.wide(t5)
 
 # %%
 preds = ensembles.model_predictions(predictions)
-for arch in dict.fromkeys(t5.arch):
-    ax = ensembles.plot_roc(preds, arch, ["baseline", "crowdABC", "crowdABC_random"],
-                            title=f"real and random crowd annotations, {arch}, profile {profile}")
+axes = ensembles.plot_rocs(preds, ["baseline", "crowdABC", "crowdABC_random"],
+                          f"real and random crowd annotations, profile {profile}", archs=t5.arch)
 
 # %% [markdown]
 # ## Real against random, split by split
@@ -157,10 +156,8 @@ controls = ensembles.paired_comparisons(runs, predictions, pairs=ensembles.contr
 controls.drop(columns="verdict").round(3)
 
 # %%
-for arch, part in controls.groupby("arch", sort=False):
-    ax = paired.plot_forest(part, title=f"{arch}, profile {profile}: real − random annotations")
-for line in controls.verdict:
-    print(line)
+axes = paired.plot_forests(controls, f"profile {profile}: real − random annotations")
+print("\n".join(controls.verdict))
 
 # %% [markdown]
 # And the randomized ensembles against the baseline — the part of the ensemble gain that needs no
@@ -169,8 +166,7 @@ for line in controls.verdict:
 # %%
 random_vs_base = ensembles.paired_comparisons(
     runs, predictions, pairs=[(ensembles.ensemble_name(s, "uniform"), "baseline") for s in ensembles.SOURCES])
-for line in random_vs_base.verdict:
-    print(line)
+print("\n".join(random_vs_base.verdict))
 
 # %% [markdown]
 # ## The `cpu` results

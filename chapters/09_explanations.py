@@ -132,10 +132,8 @@ pd.DataFrame([{"model": name, "target": run.target, "test AUC": round(run.record
 # %%
 test = runs[next(iter(runs))].predictions()  # lesion_id, label, score of the split's test set
 context = experiments.build_context(settings.n_lesions)  # lesions and annotation scores
-maps, tables = {}, {}
-for towards in ("abnormal", "normal"):
-    tables[towards], maps[towards] = explain.compare(runs, test.lesion_id, scores=context.scores,
-                                                     towards=towards, progress=progress)
+tables, maps = explain.compare_towards(runs, test.lesion_id, scores=context.scores,
+                                      progress=progress)  # for "abnormal" and for "normal"
 check = tables["abnormal"].merge(
     pd.concat([run.predictions().assign(model=name) for name, run in runs.items()]),
     on=["lesion_id", "model"])

@@ -409,6 +409,15 @@ def plot_roc(model_preds: pd.DataFrame, arch: str, models=("baseline", "crowdABC
     return ax
 
 
+def plot_rocs(model_preds: pd.DataFrame, models=("baseline", "crowdABC"), title: str = "",
+              archs=None) -> list:
+    """:func:`plot_roc` of each architecture of ``archs`` (default: those of ``model_preds``,
+    in their order), one figure each, titled ``"<arch>, <title>"``; the axes."""
+    archs = dict.fromkeys(model_preds.arch if archs is None else archs)
+    return [plot_roc(model_preds, arch, models, title=f"{arch}, {title}" if title else "")
+            for arch in archs]
+
+
 ALL_SPLITS = "all splits"
 
 

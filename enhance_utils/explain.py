@@ -336,6 +336,15 @@ def compare(runs: dict[str, Run], lesion_ids, root=None, scores: pd.DataFrame | 
     return pd.DataFrame(rows), maps
 
 
+def compare_towards(runs: dict[str, Run], lesion_ids, towards=("abnormal", "normal"),
+                    **options) -> tuple[dict[str, pd.DataFrame], dict[str, dict]]:
+    """:func:`compare` for each class in ``towards``: the tables and the maps, by class
+    (``options``: ``root``, ``scores``, ``progress``)."""
+    both = {side: compare(runs, lesion_ids, towards=side, **options) for side in towards}
+    return ({side: table for side, (table, _) in both.items()},
+            {side: maps for side, (_, maps) in both.items()})
+
+
 def mass_summary(table: pd.DataFrame) -> pd.DataFrame:
     """Per model: how many maps are empty, and the mean fraction of a (non-empty) map inside
     the lesion next to the mean lesion area of the same lesions, the level a map spread

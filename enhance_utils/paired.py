@@ -219,3 +219,10 @@ def plot_forest(comparisons: pd.DataFrame, title: str = "", ax=None, scale: floa
     ax.legend(fontsize=7, loc="best")
     ax.set_title(title)
     return ax
+
+
+def plot_forests(comparisons: pd.DataFrame, title: str = "", scale: float = 100) -> list:
+    """:func:`plot_forest` of each architecture's rows of ``comparisons`` (column ``arch``), one
+    figure each, titled ``"<arch>, <title>"``, in the order the architectures come; the axes."""
+    return [plot_forest(part, title=f"{arch}, {title}", scale=scale)
+            for arch, part in comparisons.groupby("arch", sort=False)]

@@ -197,3 +197,18 @@ def naive_batches(paths, image_size: int, batch_size: int, seed: int = 0):
             batch.append(generator.random_transform(array, seed=int(rng.integers(2**31))) / 255.0)
             index += 1
         yield np.stack(batch)
+
+
+def plot_augmentations(path, n: int = 9, image_size: int = 128, seed: int = 0):
+    """``n`` augmented versions of the image at ``path`` (:func:`make_dataset` in training
+    mode, ``image_size`` pixels) side by side; the axes."""
+    import matplotlib.pyplot as plt
+
+    batch = make_dataset([path] * n, [0] * n, image_size, n, lambda x: x / 255.0,
+                         training=True, seed=seed, cache=False)
+    images = next(iter(batch))[0].numpy()
+    _, axes = plt.subplots(1, n, figsize=(13 * n / 9, 1.8), squeeze=False)
+    for ax, image in zip(axes[0], images):
+        ax.imshow(image)
+        ax.set_axis_off()
+    return axes[0]

@@ -144,3 +144,15 @@ def test_metadata_unknown_is_missing(tmp_path):
     write_tree(tmp_path)
     meta = datasets.isic_metadata(tmp_path)
     assert meta.age_approximate.isna().sum() == 1 and meta.sex.isna().sum() == 1
+
+
+def test_shapes_of_example_lesions(data_root):
+    table = datasets.shapes([("isic2017", "ISIC_0000000"), ("ph2", "IMD003")], data_root)
+    assert table.columns.tolist() == ["dataset", "lesion_id", "image", "mask on disk",
+                                      "lesion fraction"]
+    isic, ph2 = table.iloc[0], table.iloc[1]
+    image, mask = datasets.load_lesion("isic2017", "ISIC_0000000", data_root)
+    stored = datasets.load_mask(datasets.isic_mask_path("ISIC_0000000", data_root))
+    assert isic.image == image.shape[:2] and isic["mask on disk"] == stored.shape
+    assert isic["lesion fraction"] == round(mask.mean(), 3) and 0 < isic["lesion fraction"] < 1
+    assert ph2.image == ph2["mask on disk"]  # PH2 masks have their image's size

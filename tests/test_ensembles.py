@@ -170,6 +170,12 @@ def test_roc_plot_has_one_line_per_split(store):
     ax = ensembles.plot_roc(preds, "small", ["baseline", "crowdABC"])
     assert len(ax.lines) == 2 * len(SPLITS) + 1  # + the diagonal
     assert "crowdABC: mean AUC 1.000, 2 splits" in [t.get_text() for t in ax.get_legend().texts]
+    other = preds.assign(arch="vgg16")
+    axes = ensembles.plot_rocs(pd.concat([other, preds]), ["baseline"], "profile smoke")
+    assert [ax.get_title() for ax in axes] == ["vgg16, profile smoke", "small, profile smoke"]
+    assert [len(ax.lines) for ax in axes] == [len(SPLITS) + 1] * 2
+    axes = ensembles.plot_rocs(preds, ["baseline"], archs=["small", "small"])
+    assert [ax.get_title() for ax in axes] == ["test ROC per split, small"]
 
 
 def test_real_only_tables_and_control_pairs(store):

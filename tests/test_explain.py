@@ -204,3 +204,18 @@ def test_head_agreement_and_its_figure():
     assert np.allclose(abnormal.get_offsets(), [[0.5, 0.4], [1.3, 1.1]])
     assert axes[0].get_xlabel() == "real crowd:A score"
     plt.close("all")
+
+
+def test_compare_towards_each_class(monkeypatch):
+    calls = []
+
+    def compare(runs, lesion_ids, towards="abnormal", **options):
+        calls.append((towards, options))
+        return f"table {towards}", {"maps": towards}
+
+    monkeypatch.setattr(explain, "compare", compare)
+    tables, maps = explain.compare_towards({}, ["L1"], scores=None, progress=True)
+    assert tables == {"abnormal": "table abnormal", "normal": "table normal"}
+    assert maps == {"abnormal": {"maps": "abnormal"}, "normal": {"maps": "normal"}}
+    assert calls == [("abnormal", {"scores": None, "progress": True}),
+                     ("normal", {"scores": None, "progress": True})]
