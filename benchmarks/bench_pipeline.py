@@ -58,7 +58,8 @@ def main() -> None:
     print(f"{args.images} images x {args.epochs} epochs at {args.size} px, batch {args.batch}")
     print(f"naive generator: {slow:7.1f} s  ({n / slow:6.1f} images/s)")
     print(f"tf.data:         {fast:7.1f} s  ({n / fast:6.1f} images/s; first epoch "
-          f"{epochs[0]:.1f} s with decoding and tracing, later epochs {statistics.median(epochs[1:] or epochs):.2f} s median)")
+          f"{epochs[0]:.1f} s with decoding and tracing, later epochs "
+          f"{statistics.median(epochs[1:] or epochs):.2f} s median)")
     steady = statistics.median(epochs[1:] or epochs)
     naive_epoch = slow / args.epochs
     print(f"speed-up over the whole run: {slow / fast:.1f}x; per epoch once cached: "

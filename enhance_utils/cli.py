@@ -320,7 +320,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: the profile's grid)")
     p.add_argument("--splits", type=_seeds, default=None,
                    help="split seeds, e.g. 1970,1972 (default: the profile's)")
-    p.add_argument("--kfold", action="store_true", help="stratified 5-fold instead of the paper's splits")
+    p.add_argument("--kfold", action="store_true",
+                   help="stratified 5-fold instead of the paper's splits")
     p.add_argument("--results", default=None, help="experiment store (default: results/)")
     p.add_argument("--executor", default="local", choices=("local", "ray"),
                    help="local: one run after the other here (default); ray: one Ray task per "

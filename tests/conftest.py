@@ -65,7 +65,10 @@ class _RangeHandler(http.server.SimpleHTTPRequestHandler):
             return super().do_GET()
         size = path.stat().st_size
         first, _, last = ranged.removeprefix("bytes=").partition("-")
-        start, end = (size - int(last), size - 1) if not first else (int(first), int(last or size - 1))
+        if first:
+            start, end = int(first), int(last or size - 1)
+        else:
+            start, end = size - int(last), size - 1
         start, end = max(start, 0), min(end, size - 1)
         with open(path, "rb") as handle:
             handle.seek(start)

@@ -1,6 +1,8 @@
 """Chapter 03's comparison with the published CSVs: a sample, the table, the committed file."""
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from enhance_utils.abc import comparison, lesions, runner
@@ -67,3 +69,30 @@ def test_committed_file_reproduces_the_published_asymmetry(committed):
         assert comparison.get(committed, dataset, "A", "identical") >= 0.99
         assert comparison.get(committed, dataset, "A", "same_ids_skipped")
     assert comparison.get(committed, "isic2017", "B", "identical") >= 0.99
+
+
+def test_label_correlation_on_the_lesions_both_hold():
+    values = pd.Series([1.0, 2.0, 3.0, 4.0, np.nan], index=["a", "b", "c", "d", "e"])
+    label = pd.Series([0, 0, 1, 1, 1, 0], index=["d", "c", "b", "a", "e", "z"])
+    r, p, n = comparison.label_correlation(values, label)
+    assert n == 4 and r == pytest.approx(np.corrcoef([1, 2, 3, 4], [1, 1, 0, 0])[0, 1])
+    assert 0 < p < 1
+    for short in (values[:2], pd.Series(1.0, index=list("abcd"))):  # two lesions; constant
+        r, p, n = comparison.label_correlation(short, label)
+        assert np.isnan(r) and np.isnan(p) and n == len(short)
+
+
+def test_correlations_of_both_modes_and_the_csv(data_root):
+    labels = comparison.labels(data_root)
+    assert len(labels["isic2017"]) == 2000 and len(labels["ph2"]) == 200
+    assert set(labels["ph2"].unique()) == {0, 1} and labels["isic2017"].index.is_unique
+    ids = ["ISIC_0000000", "ISIC_0000001", "ISIC_0000002", "ISIC_0000003", "ISIC_0000004"]
+    runs = {("isic2017", "A", mode): runner.compute("isic2017", "A", mode, ids=ids,
+                                                    root=data_root, workers=1, progress=False)
+            for mode in ("published", "described")}
+    table = comparison.correlations(runs, labels, root=data_root)
+    assert table.source.tolist() == ["published CSV", "published mode", "described mode"]
+    assert (table.dataset == "isic2017").all() and (table.feature == "A").all()
+    assert (table.n <= len(ids)).all()
+    csv, mine = table["pearson r"].iloc[:2]  # the published mode reproduces the CSV's ii
+    assert csv == pytest.approx(mine, abs=0.01) or (np.isnan(csv) and np.isnan(mine))

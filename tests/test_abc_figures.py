@@ -72,3 +72,26 @@ def test_steps_hold_what_the_score_is_made_of():
     steps = border.border_published_steps(twins)
     assert len(steps.peaks) == steps.result.score == fast.border_published(twins).score
     assert steps.box["bbox"] == fast.border_published(twins).raw["bbox"]
+
+
+def test_modes_figure_plots_each_lesions_two_values():
+    import numpy as np
+    import pandas as pd
+
+    def run(feature, scores, ratios):
+        return pd.DataFrame({"lesion_id": ["a", "b", "c"], "feature": feature,
+                             "status": ["ok", "ok", "skipped"], "score": scores,
+                             "raw": [{"ii": r} for r in ratios]})
+
+    runs = {("ph2", f, mode): run(f, [0, 1, 2] if mode == "published" else [2, 1, 0],
+                                  [0.9, 0.5, 0.7] if mode == "published" else [0.1, 0.2, 0.3])
+            for f in FEATURES for mode in MODES}
+    label = pd.Series([1, 0, 1], index=["c", "b", "a"])
+    fig = figures.plot_modes(runs, label, dataset="ph2", title="PH2")
+    assert [ax.get_xlabel() for ax in fig.axes] == [f"{f}: published mode" for f in FEATURES]
+    asymmetry, border = fig.axes[0].collections[0], fig.axes[1].collections[0]
+    assert np.allclose(asymmetry.get_offsets()[:2], [[0.9, 0.1], [0.5, 0.2]])  # ii, "c" skipped
+    assert np.allclose(border.get_offsets()[:2], [[0, 2], [1, 1]])  # the scores
+    assert list(border.get_array()[:2]) == [1, 0]  # coloured by each lesion's own label
+    assert fig._suptitle.get_text() == "PH2"
+    plt.close(fig)

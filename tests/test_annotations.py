@@ -19,7 +19,8 @@ def real(data_root):
 
 
 def _score(scores, source, feature, lesion_id):
-    row = scores[(scores.source == source) & (scores.feature == feature) & (scores.lesion_id == lesion_id)]
+    row = scores[(scores.source == source) & (scores.feature == feature)
+                 & (scores.lesion_id == lesion_id)]
     assert len(row) == 1, row
     return row.score.iloc[0]
 
@@ -94,8 +95,9 @@ def test_mini_long_table(mini):
 def test_mini_problem_report(mini):
     problems = annotations.load(mini).problems
     reasons = problems.groupby("file").reason.apply(list).to_dict()
-    assert any(r.startswith("malformed row") for r in reasons["enhance/student/2017-2018/group01.csv"])
-    assert "blank row" in reasons["enhance/student/2017-2018/group01.csv"]
+    group01 = reasons["enhance/student/2017-2018/group01.csv"]
+    assert any(r.startswith("malformed row") for r in group01)
+    assert "blank row" in group01
     assert "empty cell" in reasons["enhance/student/2018-2019/group02.csv"]
     auto = reasons["enhance/automated/computer_asymmetry_0.9.csv"]
     assert any(r.startswith("duplicate lesion id") for r in auto)
@@ -123,7 +125,8 @@ def test_zscore_per_annotator_and_rules(mini):
 
 def test_crowd_zscore_is_per_worker(mini):
     scores = annotations.per_lesion(annotations.load(mini).long)
-    # worker i: 0, 2, 1 -> z -1.2247, 1.2247, 0; ii: 1, 1 -> 0, 0; iii: 2, 2, 0 -> .707, .707, -1.414
+    # worker i: 0, 2, 1 -> z -1.2247, 1.2247, 0; ii: 1, 1 -> 0, 0;
+    # iii: 2, 2, 0 -> .707, .707, -1.414
     expected = np.mean([-1.224745, 0.0, 0.707107])
     assert _score(scores, "crowd", "A", "ISIC_0000001") == pytest.approx(expected, abs=1e-6)
 

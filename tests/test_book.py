@@ -1,4 +1,5 @@
-"""The book: notebooks are committed clean, and the whole book builds (papermill + HTML)."""
+"""The book: the whole book builds (papermill + HTML), chapters execute, the build reuses what
+it executed. The static checks of the notebooks are in ``tests/test_lint.py``."""
 from __future__ import annotations
 
 import re
@@ -11,25 +12,13 @@ from enhance_utils.book import build as book
 
 PROJECT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((PROJECT / "chapters").glob("*.ipynb"))
+KERNEL = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
 
 def test_every_toc_chapter_exists():
     listed = book.chapters(PROJECT)
     assert listed and [p.name for p in listed] == sorted(p.name for p in listed)
     assert set(listed) <= set(NOTEBOOKS)
-
-
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_is_clean_and_parametrised(path):
-    nb = nbformat.read(path, as_version=4)
-    code = [c for c in nb.cells if c.cell_type == "code"]
-    assert all(not c.outputs and c.execution_count is None for c in code), "commit without outputs"
-    tagged = [c for c in code if "parameters" in c.metadata.get("tags", [])]
-    assert len(tagged) == 1 and re.search(r"^profile = ", tagged[0].source, re.M)
-    setup = code[code.index(tagged[0]) + 1]  # the cell right after the parameters sets up
-    assert "google.colab" in setup.source and "setup_chapter(" in setup.source
-    headings = [c.source for c in nb.cells if c.cell_type == "markdown"]
-    assert any("## Summary" in h for h in headings) and any("## What's next" in h for h in headings)
 
 
 @pytest.mark.book
@@ -53,7 +42,7 @@ def test_failing_chapter_is_named(tmp_path, monkeypatch):
     nb = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_code_cell('profile = "smoke"', metadata={"tags": ["parameters"]}),
         nbformat.v4.new_code_cell("raise ValueError('boom')")])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = KERNEL
     nbformat.write(nb, project / "chapters" / "09_broken.ipynb")
     with pytest.raises(book.ChapterFailed, match="09_broken.ipynb.*ValueError: boom"):
         book.execute_chapter(project / "chapters" / "09_broken.ipynb", tmp_path / "out.ipynb",
@@ -63,14 +52,15 @@ def test_failing_chapter_is_named(tmp_path, monkeypatch):
 def _tiny_project(root, body="print('hello')"):
     (root / "book").mkdir(parents=True)
     (root / "chapters").mkdir()
-    (root / "book" / "_config.yml").write_text("title: tiny\nexecute:\n  execute_notebooks: 'off'\n")
+    (root / "book" / "_config.yml").write_text(
+        "title: tiny\nexecute:\n  execute_notebooks: 'off'\n")
     (root / "book" / "intro.md").write_text("# Tiny\n")
     (root / "book" / "_toc.yml").write_text(
         "format: jb-book\nroot: intro\nparts:\n  - chapters:\n      - file: chapters/01_tiny\n")
     nb = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_code_cell('profile = "smoke"', metadata={"tags": ["parameters"]}),
         nbformat.v4.new_code_cell(body)])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = KERNEL
     nbformat.write(nb, root / "chapters" / "01_tiny.ipynb")
 
 
@@ -98,58 +88,6 @@ def test_rebuild_with_nothing_changed_executes_nothing(data_root, tmp_path, monk
     assert "executed chapters/01_tiny.ipynb" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_every_chapter_has_exercises_with_executed_solutions(path):
-    """At least two sphinx-exercise exercises per chapter, each with a gated solution
-    (``solution-start`` … ``solution-end``) around at least one code cell, which papermill
-    therefore executes; exercise labels are unique across the book."""
-    exercise_re = re.compile(r"^```\{exercise\}[^\n]*\n(?::[^\n]*\n)*?:label: *(\S+)", re.M)
-    start_re = re.compile(r"^```\{solution-start\} *(\S+)", re.M)
-    end_re = re.compile(r"^```\{solution-end\}", re.M)
-    nb = nbformat.read(path, as_version=4)
-    exercises, solutions, open_label, code_cells = [], {}, None, 0
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            code_cells += open_label is not None
-            continue
-        exercises += exercise_re.findall(cell.source)
-        for label in start_re.findall(cell.source):
-            assert open_label is None, f"solution of {label} starts inside that of {open_label}"
-            open_label, code_cells = label, 0
-        if end_re.search(cell.source):
-            assert open_label is not None, "solution-end without solution-start"
-            solutions[open_label] = code_cells
-            open_label = None
-    assert open_label is None, f"the solution of {open_label} is never ended"
-    assert len(exercises) >= 2, f"{path.name} has {len(exercises)} exercises, needs at least 2"
-    assert len(set(exercises)) == len(exercises), "an exercise label is used twice"
-    for label in exercises:
-        assert label in solutions, f"exercise {label} has no gated solution"
-        assert solutions[label] >= 1, f"the solution of {label} has no code cell"
-    assert set(solutions) <= set(exercises), "a solution refers to no exercise of the chapter"
-    for other in NOTEBOOKS:
-        if other.resolve() != path.resolve():
-            text = "\n".join(c.source for c in nbformat.read(other, as_version=4).cells
-                             if c.cell_type == "markdown")
-            shared = set(exercises) & set(exercise_re.findall(text))
-            assert not shared, f"exercise labels {sorted(shared)} also used in {other.name}"
-
-
-def test_colab_cell_clones_this_books_repository():
-    """The Colab cell and the launch buttons name the same repository and branch (one place to
-    change when the book moves: ``book/_config.yml``)."""
-    import yaml
-
-    repo = yaml.safe_load((PROJECT / "book" / "_config.yml").read_text())["repository"]
-    setup = PROJECT / "tools" / "colab_setup.sh"
-    assert setup.is_file() and setup.stat().st_mode & 0o111
-    for path in NOTEBOOKS:
-        first = next(c for c in nbformat.read(path, as_version=4).cells if "google.colab" in c.source)
-        assert f"--branch {repo['branch']} " in first.source, path.name
-        assert f"{repo['url']} /content/enhance-book" in first.source, path.name
-        assert "enhance_utils.setup_chapter(" in first.source, path.name  # installs in Colab
-
-
 @pytest.mark.book
 def test_intro_shows_the_run_times_of_this_build(built_book):
     intro = (built_book / "intro.html").read_text()
@@ -172,19 +110,6 @@ def test_training_chapters_can_show_another_profiles_store():
                                                                         **quiet}
     assert book.chapter_parameters("06_multitask", "cpu") == {"profile": "cpu", **quiet}
     assert book.chapter_parameters("02_annotations", "cpu") == {"profile": "cpu"}
-
-
-def test_progress_chapters_show_progress_when_run_by_hand():
-    """``progress`` is a parameter (True) of exactly the chapters the build turns it off in,
-    and no chapter switches the progress bars of a long step off by itself."""
-    for path in book.chapters(PROJECT):
-        nb = nbformat.read(path, as_version=4)
-        parameters = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
-        declared = "\nprogress = True" in "\n" + parameters.source
-        assert declared == (path.stem in book.PROGRESS_CHAPTERS), path.name
-        if declared:
-            code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
-            assert "progress=False" not in code and "progress=progress" in code, path.name
 
 
 def test_executed_chapters_keep_no_widget_state(tmp_path):

@@ -43,7 +43,8 @@ def _broken_links(page_file: Path, hrefs: list[str], html: Path) -> list[str]:
         parsed = urlparse(href)
         if parsed.scheme in ("http", "https", "mailto", "javascript") or href.startswith("#"):
             continue
-        target = Path(unquote(parsed.path)) if parsed.scheme == "file" else page_file.parent / unquote(parsed.path)
+        path = unquote(parsed.path)
+        target = Path(path) if parsed.scheme == "file" else page_file.parent / path
         if parsed.path and not target.resolve().exists():
             broken.append(href)
     return broken
@@ -53,10 +54,12 @@ def _inspect(browser, page_file: Path, html: Path) -> dict:
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(page_file.as_uri(), wait_until="load")
     images = page.eval_on_selector_all(
-        "img", "els => els.map(e => ({src: e.getAttribute('src'), ok: e.complete && e.naturalWidth > 0}))")
+        "img", "els => els.map(e => ({src: e.getAttribute('src'), "
+               "ok: e.complete && e.naturalWidth > 0}))")
     hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.getAttribute('href'))")
     errors = page.eval_on_selector_all(
-        ".output.traceback, .output.error, .output.stderr, .cell_output .stderr", "els => els.length")
+        ".output.traceback, .output.error, .output.stderr, .cell_output .stderr",
+        "els => els.length")
     text = page.inner_text("body")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     name = page_file.relative_to(html).as_posix().replace("/", "__").replace(".html", ".png")
@@ -99,7 +102,8 @@ def test_launch_buttons_open_the_right_notebook(built_book, browser):
         binder = [h for h in hrefs if "mybinder.org" in h
                   and "urlpath=tree/students/" not in h]  # the student edition: its own test
         assert colab and all(h.endswith(f"/blob/{BRANCH}/{notebook}") for h in colab), colab
-        assert binder and all(f"/{BRANCH}?urlpath=" in h and h.endswith(notebook) for h in binder), binder
+        assert binder and all(f"/{BRANCH}?urlpath=" in h and h.endswith(notebook)
+                              for h in binder), binder
         assert (PROJECT / notebook).is_file()
 
 

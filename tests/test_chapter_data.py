@@ -135,7 +135,8 @@ def test_table_chapters_run_on_only_their_files(chapter, data_root, tmp_path, mo
                          tmp_path / "tree")
     monkeypatch.setenv("ENHANCE_DATA_DIR", str(tree))
     executed = _run_chapter(chapter, tmp_path, monkeypatch)
-    errors = [o for c in executed["cells"] for o in c.get("outputs", []) if o["output_type"] == "error"]
+    errors = [o for c in executed["cells"] for o in c.get("outputs", [])
+              if o["output_type"] == "error"]
     assert errors == []
 
 
@@ -161,7 +162,8 @@ def _serve_like_the_registry(data_root: Path, folder: Path, base: str) -> list[r
         rows.append(registry.RemoteFile(f"isic2017/{folder_name}.zip", base + f"{folder_name}.zip",
                                      unpack_to="isic2017"))
     metadata = registry.entries()[datasets.ISIC_METADATA]
-    rows.append(registry.RemoteFile(metadata.path, sha256=metadata.sha256, archive=metadata.archive))
+    rows.append(registry.RemoteFile(metadata.path, sha256=metadata.sha256,
+                                    archive=metadata.archive))
     return rows
 
 
@@ -189,7 +191,8 @@ def test_chapter_01_downloads_its_files_and_runs_on_them(data_root, server, down
 
     monkeypatch.setenv("ENHANCE_DATA_DIR", str(root))
     executed = _run_chapter("01_datasets", tmp_path, monkeypatch)
-    errors = [o for c in executed["cells"] for o in c.get("outputs", []) if o["output_type"] == "error"]
+    errors = [o for c in executed["cells"] for o in c.get("outputs", [])
+              if o["output_type"] == "error"]
     assert errors == []
 
 
@@ -200,7 +203,8 @@ def test_the_ph2_archive_is_downloaded_once_for_every_chapter(data_root, server,
     No tool here writes RAR: the archive served is a stand-in, unpacked by copying the table."""
     folder, base, log = server
     rows = _serve_like_the_registry(data_root, folder, base)
-    rar, table = (registry.entries()[p] for p in (chapter_data.TABLES[1], chapter_data.PH2_TABLES[1]))
+    rar, table = (registry.entries()[p]
+                  for p in (chapter_data.TABLES[1], chapter_data.PH2_TABLES[1]))
     (folder / "PH2Dataset.rar").write_bytes(b"Rar!\x1a\x07\x01\x00 stand-in")
     use_registry(rows + [registry.RemoteFile(rar.path, base + "PH2Dataset.rar",
                                           unpack_to=rar.unpack_to),

@@ -1,7 +1,7 @@
 """Colab: the setup keeps Colab's packages, and the chapters run on Colab's versions.
 
-The unit tests check the pieces of :mod:`enhance_utils.book.colab` and the setup cells; the last test
-runs ``tools/colab_check.py``, which builds a Python 3.13 virtualenv with Colab's packages (its
+The unit tests check the pieces of :mod:`enhance_utils.book.colab` and the setup cells; the last
+test runs ``tools/colab_check.py``, which builds a Python 3.13 virtualenv with Colab's packages (its
 published ``pip freeze``), runs a chapter's setup cell there as Colab does, and executes
 chapters 02, 04 and 01 in it (minutes; the download of TensorFlow is most of the first run).
 """

@@ -240,3 +240,13 @@ def test_plot_correlations_draws_one_row_per_correlation():
     labels = {tick: text.get_text() for tick, text in zip(ax.get_yticks(), ax.get_yticklabels())}
     assert labels == {1: "crowd A", 0: "student A"}, "first row on top"
     assert ax.get_legend() is not None
+
+
+def test_ph2_variants_side_by_side():
+    frame = pd.DataFrame({"source": "crowd", "feature": ["A", "A", "B"], "r": [0.1, 0.3, 0.2],
+                          "ci_low": [0.0, 0.2, 0.1], "ci_high": [0.2, 0.4, 0.3],
+                          "variant": ["paper", "ph2_atypical_abnormal", "ph2_atypical_abnormal"]})
+    fig = correlation.plot_ph2_variants(frame)
+    assert [ax.get_title() for ax in fig.axes] == [
+        "PH2: abnormal = melanoma", "PH2: abnormal = melanoma or atypical nevus"]
+    assert [len(ax.get_yticks()) for ax in fig.axes] == [1, 2]  # each panel its own rows

@@ -13,7 +13,8 @@ from minitree import write_tree
 # --------------------------------------------------------------------------- real data
 def test_table1_reproduces_the_paper(data_root):
     computed = datasets.table1(data_root).reset_index()
-    both = reference.beside_paper(computed, "table1", ["characteristic", "value"], ["isic2017", "ph2"])
+    both = reference.beside_paper(computed, "table1", ["characteristic", "value"],
+                                  ["isic2017", "ph2"])
     assert len(both) == 38
     assert both.difference.fillna(0).eq(0).all(), both[both.difference.fillna(0) != 0]
     assert (both.computed.isna() == both.paper.isna()).all()
@@ -21,7 +22,8 @@ def test_table1_reproduces_the_paper(data_root):
 
 def test_table1_counts_named_in_the_issue(data_root):
     t = datasets.table1(data_root)["isic2017"]
-    assert [t["Diagnosis", d] for d in ["Benign nevi", "Melanoma", "Seborrheic keratosis"]] == [1372, 374, 254]
+    diagnoses = ["Benign nevi", "Melanoma", "Seborrheic keratosis"]
+    assert [t["Diagnosis", d] for d in diagnoses] == [1372, 374, 254]
     assert [t["Patient sex", s] for s in ["Female", "Male", "Not provided"]] == [871, 900, 229]
     ages = [t["Age group", f"{lo}-{lo + 10}"] for lo in range(0, 90, 10)]
     assert ages == [4, 147, 136, 225, 305, 270, 307, 213, 137]
@@ -142,3 +144,15 @@ def test_metadata_unknown_is_missing(tmp_path):
     write_tree(tmp_path)
     meta = datasets.isic_metadata(tmp_path)
     assert meta.age_approximate.isna().sum() == 1 and meta.sex.isna().sum() == 1
+
+
+def test_shapes_of_example_lesions(data_root):
+    table = datasets.shapes([("isic2017", "ISIC_0000000"), ("ph2", "IMD003")], data_root)
+    assert table.columns.tolist() == ["dataset", "lesion_id", "image", "mask on disk",
+                                      "lesion fraction"]
+    isic, ph2 = table.iloc[0], table.iloc[1]
+    image, mask = datasets.load_lesion("isic2017", "ISIC_0000000", data_root)
+    stored = datasets.load_mask(datasets.isic_mask_path("ISIC_0000000", data_root))
+    assert isic.image == image.shape[:2] and isic["mask on disk"] == stored.shape
+    assert isic["lesion fraction"] == round(mask.mean(), 3) and 0 < isic["lesion fraction"] < 1
+    assert ph2.image == ph2["mask on disk"]  # PH2 masks have their image's size

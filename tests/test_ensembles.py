@@ -139,7 +139,8 @@ def test_holm_adjusts_each_family(store):
     assert np.allclose(comp.holm_p[ok], expected)
     assert (comp.holm_p[ok] >= comp.corrected_p[ok]).all()
     two = comp[comp.n_pairs == 2]  # simultaneous intervals are wider than single ones
-    assert (two.holm_ci_high - two.holm_ci_low >= two.corrected_ci_high - two.corrected_ci_low).all()
+    holm = two.holm_ci_high - two.holm_ci_low
+    assert (holm >= two.corrected_ci_high - two.corrected_ci_low).all()
     assert two.verdict.str.contains(f"adjusted for {len(comp)} comparisons").all()
 
 
@@ -171,6 +172,12 @@ def test_roc_plot_has_one_line_per_split(store):
     ax = ensembles.plot_roc(preds, "small", ["baseline", "crowdABC"])
     assert len(ax.lines) == 2 * len(SPLITS) + 1  # + the diagonal
     assert "crowdABC: mean AUC 1.000, 2 splits" in [t.get_text() for t in ax.get_legend().texts]
+    other = preds.assign(arch="vgg16")
+    axes = ensembles.plot_rocs(pd.concat([other, preds]), ["baseline"], "profile smoke")
+    assert [ax.get_title() for ax in axes] == ["vgg16, profile smoke", "small, profile smoke"]
+    assert [len(ax.lines) for ax in axes] == [len(SPLITS) + 1] * 2
+    axes = ensembles.plot_rocs(preds, ["baseline"], archs=["small", "small"])
+    assert [ax.get_title() for ax in axes] == ["test ROC per split, small"]
 
 
 def test_real_only_tables_and_control_pairs(store):
@@ -203,8 +210,60 @@ def test_control_overview_keeps_the_lesions():
 def test_gains_beside_every_paper_architecture(store):
     t5 = ensembles.table5(*load(store))
     side = ensembles.gains_beside_paper(t5).set_index("model")
-    assert {"paper_gain_vgg16", "paper_gain_inception_v3", "paper_gain_resnet50"} <= set(side.columns)
+    assert {f"paper_gain_{arch}" for arch in ("vgg16", "inception_v3", "resnet50")} <= set(
+        side.columns)
     assert side.loc["crowdABC", "gain"] == 25.0
     assert side.loc["crowdABC", "paper_gain_resnet50"] == pytest.approx(86.3 - 83.6)
     t4 = ensembles.gains_beside_paper(ensembles.table4(t5), "table4")
     assert [c for c in t4.columns if c.startswith("paper_gain")] == ["paper_gain_resnet50"]
+
+
+def test_other_store_views(store, tmp_path):
+    runs, predictions = load(store)
+    multitask = verdicts.other_store("multitask", "smoke", store)
+    summary = multitask["summary"].set_index("model")
+    assert summary.loc["baseline", "difference_to_baseline"] == 0
+    assert summary.loc["crowdC", "difference_to_baseline"] == 25.0  # 100 against 75
+    assert "predictions" not in multitask
+    shown = verdicts.other_store("ensembles", "smoke", store)
+    assert shown["table"].equals(ensembles.wide(ensembles.table5(runs, predictions, False)))
+    assert not shown["comparisons"].model_a.str.endswith("_random").any()
+    assert set(shown["missing"].model) == {"studABC", "baseline_ensemble"}
+    randomized = verdicts.other_store("randomized", "smoke", store)
+    assert list(randomized["table"].columns) == ["original", "randomized"]
+    assert (randomized["comparisons"].model_b == "crowdABC_random").any()
+    real_only = tmp_path / "real"
+    write_run(real_only, "baseline", SPLITS[0], MEMBERS["A"])
+    assert set(verdicts.other_store("randomized", "smoke", real_only)) == {"runs", "predictions"}
+    assert set(verdicts.other_store("multitask", "smoke", tmp_path / "none")) == {"runs"}
+    with pytest.raises(ValueError, match="unknown view 'tables'; the views are multitask"):
+        verdicts.other_store("tables", "smoke", store)
+
+
+def test_show_other_store_prints_tables_figure_and_verdicts(store, tmp_path, capsys,
+                                                            monkeypatch):
+    import IPython.display
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj))
+    out = verdicts.show_other_store("ensembles", "smoke", store)
+    printed = capsys.readouterr().out
+    assert printed.startswith(f"{len(out['runs'])} smoke runs: ")
+    assert f"{len(out['missing'])} ensemble splits wait for missing runs:" in printed
+    assert all(verdict in printed for verdict in out["comparisons"].verdict)
+    assert [len(s) for s in shown] == [len(out["missing"]), len(out["table"]),
+                                       len(out["comparisons"])]
+    assert "model − baseline" in plt.gcf().axes[0].get_title()
+    plt.close("all")
+    verdicts.show_other_store("randomized", "smoke", tmp_path / "none")
+    assert capsys.readouterr().out.startswith("no smoke results in ")
+    write_run(tmp_path / "real", "baseline", SPLITS[0], MEMBERS["A"])
+    verdicts.show_other_store("randomized", "smoke", tmp_path / "real")
+    assert "1 smoke runs in" in capsys.readouterr().out
+    verdicts.show_other_store("multitask", "smoke", store)
+    assert isinstance(shown[-1], pd.DataFrame) and "difference_to_baseline" in shown[-1]
+    plt.close("all")

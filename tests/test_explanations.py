@@ -141,3 +141,81 @@ def test_runs_without_weights_are_retrained_into_a_side_store(data_root, tmp_pat
     assert (folder / store.PREDICTIONS).read_bytes() == (stored / store.PREDICTIONS).read_bytes()
     assert explanations.ensure_runs("nokeep", ["crowd:A"], 1970, results=results,
                                train=False)["crowd:A"] == folder  # cached, not trained again
+
+
+class _Annotations:
+    """A stand-in for experiments.Context: which lesions have each target's annotation."""
+
+    def __init__(self, available: dict[str, set[str]]):
+        self.available = available
+
+    def annotation(self, target, lesion_ids):
+        have = np.array([i in self.available[target] for i in lesion_ids], float)
+        return np.zeros(len(have)), have
+
+
+def _run(target, multitask):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(target=target, multitask=multitask)
+
+
+def test_lesions_shown_have_every_annotation_half_of_them_abnormal():
+    import pandas as pd
+
+    test = pd.DataFrame({"lesion_id": ["e", "d", "c", "b", "a", "f"],
+                         "label": [1, 0, 1, 1, 0, 0]})
+    runs = {"baseline": _run("baseline", False), "crowd:A": _run("crowd:A", True),
+            "student:C": _run("student:C", True)}
+    context = _Annotations({"crowd:A": {"a", "b", "c", "d", "e"},
+                            "student:C": {"a", "b", "c", "d", "f"}})
+    assert explanations.lesions_to_show(test, runs, context, 4) == ["b", "c", "a", "d"]
+    assert explanations.lesions_to_show(test, runs, context, 1) == ["b"]  # one abnormal at least
+    shown = explanations.lesions_to_show(test, {"baseline": runs["baseline"]}, context, 2)
+    assert shown == ["b", "a"]
+
+
+def test_head_agreement_and_its_figure():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    truth = [0.1, 0.5, 0.9, 1.3, np.nan]
+    table = pd.concat([
+        pd.DataFrame({"model": "crowd:A", "label": [0, 1, 0, 1, 1], "true_annotation": truth,
+                      "predicted_annotation": [0.2, 0.4, 1.0, 1.1, 5.0]}),
+        pd.DataFrame({"model": "student:C", "label": [0, 1, 0, 1, 1],
+                      "true_annotation": [0.3, np.nan, np.nan, np.nan, 0.4],
+                      "predicted_annotation": [0.0, 0.0, 0.0, 0.0, 0.1]})])
+    heads = explanations.head_agreement(table, ["crowd:A", "student:C"]).set_index("model")
+    r = np.corrcoef(truth[:4], [0.2, 0.4, 1.0, 1.1])[0, 1]
+    assert heads.loc["crowd:A", "pearson r"] == round(r, 2)
+    assert heads.loc["crowd:A", "test lesions with the annotation"] == 4
+    assert heads.loc["crowd:A", "mean predicted"] == round(np.mean([0.2, 0.4, 1.0, 1.1]), 2)
+    assert np.isnan(heads.loc["student:C", "pearson r"])  # two lesions: no correlation
+    axes = explanations.plot_heads(table, {"crowd:A": _run("crowd:A", True),
+                                      "student:C": _run("student:C", True)})
+    assert [ax.get_title() for ax in axes] == [f"crowd:A: r = {r:.2f}, n = 4",
+                                               "student:C: r = nan, n = 2"]
+    normal, abnormal = axes[0].collections
+    assert np.allclose(normal.get_offsets(), [[0.1, 0.2], [0.9, 1.0]])
+    assert np.allclose(abnormal.get_offsets(), [[0.5, 0.4], [1.3, 1.1]])
+    assert axes[0].get_xlabel() == "real crowd:A score"
+    plt.close("all")
+
+
+def test_compare_towards_each_class(monkeypatch):
+    calls = []
+
+    def compare(runs, lesion_ids, towards="abnormal", **options):
+        calls.append((towards, options))
+        return f"table {towards}", {"maps": towards}
+
+    monkeypatch.setattr(explanations, "compare", compare)
+    tables, maps = explanations.compare_towards({}, ["L1"], scores=None, progress=True)
+    assert tables == {"abnormal": "table abnormal", "normal": "table normal"}
+    assert maps == {"abnormal": {"maps": "abnormal"}, "normal": {"maps": "normal"}}
+    assert calls == [("abnormal", {"scores": None, "progress": True}),
+                     ("normal", {"scores": None, "progress": True})]

@@ -211,7 +211,8 @@ def _explanations():
                 rows.append({"lesion_id": lesion_id, "label": label, "model": model,
                              "target": target, "probability": ex.probability,
                              "predicted_annotation": ex.annotation, "true_annotation": 0.1,
-                             "explains": towards, "mass_in_lesion": explanations.mass_inside(ex.cam, mask),
+                             "explains": towards,
+                             "mass_in_lesion": explanations.mass_inside(ex.cam, mask),
                              "lesion_area": mask.mean()})
         tables[towards], maps[towards] = pd.DataFrame(rows), found
     return tables, maps

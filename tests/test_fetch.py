@@ -11,7 +11,8 @@ from enhance_utils.data import paths as config, fetch, registry
 
 def test_registry_covers_every_enhance_file(data_root):
     reg = registry.entries()
-    local = {p.relative_to(data_root).as_posix() for p in (data_root / "enhance").rglob("*") if p.is_file()}
+    local = {p.relative_to(data_root).as_posix() for p in (data_root / "enhance").rglob("*")
+             if p.is_file()}
     enhance = {path for path in reg if path.startswith("enhance/")}
     assert enhance == local
     for path in enhance:
@@ -139,9 +140,11 @@ def _serve_masks_zip(data_root, folder, base, ids, sha_of=()):
 IDS = [f"ISIC_00000{n:02d}" for n in (0, 1, 2, 3, 4, 6, 7, 8, 9, 10, 11, 12)]  # no ISIC_0000005
 
 
-def test_fetch_members_reads_only_the_requested_files(data_root, server, download_env, use_registry):
+def test_fetch_members_reads_only_the_requested_files(data_root, server, download_env,
+                                                      use_registry):
     folder, base, log = server
-    many = sorted(p.name.removesuffix("_segmentation.png") for p in (data_root / MASKS).glob("*.png"))
+    many = sorted(p.name.removesuffix("_segmentation.png")
+                  for p in (data_root / MASKS).glob("*.png"))
     use_registry(_serve_masks_zip(data_root, folder, base, many[:150], sha_of=IDS[:1]))
     wanted = [f"{MASKS}/{i}_segmentation.png" for i in (IDS[0], IDS[7])]
     paths = fetch.fetch_members(MASKS_ZIP, wanted, progressbar=False)
@@ -162,7 +165,8 @@ def test_fetch_members_uses_a_downloaded_archive(data_root, server, download_env
     use_registry(_serve_masks_zip(data_root, folder, base, IDS))
     (download_env / "isic2017").mkdir(parents=True)
     (folder / "masks.zip").rename(download_env / MASKS_ZIP)
-    path, = fetch.fetch_members(MASKS_ZIP, [f"{MASKS}/{IDS[3]}_segmentation.png"], progressbar=False)
+    path, = fetch.fetch_members(MASKS_ZIP, [f"{MASKS}/{IDS[3]}_segmentation.png"],
+                                progressbar=False)
     assert path.is_file() and log == []
 
 
@@ -185,7 +189,8 @@ def test_fetch_members_clear_errors(data_root, server, download_env, use_registr
     folder, base, _ = server
     use_registry(_serve_masks_zip(data_root, folder, base, IDS[:1]))
     with pytest.raises(fetch.FetchError, match="has no file .*ISIC_0000099_segmentation.png"):
-        fetch.fetch_members(MASKS_ZIP, [f"{MASKS}/ISIC_0000099_segmentation.png"], progressbar=False)
+        fetch.fetch_members(MASKS_ZIP, [f"{MASKS}/ISIC_0000099_segmentation.png"],
+                            progressbar=False)
     with pytest.raises(ValueError, match="not in .*Part1_GroundTruth.zip"):
         fetch.fetch_members(MASKS_ZIP, ["isic2017/elsewhere/x.png"], progressbar=False)
     with pytest.raises(ValueError, match="not a downloadable zip"):

@@ -144,3 +144,22 @@ def test_forest_plot_draws_one_row_per_comparison():
                           "corrected_ci_high": [0.04, 0.02]})
     ax = paired.plot_forest(frame)
     assert [t.get_text() for t in ax.get_yticklabels()] == ["a − base", "b − base"]
+
+
+def test_forest_plots_one_figure_per_architecture():
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    frame = pd.DataFrame({"arch": ["vgg16", "small", "vgg16"], "model_a": ["a", "a", "b"],
+                          "model_b": "base", "mean_diff": [0.01, 0.02, -0.02],
+                          "ci_low": -0.05, "ci_high": 0.05, "corrected_ci_low": -0.06,
+                          "corrected_ci_high": 0.06})
+    axes = paired.plot_forests(frame, "profile smoke: model − baseline")
+    assert [ax.get_title() for ax in axes] == ["vgg16, profile smoke: model − baseline",
+                                               "small, profile smoke: model − baseline"]
+    assert [len(ax.get_yticklabels()) for ax in axes] == [2, 1]
+    assert len({ax.figure for ax in axes}) == 2
+    assert paired.plot_forests(frame.iloc[:0]) == []
+    plt.close("all")

@@ -28,7 +28,8 @@ def test_dataset_structure_and_weights(images):
     batches = list(ds)
     assert [b[0].shape[0] for b in batches] == [3, 1]
     x, targets, weights = batches[0]
-    assert x.shape == (3, 16, 16, 3) and 0.0 <= float(tf.reduce_min(x)) <= float(tf.reduce_max(x)) <= 1.0
+    assert x.shape == (3, 16, 16, 3)
+    assert 0.0 <= float(tf.reduce_min(x)) <= float(tf.reduce_max(x)) <= 1.0
     assert targets["annotation"].numpy().tolist() == [[0.5, 1.0], [0.0, 0.0], [1.0, 1.0]]
     assert weights["diagnosis"].numpy().tolist() == [0.5, 3.0, 0.5]
 
@@ -85,3 +86,17 @@ def test_augment_batch_keeps_range_and_shape():
     out = pipeline.augment_batch(images)
     assert out.shape == (3, 24, 24, 3)
     assert 0.0 <= float(tf.reduce_min(out)) and float(tf.reduce_max(out)) <= 255.0
+
+
+def test_augmentations_plot_one_panel_per_version(images):
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    axes = pipeline.plot_augmentations(images[0], n=4, image_size=16)
+    shown = [ax.get_images()[0].get_array() for ax in axes]
+    assert len(axes) == 4 and all(a.shape == (16, 16, 3) for a in shown)
+    assert all(0 <= a.min() and a.max() <= 1 for a in shown)
+    assert not np.allclose(shown[0], shown[1])  # each version is augmented on its own
+    plt.close("all")

@@ -137,7 +137,7 @@ def test_corrected_factor_with_the_papers_sizes():
 
 def test_augmentation_is_the_papers():
     values = prose_training.augmentation_numbers()
-    assert (values["rotation_degrees"], values["shift_pct"], values["channel_shift"]) == (360, 10, 20)
+    assert [values[k] for k in ("rotation_degrees", "shift_pct", "channel_shift")] == [360, 10, 20]
     assert (values["zoom_min"], values["zoom_max"], values["shear_degrees"]) == (0.8, 1.2, 0.2)
 
 

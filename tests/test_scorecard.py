@@ -103,7 +103,8 @@ def test_the_build_writes_the_page_once_per_set_of_inputs(card, tmp_path, monkey
     monkeypatch.setattr(scorecard, "build", lambda profile, **kw: card)
     book.write_scorecard(src, cache, "smoke", "a" * 64)
     assert {p.name for p in cache.iterdir()} == {"scorecard-" + "a" * 20 + ".csv"}
-    assert {"scorecard.md", "scorecard.csv", "scorecard_counts.md"} <= {p.name for p in src.iterdir()}
+    written = {p.name for p in src.iterdir()}
+    assert {"scorecard.md", "scorecard.csv", "scorecard_counts.md"} <= written
     monkeypatch.setattr(scorecard, "build", lambda profile, **kw: pytest.fail("recomputed"))
     book.write_scorecard(src, cache, "smoke", "a" * 64)   # the cached rows are reused
     assert (src / "scorecard.md").read_text().startswith("# Reproducibility scorecard")

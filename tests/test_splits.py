@@ -46,3 +46,14 @@ def test_overlapping_split_is_caught():
     bad = splits.Split("x", 0, ("a", "b"), ("b",), ("c",))
     with pytest.raises(ValueError, match="two parts"):
         splits.check_disjoint(bad)
+
+
+def test_describe_counts_each_part_and_its_abnormal_share():
+    frame = pd.DataFrame({"lesion_id": [f"L{i}" for i in range(10)], "label": [0] * 6 + [1] * 4})
+    split = splits.Split("seed1", 1, train=("L0", "L1", "L6", "L7"), validation=("L2", "L8"),
+                         test=("L3", "L4", "L5", "L9"))
+    table = splits.describe(frame, [split])
+    assert table.to_dict("records") == [
+        {"split": "seed1", "part": "train", "lesions": 4, "abnormal": 0.5},
+        {"split": "seed1", "part": "validation", "lesions": 2, "abnormal": 0.5},
+        {"split": "seed1", "part": "test", "lesions": 4, "abnormal": 0.25}]

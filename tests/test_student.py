@@ -76,4 +76,5 @@ def test_binder_postbuild_writes_every_student_edition(tmp_path):
     postbuild = PROJECT / "postBuild"
     assert os.access(postbuild, os.X_OK) and "enhance_utils.book.student" in postbuild.read_text()
     assert student.main([str(tmp_path)]) == 0
-    assert sorted(p.name for p in (tmp_path / student.FOLDER).iterdir()) == [p.name for p in CHAPTERS]
+    written = sorted(p.name for p in (tmp_path / student.FOLDER).iterdir())
+    assert written == [p.name for p in CHAPTERS]

@@ -85,7 +85,8 @@ def test_grid_trains_stores_and_skips(tiny_profile, tree, tmp_path, monkeypatch)
 def test_interrupted_run_is_redone(tiny_profile, tree, tmp_path, monkeypatch):
     root, _ = tree
     results = tmp_path / "results"
-    experiments.run_grid("tiny", targets=["baseline"], results=results, data_root=root, progress=False)
+    experiments.run_grid("tiny", targets=["baseline"], results=results, data_root=root,
+                         progress=False)
     # an interrupted second run of a writer that is gone: a temporary folder, no run.json
     dead = _dead_pid()
     partial = (results / "tiny" / "small" / "crowd-A"
@@ -94,8 +95,9 @@ def test_interrupted_run_is_redone(tiny_profile, tree, tmp_path, monkeypatch):
     (partial / "predictions.csv").write_text("lesion_id,label,score\n")
     trained = []
     original = one_run.train_one
-    monkeypatch.setattr(one_run, "train_one",
-                        lambda spec, *a, **k: trained.append(spec.target.spec) or original(spec, *a, **k))
+    monkeypatch.setattr(experiments, "train_one",
+                        lambda spec, *a, **k: trained.append(spec.target.spec)
+                        or original(spec, *a, **k))
     runs = experiments.run_grid("tiny", results=results, data_root=root, progress=False)
     assert trained == ["crowd:A"]
     assert len(runs) == 2 and not partial.exists()
@@ -129,7 +131,8 @@ def test_target_groups_expand_and_refuse_nothing():
 
 def test_empty_store_loads_empty(tmp_path):
     assert load_runs("smoke", tmp_path).empty
-    assert list(load_predictions("smoke", tmp_path).columns)[:3] == ["lesion_id", "label", "score"]
+    columns = list(load_predictions("smoke", tmp_path).columns)
+    assert columns[:3] == ["lesion_id", "label", "score"]
 
 
 def test_random_targets_keep_availability(data_root):

@@ -96,7 +96,8 @@ def make_env(workdir: Path, pins: dict[str, str], wheels: Path = WHEELS) -> Path
     constraints.write_text("".join(f"{n}=={v}\n" for n, v in sorted(pins.items())))
     pip = [str(python), "-m", "pip", "--disable-pip-version-check"]
     packages = book_packages(pins)
-    run(pip + ["install", "-q", "-c", str(constraints), "pip", "setuptools"], "installing Colab's pip")
+    run(pip + ["install", "-q", "-c", str(constraints), "pip", "setuptools"],
+        "installing Colab's pip")
     run(pip + ["download", "-q", "-d", str(wheels), "-c", str(constraints)] + packages,
         "downloading Colab's packages")
     run(pip + ["install", "-q", "--no-compile", "--no-index", "--find-links", str(wheels), "-c",

@@ -4,7 +4,8 @@ Usage: ``python tools/make_environment.py``
 
 Binder builds its image from that file: conda's Python and ``libarchive`` (``bsdtar``, which
 unpacks the PH2 RAR archive), then the lock's exact pins without the test-only packages and Ray
-(the ``cluster`` extra), and this package with the ``book`` extra. ``tests/test_packaging.py`` checks the file is what this writes.
+(the ``cluster`` extra), and this package with the ``book`` extra. ``tests/test_packaging.py``
+checks the file is what this writes.
 """
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-#: packages of the lock that only the tests need (pytest, playwright and their dependencies)
-TEST_ONLY = ("pytest", "iniconfig", "pluggy", "playwright", "greenlet")
+#: packages of the lock that only the tests and the lint need (pytest, playwright, jupytext, ruff
+#: and what only they pull in)
+TEST_ONLY = ("pytest", "iniconfig", "pluggy", "playwright", "greenlet", "jupytext", "ruff")
 #: packages of the lock that only the ``cluster`` extra needs (Ray and what only it pulls in)
 CLUSTER_ONLY = ("ray", "msgpack", "filelock")
 #: what Binder never installs

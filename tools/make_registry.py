@@ -51,7 +51,8 @@ def rows(root: Path) -> list[dict]:
         out.append({"path": f"isic2017/{name}", "url": ISIC_URL + name, "unpack_to": "isic2017",
                     "note": f"ISIC 2017 {note}; checksum not yet recorded"})
     meta = "isic2017/ISIC-2017_Training_Data/ISIC-2017_Training_Data_metadata.csv"
-    out.append({"path": meta, **local(root, meta), "archive": "isic2017/ISIC-2017_Training_Data.zip",
+    out.append({"path": meta, **local(root, meta),
+                "archive": "isic2017/ISIC-2017_Training_Data.zip",
                 "note": "age_approximate and sex; inside the training images zip"})
     out.append({"path": "ph2/PH2Dataset.rar", "url": PH2_URL, "unpack_to": "ph2",
                 "note": "PH2 database (Mendonca et al. 2015); checksum not yet recorded"})

@@ -65,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"version {args.version!r} is not MAJOR.MINOR.PATCH")
     set_version(args.version)
     pin_ref(f"v{args.version}")
-    print(f"now: run the tests, commit, then git tag -a v{args.version} -m 'Release {args.version}'")
+    print(f"now: run the tests, commit, then "
+          f"git tag -a v{args.version} -m 'Release {args.version}'")
     return 0
 
 

@@ -5,10 +5,12 @@ Usage: ``python tools/setup_cells.py [--ref main|vX.Y.Z]``
 The setup cell is the cell right after a chapter's ``parameters`` cell. In Colab it clones the
 book at ``--ref``; everywhere it then calls :func:`enhance_utils.setup_chapter` with the
 chapter's stem, its profile and the parameters that change what it reads
-(:mod:`enhance_utils.book.manifest`), which in Colab adds the packages Colab lacks and everywhere gets
-the chapter's files. A release pins the clone to its tag with ``--ref`` (see ``RELEASING.md``).
-Each notebook is read, changed and written back at once (cell ids kept); notebooks whose cell
-is already current are not touched.
+(:mod:`enhance_utils.book.manifest`), which in Colab adds the packages Colab lacks and
+everywhere gets the chapter's files. A release pins the clone to its tag with ``--ref`` (see
+``RELEASING.md``).
+Each notebook is read, changed and written back at once (cell ids kept), and its paired script
+rewritten (``tools/sync_notebooks.py``); notebooks whose cell is already current are not
+touched.
 """
 from __future__ import annotations
 
@@ -22,6 +24,8 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from enhance_utils.book import manifest  # noqa: E402
+
+import sync_notebooks  # noqa: E402  (tools/, beside this file)
 
 REPOSITORY = "https://github.com/enhance-interactive-paper/enhance-book"
 TEMPLATE = '''\
@@ -77,6 +81,7 @@ def update(path: Path, ref: str) -> bool:
         return False
     cell.source = source
     nbformat.write(notebook, path)
+    sync_notebooks.write_script(path)  # the paired script holds the same cells
     return True
 
 

@@ -5,7 +5,8 @@ runs; the same table on *every* lesion is the committed file :func:`results_path
 (``enhance_utils/abc/agreement_all.csv``), which :func:`regenerate` rewrites (the file
 records the seconds of each run: about half an hour on two shared cores; ``python -m
 enhance_utils.abc.comparison``) and :func:`read` loads. Chapter 03's prose takes its numbers
-from that file, never from typed text.
+from that file, never from typed text. :func:`correlations` asks whether the two modes go
+with the diagnosis as the published CSV does.
 """
 from __future__ import annotations
 
@@ -15,14 +16,18 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
-from ..data import annotations, paths
-from .core import FEATURES
+from ..data import annotations, datasets, paths
 from ..options import DATASETS
-from .runner import compute
+from .core import FEATURES, MODES
+from .runner import compute, value
 
 #: largest difference in the asymmetry ratio ``ii`` that counts as the same value
 II_TOLERANCE = 2e-3
+#: the published CSV's column that :func:`correlations` reads per feature (``ii`` for asymmetry,
+#: the class ``i`` otherwise), as :func:`enhance_utils.abc.runner.value` does for a run
+VALUE_COLUMN = {"A": "ii", "B": "i", "C": "i"}
 #: the columns of :func:`table`
 COLUMNS = ["dataset", "feature", "n_ids", "n_scored", "n_published", "n_both",
            "n_only_computed", "n_only_published", "same_ids_skipped", "identical", "within",
@@ -107,6 +112,58 @@ def table(runs: dict) -> pd.DataFrame:
     rows = [agreement(run, dataset, feature).row()
             for (dataset, feature, mode), run in runs.items() if mode == "published"]
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def labels(root=None) -> dict[str, pd.Series]:
+    """The diagnosis per lesion id of each dataset: ISIC 2017 abnormal (melanoma or seborrheic
+    keratosis), PH2 melanoma."""
+    ph2 = datasets.ph2_table(root)
+    return {"isic2017": datasets.isic_ground_truth(root).set_index("lesion_id").label,
+            "ph2": datasets.ph2_label(ph2).set_axis(ph2.lesion_id)}
+
+
+def label_correlation(values: pd.Series, label: pd.Series) -> tuple[float, float, int]:
+    """Pearson's r and its p-value of ``values`` with ``label`` on the lesion ids both hold (the
+    indexes) and the number of such lesions; r and p are NaN below three lesions or when either
+    side is constant."""
+    pair = pd.concat([values.rename("v"), label.rename("y")], axis=1, join="inner").dropna()
+    if len(pair) < 3 or pair.v.nunique() < 2 or pair.y.nunique() < 2:
+        return float("nan"), float("nan"), len(pair)
+    r, p = stats.pearsonr(pair.v, pair.y)
+    return float(r), float(p), len(pair)
+
+
+def correlations(runs: dict, labels: dict[str, pd.Series], root=None) -> pd.DataFrame:
+    """Correlation with the diagnosis of the published CSV, the ``published`` and the
+    ``described`` run, on the lesions of each dataset's ``published`` run.
+
+    Parameters
+    ----------
+    runs : dict
+        Results keyed ``(dataset, feature, mode)`` (:func:`enhance_utils.abc.runner.compute_runs`)
+        holding both modes of every feature of each dataset.
+    labels : dict
+        The diagnosis per lesion id of each dataset (:func:`labels`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per dataset, feature and source (``published CSV``, ``published mode``,
+        ``described mode``): ``n`` lesions, ``pearson r`` (three decimals) and ``p``.
+    """
+    rows = []
+    for dataset, feature in dict.fromkeys((d, f) for d, f, _ in runs):
+        ids = runs[dataset, feature, "published"].lesion_id
+        csv = published(dataset, feature, root).set_index("lesion_id")[VALUE_COLUMN[feature]]
+        sources = {"published CSV": csv.reindex(ids.tolist())}
+        for mode in MODES:
+            run = runs[dataset, feature, mode]
+            sources[f"{mode} mode"] = value(run).set_axis(run.lesion_id)
+        for source, values in sources.items():
+            r, p, n = label_correlation(values, labels[dataset])
+            rows.append({"dataset": dataset, "feature": feature, "source": source,
+                         "n": n, "pearson r": round(r, 3), "p": p})
+    return pd.DataFrame(rows)
 
 
 def results_path() -> Path:

@@ -17,7 +17,7 @@ from .inputs import read_lesion
 from .reference.asymmetry import asymmetry_described_steps, asymmetry_published_steps
 from .reference.border import border_described_steps, border_published_steps
 from .reference.colour import colour_described, colour_published_steps
-from .runner import score_lesion
+from .runner import score_lesion, value
 
 _REF_RGB = {name: np.array(rgb) / 255 for name, rgb in REFERENCE_COLOURS.items()}
 
@@ -166,6 +166,23 @@ def scores_table(dataset: str, lesion_id: str, params: dict | None = None) -> pd
 
 
 # --------------------------------------------------------------------------- explorer
+def plot_modes(runs: dict, label: pd.Series, dataset: str = "isic2017",
+               title: str = "ISIC: the two modes per lesion (red = abnormal)"):
+    """The ``published`` against the ``described`` score of each lesion of ``dataset``'s runs
+    (:func:`enhance_utils.abc.runner.value`), one panel per feature, coloured by ``label``
+    (the diagnosis per lesion id; red: abnormal). Returns the figure."""
+    fig, axes = plt.subplots(1, len(FEATURES), figsize=(12, 3.4))
+    for ax, feature in zip(axes, FEATURES):
+        published = runs[dataset, feature, "published"]
+        ax.scatter(value(published), value(runs[dataset, feature, "described"]), s=12,
+                   c=label.reindex(published.lesion_id).to_numpy(), cmap="coolwarm")
+        ax.set_xlabel(f"{feature}: published mode")
+        ax.set_ylabel(f"{feature}: described mode")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 def explorer(examples: list[tuple[str, str]], show_static: bool = True):
     """An ipywidgets explorer (lesion, thresholds, n_segments) of the three algorithms.
 

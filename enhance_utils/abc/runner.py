@@ -27,7 +27,8 @@ from ..data import annotations, datasets
 from . import cache as row_cache
 from . import fast, reference
 from .core import DEFAULTS, FEATURE_NAMES, FEATURES, MODES, Skip
-from .inputs import InputError, check_mask_size, image_size, mask_notes, read_image, read_lesion, read_mask, resize_mask
+from .inputs import (InputError, check_mask_size, image_size, mask_notes, read_image, read_lesion,
+                     read_mask, resize_mask)
 from .lesions import image_path, input_paths, lesion_ids
 
 IMPLEMENTATIONS = {"fast": fast, "reference": reference}

@@ -225,7 +225,8 @@ def build(profile: str = "smoke", project: Path | None = None, out: Path | None 
     (src / VERSION_PAGE).write_text(version_note())
     student.write_editions(executed, notebooks, src,
                            yaml.safe_load((src / "_config.yml").read_text()))
-    (src / teaching.PAGE).write_text(teaching.chapters_page(notebooks, executed, profile, data_root))
+    page = teaching.chapters_page(notebooks, executed, profile, data_root)
+    (src / teaching.PAGE).write_text(page)
     render(src)
     return src / "_build" / "html"
 

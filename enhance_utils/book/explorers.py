@@ -1,13 +1,14 @@
 """The chapters' explorers: ipywidgets controls over a view, with a static fallback.
 
 A page of the built book has no kernel behind it: controls there would do nothing. The build
-drops the widget state (:func:`enhance_utils.book.build.drop_widget_state`), so a page loads no widget
-library and shows no controls; every explorer therefore also draws its first view as ordinary
-output (figure and table), which is what the book's HTML shows. In Jupyter(Lab), Colab or
-Binder the controls above it redraw the view. The explorers themselves live with the
-chapter's logic: :func:`enhance_utils.book.figures.lesion_explorer` (chapter 01), the ABC explorer (03),
-:func:`enhance_utils.stats.correlation.explorer` (04), :func:`enhance_utils.learning.ensembles.roc_explorer` (07)
-and :func:`enhance_utils.learning.explanations.explorer` (09).
+drops the widget state (:func:`enhance_utils.book.build.drop_widget_state`), so a page loads no
+widget library and shows no controls; every explorer therefore also draws its first view as
+ordinary output (figure and table), which is what the book's HTML shows. In Jupyter(Lab), Colab
+or Binder the controls above it redraw the view. The explorers themselves live with the
+chapter's logic: :func:`enhance_utils.book.figures.lesion_explorer` (chapter 01), the ABC
+explorer (03), :func:`enhance_utils.stats.correlation.explorer` (04),
+:func:`enhance_utils.learning.ensembles.roc_explorer` (07) and
+:func:`enhance_utils.learning.explanations.explorer` (09).
 """
 from __future__ import annotations
 

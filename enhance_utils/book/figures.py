@@ -70,7 +70,8 @@ def lesion_explorer(lesions: list[tuple[str, str]], scores: pd.DataFrame, root=N
     Parameters
     ----------
     lesions : list of (dataset, lesion_id)
-        The choices, the first shown first (e.g. :func:`enhance_utils.data.datasets.available_lesions`).
+        The choices, the first shown first (e.g.
+        :func:`enhance_utils.data.datasets.available_lesions`).
     scores : pandas.DataFrame
         Per-lesion scores (:func:`enhance_utils.data.annotations.per_lesion`).
     show_static : bool

@@ -164,7 +164,8 @@ def rounding_phrase(comparison, decimals: int = 3) -> str:
         off = comparison[~rounded]
         verb = "differs" if len(off) == 1 else "differ"
         text += (f"; {row_names(off)} {verb} in the last printed digit "
-                 f"({', '.join(f'{c:.4f} against {p:.3f}' for c, p in zip(off.computed, off.paper))})")
+                 "(" + ", ".join(f"{c:.4f} against {p:.3f}"
+                                 for c, p in zip(off.computed, off.paper)) + ")")
     return text + f"; the largest difference is {abs(worst.difference):.4f}"
 
 
@@ -334,7 +335,8 @@ def abc_numbers(full, runs, image_shape, timings) -> dict:
         "described_C_zero_pct": _pct((described_c == 0).mean()),
         "n_described_C": len(described_c),
         "example_lesion": first.lesion, "example_mask": first["mask"],
-        "ref_A_s": per_feature.loc["A", "reference s"], "ref_B_s": per_feature.loc["B", "reference s"],
+        "ref_A_s": per_feature.loc["A", "reference s"],
+        "ref_B_s": per_feature.loc["B", "reference s"],
         "speedup_min": timings["speed-up"].min(), "speedup_max": timings["speed-up"].max(),
     }
     for dataset in ("isic2017", "ph2"):

@@ -1,4 +1,4 @@
-"""The numbers of the prose of the training chapters 06–08, for :func:`enhance_utils.book.prose.glue_all`.
+"""The numbers glued into the prose of chapters 06–08 (:func:`enhance_utils.book.prose.glue_all`).
 
 Each chapter glues one dict, computed here from the package's definitions (the profiles'
 training settings, the splits, the augmentation of :mod:`enhance_utils.learning.pipeline`, the
@@ -133,7 +133,8 @@ def table5_numbers(table5: pd.DataFrame | None = None) -> dict:
     single, ensemble = paper_gains(table5, False), paper_gains(table5, True)
     by_arch = single.groupby(level="arch")
     always = [arch for arch, gains in by_arch if (gains > 0).all()]
-    return {"paper_single_gain_range": span(single), "paper_single_gain_min": round(single.min(), 1),
+    return {"paper_single_gain_range": span(single),
+            "paper_single_gain_min": round(single.min(), 1),
             "paper_single_gain_max": round(single.max(), 1),
             "paper_single_below": int((single < 0).sum()), "paper_single_n": len(single),
             "paper_single_all_above": series_text(always) if always else "none",

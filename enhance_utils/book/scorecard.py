@@ -183,8 +183,8 @@ def training_rows(profile: str, results=None) -> list[dict]:
     return rows
 
 
-def build(profile: str = "smoke", resamples: int = SCORECARD_RESAMPLES, seed: int = correlation.DEFAULT_SEED,
-          results=None) -> pd.DataFrame:
+def build(profile: str = "smoke", resamples: int = SCORECARD_RESAMPLES,
+          seed: int = correlation.DEFAULT_SEED, results=None) -> pd.DataFrame:
     """Every row of the scorecard, computed from the raw files (and the store, Tables 4–5).
 
     Parameters

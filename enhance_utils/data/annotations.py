@@ -21,8 +21,8 @@ import pandas as pd
 from . import paths, datasets
 from ..options import STUDENT_RULES
 
-LONG_COLUMNS = ["dataset", "lesion_id", "source", "feature", "group", "annotator", "column", "value",
-                "row_complete"]
+LONG_COLUMNS = ["dataset", "lesion_id", "source", "feature", "group", "annotator", "column",
+                "value", "row_complete"]
 PROBLEM_COLUMNS = ["file", "line", "column", "lesion_id", "value", "reason"]
 FEATURES = ["A", "B", "C"]
 SOURCES = ["automated", "crowd", "student", "expert"]
@@ -82,7 +82,8 @@ class _Report:
 
 
 # --------------------------------------------------------------------------- parsing
-def _read_rows(path: Path, sep: str, report: _Report) -> tuple[list[str], list[tuple[int, list[str]]]]:
+def _read_rows(path: Path, sep: str,
+               report: _Report) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """Header and (line, fields) rows of a delimited file; malformed and blank rows reported.
 
     Accepts a UTF-8 byte-order mark, CRLF line ends and trailing empty columns. A row with
@@ -133,7 +134,8 @@ def _parse(path: Path, sep: str, report: _Report) -> tuple[list[list[str]], bool
             text = handle.read()
         lines = list(csv.reader(io.StringIO(text, newline=""), delimiter=sep))
     except (UnicodeDecodeError, csv.Error) as err:
-        raise datasets.DataFormatError(f"{path}: not a readable {sep!r}-separated text file ({err})")
+        raise datasets.DataFormatError(
+            f"{path}: not a readable {sep!r}-separated text file ({err})")
     quote = _swallowing_quote(lines)
     if quote is not None:
         report.add(path, quote, "", "", "", 'unbalanced quote: a " opens a field that takes in '
@@ -265,11 +267,13 @@ def student_files(root) -> list[tuple[str, int, Path]]:
 def _data_types(path: Path, report: _Report) -> dict[int, list[str]]:
     header, rows = _read_rows(path, ";", report)
     if header[0] != "group_num":
-        raise datasets.DataFormatError(f"{path}: first column must be 'group_num', found {header[0]!r}")
+        raise datasets.DataFormatError(
+            f"{path}: first column must be 'group_num', found {header[0]!r}")
     types = {}
     for line, fields in rows:
         if not fields[0].isdigit():
-            raise datasets.DataFormatError(f"{path}, line {line}: group_num {fields[0]!r} is not a number")
+            raise datasets.DataFormatError(
+                f"{path}, line {line}: group_num {fields[0]!r} is not a number")
         types[int(fields[0])] = fields[1:]
     return types
 

@@ -172,7 +172,8 @@ def read_ph2_txt(path) -> pd.DataFrame:
     """
     path = Path(path)
     records = []
-    for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+    text = path.read_text(encoding="utf-8", errors="replace")
+    for number, line in enumerate(text.splitlines(), 1):
         if not line.strip().startswith("||"):
             continue
         cells = [c.strip() for c in line.strip().strip("|").split("||")]
@@ -361,3 +362,18 @@ def table1(root=None) -> pd.DataFrame:
     add("Expert annotations", "Color", 0, n_ph2)
     frame = pd.DataFrame(rows, columns=["characteristic", "value", "isic2017", "ph2"])
     return frame.set_index(["characteristic", "value"])
+
+
+def shapes(lesions, root=None) -> pd.DataFrame:
+    """Per ``(dataset, lesion_id)`` of ``lesions``: the image's height and width, the shape of
+    the mask as stored (ISIC masks may differ from their image) and the lesion's share of the
+    mask resized to the image (three decimals)."""
+    rows = []
+    for dataset, lesion_id in lesions:
+        path = (isic_mask_path(lesion_id, root) if dataset == "isic2017"
+                else ph2_mask_path(lesion_id, root))
+        image, mask = load_lesion(dataset, lesion_id, root)
+        rows.append({"dataset": dataset, "lesion_id": lesion_id, "image": image.shape[:2],
+                     "mask on disk": load_mask(path).shape,
+                     "lesion fraction": round(mask.mean(), 3)})
+    return pd.DataFrame(rows)

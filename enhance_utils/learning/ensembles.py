@@ -3,9 +3,10 @@
 The paper averages the test predictions of the three multi-task models of one annotation
 source (e.g. crowdA, crowdB, crowdC → crowdABC) with equal weights, per architecture and split
 (section 4.2). This book adds the ensembles that separate the explanations of a gain
-(:data:`enhance_utils.learning.targets.ENSEMBLES`): the *baseline ensemble* (three baselines that differ
-only in their initial seed), and each source's ensemble of permuted-value controls next to the
-paper's uniform ones. Everything here reads the experiment store and needs no TensorFlow.
+(:data:`enhance_utils.learning.targets.ENSEMBLES`): the *baseline ensemble* (three baselines
+that differ only in their initial seed), and each source's ensemble of permuted-value controls
+next to the paper's uniform ones. Everything here reads the experiment store and needs no
+TensorFlow.
 
 An ensemble exists for a split only when all its runs are in the store; a split where one is
 missing is listed by :func:`missing_members` instead of being averaged over fewer models.
@@ -273,6 +274,15 @@ def plot_roc(model_preds: pd.DataFrame, arch: str, models=("baseline", "crowdABC
     return ax
 
 
+def plot_rocs(model_preds: pd.DataFrame, models=("baseline", "crowdABC"), title: str = "",
+              archs=None) -> list:
+    """:func:`plot_roc` of each architecture of ``archs`` (default: those of ``model_preds``,
+    in their order), one figure each, titled ``"<arch>, <title>"``; the axes."""
+    archs = dict.fromkeys(model_preds.arch if archs is None else archs)
+    return [plot_roc(model_preds, arch, models, title=f"{arch}, {title}" if title else "")
+            for arch in archs]
+
+
 ALL_SPLITS = "all splits"
 
 
@@ -323,9 +333,9 @@ def control_overview(context, lesion_ids, split_seed: int = 0, features=None) ->
     values are uniform [0, 1) (the paper's control) or the real values shuffled among the
     annotated lesions (this book's), and no longer related to the diagnosis.
 
-    ``context`` is an :class:`enhance_utils.learning.training.Context`; one row per single-annotation
-    target with, for the real values and each control, the annotated count, mean, SD and
-    Pearson r with the label.
+    ``context`` is an :class:`enhance_utils.learning.training.Context`; one row per
+    single-annotation target with, for the real values and each control, the annotated count,
+    mean, SD and Pearson r with the label.
     """
     singles = features or targets_module.single()
     label = context.lesions.set_index("lesion_id").label.reindex(list(lesion_ids)).to_numpy(float)

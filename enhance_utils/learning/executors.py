@@ -15,8 +15,8 @@ that trains one run under its claim and writes it into the store:
     changes the floating-point results: a run is reproduced by the same number of threads).
     Ray retries a task whose worker or node died (:attr:`RayExecutor.max_retries`); the
     retry takes over the dead attempt's claim (same driver token, see
-    :class:`enhance_utils.learning.store.Claim`) and the dead attempt never left a visible run folder
-    (writes are atomic renames). The store and the data must be on storage that every node
+    :class:`enhance_utils.learning.store.Claim`) and the dead attempt never left a visible run
+    folder (writes are atomic renames). The store and the data must be on storage that every node
     sees at the same path, and every node needs this package (``pip install
     enhance-utils[cluster]``).
 

@@ -14,10 +14,11 @@ logit. The map is normalised to [0, 1], upsampled (bilinear) to the image's size
 normalised again, so that its maximum is 1 (an all-zero map stays zero: no region raises the
 score).
 
-Models come from the experiment store (:mod:`enhance_utils.learning.training`): a run is rebuilt with
-:func:`enhance_utils.learning.models.build_model` from the settings in its ``run.json`` and gets the
-``model.weights.h5`` of its folder, which only profiles with ``Training.keep_weights`` write
-(``smoke``). Images are resized exactly as the training pipeline resized them.
+Models come from the experiment store (:mod:`enhance_utils.learning.results`): a run is
+rebuilt with :func:`enhance_utils.learning.models.build_model` from the settings in its
+``run.json`` and gets the ``model.weights.h5`` of its folder, which only profiles with
+``Training.keep_weights`` write (``smoke``). Images are resized exactly as the training
+pipeline resized them.
 """
 from __future__ import annotations
 
@@ -233,7 +234,7 @@ def _grad_model(model, layer):
         return cached[layer.name]
     head = model.get_layer(multitask.DIAGNOSIS)
     outputs = {"conv": layer.output, "hidden": head.input, multitask.DIAGNOSIS: head.output}
-    names = {l.name for l in model.layers}
+    names = {each.name for each in model.layers}
     if multitask.ANNOTATION in names:
         outputs[multitask.ANNOTATION] = model.get_layer(multitask.ANNOTATION).output
     grad_model = keras.Model(model.inputs, outputs)
@@ -304,8 +305,8 @@ def compare(runs: dict[str, Run], lesion_ids, root=None, scores: pd.DataFrame | 
     -------
     table : pandas.DataFrame
         One row per lesion × model: ``lesion_id``, ``label``, ``model``, ``target``,
-        ``probability``, ``predicted_annotation`` (multi-task models), ``true_annotation`` (the target's
-        per-lesion score from ``scores``, NaN where the lesion has none), ``explains`` (the
+        ``probability``, ``predicted_annotation`` (multi-task models), ``true_annotation`` (the
+        target's per-lesion score from ``scores``, NaN where the lesion has none), ``explains`` (the
         class the map explains), ``mass_in_lesion`` (NaN for an empty map) and
         ``lesion_area`` (the mask's share of the image: what an evenly spread map would get).
     maps : dict
@@ -336,6 +337,15 @@ def compare(runs: dict[str, Run], lesion_ids, root=None, scores: pd.DataFrame | 
                          "mass_in_lesion": mass_inside(ex.cam, mask),
                          "lesion_area": float(np.mean(mask))})
     return pd.DataFrame(rows), maps
+
+
+def compare_towards(runs: dict[str, Run], lesion_ids, towards=("abnormal", "normal"),
+                    **options) -> tuple[dict[str, pd.DataFrame], dict[str, dict]]:
+    """:func:`compare` for each class in ``towards``: the tables and the maps, by class
+    (``options``: ``root``, ``scores``, ``progress``)."""
+    both = {side: compare(runs, lesion_ids, towards=side, **options) for side in towards}
+    return ({side: table for side, (table, _) in both.items()},
+            {side: maps for side, (_, maps) in both.items()})
 
 
 def mass_summary(table: pd.DataFrame) -> pd.DataFrame:
@@ -389,6 +399,78 @@ def plot_lesions(table: pd.DataFrame, maps: dict, models, alpha: float = 0.45, a
         for ax in row:
             ax.set_axis_off()
     return axes
+
+
+def lesions_to_show(test: pd.DataFrame, runs: dict[str, Run], context, n: int) -> list[str]:
+    """Test lesions to draw: those with every annotation the multi-task ``runs`` learn, by id,
+    half of ``n`` abnormal first (at least one), then normal ones.
+
+    Parameters
+    ----------
+    test : pandas.DataFrame
+        The split's test lesions (``lesion_id``, ``label``; :meth:`Run.predictions`).
+    runs : dict
+        The explained runs by name (:func:`load_run`).
+    context : enhance_utils.experiments.Context
+        The annotation scores (:func:`enhance_utils.experiments.build_context`).
+    n : int
+        How many lesions.
+    """
+    annotated = np.ones(len(test), bool)
+    for run in runs.values():
+        if run.multitask:
+            annotated &= context.annotation(run.target, test.lesion_id)[1] > 0
+    candidates = test[annotated].sort_values("lesion_id")
+    abnormal = max(n // 2, 1)
+    return (list(candidates[candidates.label == 1].lesion_id[:abnormal])
+            + list(candidates[candidates.label == 0].lesion_id[:n - abnormal]))
+
+
+def _annotated(table: pd.DataFrame, model: str) -> pd.DataFrame:
+    return table[(table.model == model) & table.true_annotation.notna()]
+
+
+def _head_r(part: pd.DataFrame) -> float:
+    if len(part) <= 2:
+        return float("nan")
+    return float(np.corrcoef(part.true_annotation, part.predicted_annotation)[0, 1])
+
+
+def head_agreement(table: pd.DataFrame, models) -> pd.DataFrame:
+    """Per multi-task model of ``models``: Pearson's r of the head's predicted annotation with
+    the real score (NaN for fewer than three lesions), and the means and spreads of both, over
+    the lesions of ``table`` (:func:`compare`) that have the annotation."""
+    rows = []
+    for name in models:
+        part = _annotated(table, name)
+        rows.append({"model": name, "test lesions with the annotation": len(part),
+                     "pearson r": round(_head_r(part), 2),
+                     "mean predicted": round(part.predicted_annotation.mean(), 2),
+                     "mean real": round(part.true_annotation.mean(), 2),
+                     "sd predicted": round(part.predicted_annotation.std(), 3),
+                     "sd real": round(part.true_annotation.std(), 3)})
+    return pd.DataFrame(rows)
+
+
+def plot_heads(table: pd.DataFrame, runs: dict[str, Run]):
+    """One panel per run of ``runs`` (multi-task models): the head's predicted annotation
+    against the real score of each lesion of ``table`` (:func:`compare`) that has it, normal in
+    blue and abnormal in red, titled with r and n. Returns the axes."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(runs), figsize=(3.6 * len(runs), 3.3), squeeze=False)
+    for ax, (name, run) in zip(axes[0], runs.items()):
+        part = _annotated(table, name)
+        for label, colour in [(0, "C0"), (1, "C3")]:
+            sub = part[part.label == label]
+            ax.scatter(sub.true_annotation, sub.predicted_annotation, s=14, color=colour,
+                       label="abnormal" if label else "normal")
+        ax.set_xlabel(f"real {run.target} score")
+        ax.set_ylabel("predicted by the head")
+        ax.set_title(f"{name}: r = {_head_r(part):.2f}, n = {len(part)}", fontsize=9)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return axes[0]
 
 
 # --------------------------------------------------------------------------- explorer

@@ -25,7 +25,8 @@ DIAGNOSIS, ANNOTATION = "diagnosis", "annotation"
 #: convolutional bases: constructor and preprocess_input of each architecture
 ARCHITECTURES = {
     "vgg16": (keras.applications.VGG16, keras.applications.vgg16.preprocess_input),
-    "inception_v3": (keras.applications.InceptionV3, keras.applications.inception_v3.preprocess_input),
+    "inception_v3": (keras.applications.InceptionV3,
+                     keras.applications.inception_v3.preprocess_input),
     "resnet50": (keras.applications.ResNet50, keras.applications.resnet50.preprocess_input),
     "resnet50v2": (keras.applications.ResNet50V2, keras.applications.resnet_v2.preprocess_input),
     "small": (None, None),
@@ -166,7 +167,8 @@ def balanced_class_weights(labels) -> dict[int, float]:
 
 
 def plot_architecture(ax=None):
-    """A schematic of the baseline (top) and the multi-task model (bottom), as the paper's Fig. 2."""
+    """A schematic of the baseline (top) and the multi-task model (bottom), as the paper's
+    Fig. 2."""
     import matplotlib.pyplot as plt
     from matplotlib.patches import FancyBboxPatch
 
@@ -185,7 +187,8 @@ def plot_architecture(ax=None):
         ax.annotate("", (x1, y1), (x0, y0), arrowprops=dict(arrowstyle="->", lw=0.8))
 
     heads = {"baseline": [(2.7, "dense 1, sigmoid\ndiagnosis", "#f7e3e3", "class-weighted BCE")],
-             "multi-task": [(1.35, "dense 1, sigmoid\ndiagnosis", "#f7e3e3", "0.5 × class-weighted BCE"),
+             "multi-task": [(1.35, "dense 1, sigmoid\ndiagnosis", "#f7e3e3",
+                             "0.5 × class-weighted BCE"),
                             (0.45, "dense 1, linear\nannotation (A, B or C)", "#e3f2e3",
                              "0.5 × MSE over the\nannotated lesions only")]}
     for y, name in [(2.7, "baseline"), (0.9, "multi-task")]:

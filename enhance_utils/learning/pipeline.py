@@ -7,8 +7,8 @@ every epoch still gets fresh augmentations (caching *after* augmentation would f
 The augmentation follows the paper's Keras 2 ``ImageDataGenerator`` settings — rotation
 0–360°, shifts of 10%, shear 0.2, zoom 20%, channel shift 20, both flips, nearest fill —
 composed into one affine map per image (:func:`augment_batch`). Keras 2 read
-``shear_range=0.2`` as 0.2 *degrees*; that (tiny) shear is kept. :func:`naive_batches` is the original one-image-at-a-time generator, kept for
-the benchmark in ``benchmarks/bench_pipeline.py``.
+``shear_range=0.2`` as 0.2 *degrees*; that (tiny) shear is kept. :func:`naive_batches` is the
+original one-image-at-a-time generator, kept for the benchmark in ``benchmarks/bench_pipeline.py``.
 """
 from __future__ import annotations
 
@@ -143,7 +143,8 @@ def make_dataset(paths, labels, image_size: int, batch_size: int, preprocess, *,
     labels = np.asarray(labels, np.float32).reshape(-1, 1)
     weights = np.ones(len(labels), np.float32)
     if class_weights:
-        weights = np.where(labels[:, 0] > 0.5, class_weights[1], class_weights[0]).astype(np.float32)
+        weights = np.where(labels[:, 0] > 0.5, class_weights[1],
+                           class_weights[0]).astype(np.float32)
     heads = dict(heads or {})
     if annotation is not None:
         heads["annotation"] = (annotation, available)
@@ -191,7 +192,23 @@ def naive_batches(paths, image_size: int, batch_size: int, seed: int = 0):
         batch = []
         for _ in range(batch_size):
             with Image.open(paths[index % len(paths)]) as image:
-                array = np.asarray(image.convert("RGB").resize((image_size, image_size)), np.float32)
+                array = np.asarray(image.convert("RGB").resize((image_size, image_size)),
+                                   np.float32)
             batch.append(generator.random_transform(array, seed=int(rng.integers(2**31))) / 255.0)
             index += 1
         yield np.stack(batch)
+
+
+def plot_augmentations(path, n: int = 9, image_size: int = 128, seed: int = 0):
+    """``n`` augmented versions of the image at ``path`` (:func:`make_dataset` in training
+    mode, ``image_size`` pixels) side by side; the axes."""
+    import matplotlib.pyplot as plt
+
+    batch = make_dataset([path] * n, [0] * n, image_size, n, lambda x: x / 255.0,
+                         training=True, seed=seed, cache=False)
+    images = next(iter(batch))[0].numpy()
+    _, axes = plt.subplots(1, n, figsize=(13 * n / 9, 1.8), squeeze=False)
+    for ax, image in zip(axes[0], images):
+        ax.imshow(image)
+        ax.set_axis_off()
+    return axes[0]

@@ -113,13 +113,15 @@ def train_one(spec: RunSpec, context: Context, root: Path, progress: bool = True
     missing = [i for part in (spec.split.train, spec.split.validation, spec.split.test)
                for i in part if i not in by_id.index]
     if missing:
-        raise ValueError(f"split {spec.split.name} names lesions without a readable image: {missing[:3]}")
-    part = {name: by_id.loc[list(ids)] for name, ids in
-            [("train", spec.split.train), ("validation", spec.split.validation), ("test", spec.split.test)]}
+        raise ValueError(f"split {spec.split.name} names lesions without a readable image: "
+                         f"{missing[:3]}")
+    part = {name: by_id.loc[list(getattr(spec.split, name))]
+            for name in ("train", "validation", "test")}
     features = spec.target.features
     head_of = multitask.head_names(features) if features else {}
     preprocess = multitask.preprocess_input(spec.arch, settings.variant)
-    class_weights = multitask.class_weights_for(part["train"].label, bool(features), settings.variant)
+    class_weights = multitask.class_weights_for(part["train"].label, bool(features),
+                                                settings.variant)
     heads = {name: context.heads(spec.target, frame.index, spec.split.seed, name)
              for name, frame in part.items()}
 
@@ -142,8 +144,8 @@ def train_one(spec: RunSpec, context: Context, root: Path, progress: bool = True
     if progress:
         from tqdm.keras import TqdmCallback
 
-        callbacks.append(TqdmCallback(verbose=0, desc=f"{spec.arch} {spec.target} {spec.split.name}",
-                                      leave=False))
+        callbacks.append(TqdmCallback(
+            verbose=0, desc=f"{spec.arch} {spec.target} {spec.split.name}", leave=False))
     start = time.perf_counter()
     history = model.fit(train, validation_data=dataset("validation", False), epochs=settings.epochs,
                         steps_per_epoch=settings.steps_per_epoch, callbacks=callbacks, verbose=0,
@@ -169,7 +171,8 @@ def train_one(spec: RunSpec, context: Context, root: Path, progress: bool = True
         "best_epoch": watch.best_epoch, "val_auc_best": watch.best,
         "n_train": len(part["train"]), "n_validation": len(part["validation"]), "n_test": len(test),
         "heads": {f: {"n_train_annotated": int(a.sum()),
-                      "train_mean": float(np.nanmean(np.where(a > 0, v, np.nan))) if a.any() else None}
+                      "train_mean": (float(np.nanmean(np.where(a > 0, v, np.nan))) if a.any()
+                                     else None)}
                   for f, (v, a) in heads["train"].items()},
         "class_weights": class_weights, "weights_init": weights_init,
         "determinism": determinism, "settings": asdict(settings),

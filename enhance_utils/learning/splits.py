@@ -77,3 +77,13 @@ def check_disjoint(split: Split) -> None:
     parts = [set(split.train), set(split.validation), set(split.test)]
     if any(a & b for i, a in enumerate(parts) for b in parts[i + 1:]):
         raise ValueError(f"split {split.name} has lesions in two parts")
+
+
+def describe(lesions: pd.DataFrame, splits: list[Split]) -> pd.DataFrame:
+    """Per split and part (train, validation, test): the number of ``lesions`` and the share
+    of abnormal ones (``label``, three decimals)."""
+    label = lesions.set_index("lesion_id").label
+    return pd.DataFrame([{"split": split.name, "part": part, "lesions": len(ids),
+                          "abnormal": round(label[ids].mean(), 3)}
+                         for split in splits for part in ("train", "validation", "test")
+                         for ids in [list(getattr(split, part))]])

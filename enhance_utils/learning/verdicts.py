@@ -4,7 +4,9 @@ Each comparison pairs two models of one architecture over the splits both were t
 (:mod:`enhance_utils.stats.paired`: the plain and the corrected resampled t-test, DeLong per
 split). The comparisons of one architecture form a family whose p values and intervals are
 adjusted together (Holm; Bonferroni for the simultaneous intervals), and every verdict is
-read from the adjusted numbers. :func:`report` writes every table of a store.
+read from the adjusted numbers. :func:`report` writes every table of a store;
+:func:`show_other_store` shows a training chapter what another profile's store (the committed
+``cpu`` one) holds.
 """
 from __future__ import annotations
 
@@ -14,8 +16,9 @@ import pandas as pd
 from ..stats import paired
 from . import targets as targets_module
 from .ensembles import (missing_members, model_predictions, real_only, split_aucs, table4,
-                        table5)
-from .results import load_predictions, load_runs
+                        table5, wide)
+from .results import load_predictions, load_runs, plot_aucs, summarize
+from .training import store_root
 from .targets import SOURCES, ensemble_name, model_order
 
 
@@ -191,3 +194,99 @@ def report(profile: str, out, results=None) -> dict[str, pd.DataFrame]:
     for name, frame in tables.items():
         frame.to_csv(out / f"{name}.csv", index=False)
     return tables
+
+
+# ------------------------------------------------------- another profile's store (06–08)
+#: what each training chapter shows of another profile's store (:func:`other_store`)
+STORE_VIEWS = {"multitask": "chapter 06", "ensembles": "chapter 07", "randomized": "chapter 08"}
+#: the columns of the paired comparisons that chapter 07 shows of another store
+SHOWN_COMPARISON_COLUMNS = ["arch", "model_a", "model_b", "n_pairs", "mean_diff",
+                            "corrected_ci_low", "corrected_ci_high", "corrected_p", "delong_p"]
+
+
+def other_store(view: str, profile: str = "cpu", results=None) -> dict[str, pd.DataFrame]:
+    """What a training chapter shows of another profile's store next to its own runs
+    (chapters 06–08 show the committed ``cpu`` store).
+
+    Parameters
+    ----------
+    view : str
+        ``"multitask"`` (chapter 06): ``summary``, the mean test AUC per model with its
+        difference to the baseline. ``"ensembles"`` (07): ``missing`` ensemble splits,
+        ``table`` (Table 5 without the controls) and ``comparisons`` (against the baseline).
+        ``"randomized"`` (08): ``missing``, ``table`` (Table 4) and ``comparisons`` (real
+        against random annotations).
+    profile, results : str, path
+        The store (:func:`enhance_utils.load_runs`).
+
+    Returns
+    -------
+    dict
+        ``runs`` (and ``predictions`` but for ``"multitask"``), and the view's frames when the
+        store holds something to show: a run, for ``"randomized"`` a control run.
+    """
+    if view not in STORE_VIEWS:
+        raise ValueError(f"unknown view {view!r}; the views are {', '.join(STORE_VIEWS)}")
+    runs = load_runs(profile, results)
+    if view == "multitask":
+        if runs.empty:
+            return {"runs": runs}
+        summary = summarize(runs)
+        baseline = summary.loc[summary.model == "baseline", "mean_auc"].iloc[0]
+        return {"runs": runs, "summary": summary.assign(
+            difference_to_baseline=(summary.mean_auc - baseline).round(1))}
+    predictions = load_predictions(profile, results)
+    out = {"runs": runs, "predictions": predictions}
+    randomized = view == "randomized"
+    if runs.empty or (randomized and len(real_only(runs)) == len(runs)):  # no control run
+        return out
+    out["missing"] = missing_members(predictions)
+    t5 = table5(runs, predictions, randomized=randomized)
+    if randomized:
+        out["table"] = wide(table4(t5), index=["arch", "model"], columns="annotations")
+        out["comparisons"] = paired_comparisons(runs, predictions, pairs=control_pairs())
+    else:
+        out["table"] = wide(t5)
+        out["comparisons"] = paired_comparisons(runs, predictions, randomized=False)
+    return out
+
+
+def show_other_store(view: str, profile: str = "cpu", results=None) -> dict[str, pd.DataFrame]:
+    """Display :func:`other_store` in a chapter: its tables, a figure (the AUC per split, or
+    the paired differences) and the verdicts, or one line saying why the store shows nothing.
+    Returns what :func:`other_store` returned."""
+    from IPython.display import display
+
+    from ..profiles import get_profile
+
+    shown = other_store(view, profile, results)
+    runs, where = shown["runs"], store_root(results) / profile
+    training = get_profile(profile).training
+    model = f"{training.archs[0]} CNN, {training.image_size} px"
+    if view == "multitask":
+        if "summary" not in shown:
+            print(f"no {profile} results in", where)
+            return shown
+        display(shown["summary"])
+        plot_aucs(runs, title=f"test AUC per split, profile {profile} ({model})")
+        return shown
+    if "table" not in shown:
+        print(f"no {profile} results in {where}" if runs.empty else
+              f"{len(runs)} {profile} runs in {where}, none of them randomized yet: "
+              "nothing to compare")
+        return shown
+    if view == "ensembles":
+        print(f"{len(runs)} {profile} runs: {runs.groupby('target').size().to_dict()}")
+    if len(shown["missing"]):
+        print(f"{len(shown['missing'])} ensemble splits wait for missing runs:")
+        display(shown["missing"])
+    display(shown["table"])
+    comparisons = shown["comparisons"]
+    if view == "ensembles":
+        display(comparisons[SHOWN_COMPARISON_COLUMNS].round(3))
+    if len(comparisons):
+        title = (f"profile {profile} ({model}): model − baseline" if view == "ensembles"
+                 else f"profile {profile}: real − random annotations")
+        paired.plot_forest(comparisons, title=title)
+        print("\n".join(comparisons.verdict))
+    return shown

@@ -416,3 +416,21 @@ def explorer(long: pd.DataFrame, root=None, resamples: int = DEFAULT_RESAMPLES,
                 "feature": explorers.toggle(annotations.FEATURES, "feature"),
                 "student_rule": explorers.toggle(STUDENT_RULES, "student rule")}
     explorers.show(render, controls, show_static)
+
+
+#: the two PH2 labels of :func:`variants`, as :func:`plot_ph2_variants` titles them
+PH2_VARIANTS = {"paper": "abnormal = melanoma",
+                "ph2_atypical_abnormal": "abnormal = melanoma or atypical nevus"}
+
+
+def plot_ph2_variants(frame: pd.DataFrame, titles: dict[str, str] | None = None):
+    """:func:`plot_correlations` of each PH2 label variant of ``frame`` (column ``variant``;
+    :func:`variants`) side by side, titled ``"PH2: <title>"``; the figure."""
+    import matplotlib.pyplot as plt
+
+    titles = PH2_VARIANTS if titles is None else titles
+    fig, axes = plt.subplots(1, len(titles), figsize=(6 * len(titles), 4.4),
+                             layout="constrained", squeeze=False)
+    for ax, (variant, title) in zip(axes[0], titles.items()):
+        plot_correlations(frame[frame.variant == variant], ax=ax, title=f"PH2: {title}")
+    return fig

@@ -84,7 +84,8 @@ def statement(row: dict, n_usable: int | None = None) -> str:
             f"{row['n_positive']} of {n} comparison(s) point the paper's way, with {span}.")
     up, down = row["n_separated_up"], row["n_separated_down"]
     if up == n:
-        verdict = "Every one of them stays above zero after Holm's adjustment: the evidence supports the claim."
+        verdict = ("Every one of them stays above zero after Holm's adjustment: the evidence "
+                   "supports the claim.")
     elif up:
         verdict = (f"After Holm's adjustment {up} of {n} stay above zero"
                    + (f" and {down} below" if down else "")

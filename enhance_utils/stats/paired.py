@@ -193,8 +193,8 @@ def plot_forest(comparisons: pd.DataFrame, title: str = "", ax=None, scale: floa
     """Forest plot of paired differences: mean, corrected CI (thick) and ordinary t CI (thin).
 
     ``comparisons`` has columns label (or model_a/model_b), mean_diff, ci_low, ci_high,
-    corrected_ci_low, corrected_ci_high, as :func:`enhance_utils.learning.verdicts.paired_comparisons`
-    returns them.
+    corrected_ci_low, corrected_ci_high, as
+    :func:`enhance_utils.learning.verdicts.paired_comparisons` returns them.
     """
     import matplotlib.pyplot as plt
 
@@ -219,3 +219,10 @@ def plot_forest(comparisons: pd.DataFrame, title: str = "", ax=None, scale: floa
     ax.legend(fontsize=7, loc="best")
     ax.set_title(title)
     return ax
+
+
+def plot_forests(comparisons: pd.DataFrame, title: str = "", scale: float = 100) -> list:
+    """:func:`plot_forest` of each architecture's rows of ``comparisons`` (column ``arch``), one
+    figure each, titled ``"<arch>, <title>"``, in the order the architectures come; the axes."""
+    return [plot_forest(part, title=f"{arch}, {title}", scale=scale)
+            for arch, part in comparisons.groupby("arch", sort=False)]

@@ -18,7 +18,9 @@ from skimage.transform import SimilarityTransform
 
 from ..core import Result, Skip
 from ..reference.asymmetry import asymmetry_result
-from .geometry import centroid_orientation, code_image, count_regions, nearest_index, rectangle_moments, region_moments, rotation_transform, source_points, uncertain, warp_codes
+from .geometry import (centroid_orientation, code_image, count_regions, nearest_index,
+                       rectangle_moments, region_moments, rotation_transform, source_points,
+                       uncertain, warp_codes)
 from .prepared import Prepared
 
 

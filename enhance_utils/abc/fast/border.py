@@ -21,7 +21,8 @@ from skimage.transform import SimilarityTransform
 
 from ..core import Result, Skip
 from ..reference import border as reference
-from .geometry import centroid_orientation, code_image, count_regions, region_moments, rotation_transform, uncertain, warp_codes
+from .geometry import (centroid_orientation, code_image, count_regions, region_moments,
+                       rotation_transform, uncertain, warp_codes)
 from .prepared import Prepared
 
 
