@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from enhance_utils import book
+from enhance_utils.book import build
 
 PROJECT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((PROJECT / "chapters").glob("*.ipynb"))
@@ -156,11 +156,11 @@ def test_colab_cell_clones_this_books_repository():
 def test_progress_chapters_show_progress_when_run_by_hand():
     """``progress`` is a parameter (True) of exactly the chapters the build turns it off in,
     and no chapter switches the progress bars of a long step off by itself."""
-    for path in book.chapters(PROJECT):
+    for path in build.chapters(PROJECT):
         code = _code_cells(path)
         parameters = next(c for c in code if "parameters" in c.metadata.get("tags", []))
         declared = "\nprogress = True" in "\n" + parameters.source
-        assert declared == (path.stem in book.PROGRESS_CHAPTERS), path.name
+        assert declared == (path.stem in build.PROGRESS_CHAPTERS), path.name
         if declared:
             source = "\n".join(c.source for c in code)
             assert "progress=False" not in source and "progress=progress" in source, path.name
