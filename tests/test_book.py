@@ -1,6 +1,7 @@
 """The book: notebooks are committed clean, and the whole book builds (papermill + HTML)."""
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -162,16 +163,49 @@ def test_intro_shows_the_run_times_of_this_build(built_book):
 def test_training_chapters_can_show_another_profiles_store():
     """The README's book: analysis in smoke, chapters 06-09 from the committed cpu store."""
     quiet = {"progress": False}  # no progress bars in the book
+    static = {"static_views": True}  # the explorers' first views as plain output
     assert book.chapter_parameters("04_correlation", "smoke", "cpu") == {"profile": "smoke",
-                                                                        **quiet}
-    assert book.chapter_parameters("07_ensembles", "smoke", "cpu") == {"profile": "cpu",
-                                                                      "train": False, **quiet}
+                                                                        **quiet, **static}
+    assert book.chapter_parameters("07_ensembles", "smoke", "cpu") == {
+        "profile": "cpu", "train": False, **quiet, **static}
     assert book.chapter_parameters("09_explanations", "smoke", "cpu") == {"profile": "cpu",
-                                                                         **quiet}
+                                                                         **quiet, **static}
     assert book.chapter_parameters("06_multitask", "smoke", "smoke") == {"profile": "smoke",
                                                                         **quiet}
     assert book.chapter_parameters("06_multitask", "cpu") == {"profile": "cpu", **quiet}
     assert book.chapter_parameters("02_annotations", "cpu") == {"profile": "cpu"}
+
+
+def test_the_build_hands_its_data_folder_to_every_chapter():
+    """As a parameter (``data_dir``), not through the environment; pages of no chapter of the
+    manifest get none."""
+    for stem in book.TRAINING_CHAPTERS + ("02_annotations",):
+        assert book.chapter_parameters(stem, "smoke", "cpu", "../data/downloads")[
+            "data_dir"] == "../data/downloads"
+    assert "data_dir" not in book.chapter_parameters("01_tiny", "smoke", None, "../data")
+    assert "data_dir" not in book.chapter_parameters("02_annotations", "smoke")
+
+
+def _parameters_and_code(path):
+    nb = nbformat.read(path, as_version=4)
+    parameters = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    return "\n" + parameters.source, "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+
+
+def test_explorer_chapters_draw_static_views_only_in_the_build():
+    """``static_views`` is a parameter (False) of exactly the chapters with explorers, every
+    explorer of those gets it as ``show_static``, and every chapter declares ``data_dir``."""
+    for path in book.chapters(PROJECT):
+        parameters, code = _parameters_and_code(path)
+        assert "\ndata_dir = None" in parameters, path.name
+        declared = "\nstatic_views = False" in parameters
+        assert declared == (path.stem in book.EXPLORER_CHAPTERS), path.name
+        calls = [node for node in ast.walk(ast.parse(code)) if isinstance(node, ast.Call)
+                 and ast.unparse(node.func).endswith("explorer")]
+        assert bool(calls) == declared, path.name
+        for call in calls:
+            assert any(k.arg == "show_static" and ast.unparse(k.value) == "static_views"
+                       for k in call.keywords), f"{path.name}: {ast.unparse(call)}"
 
 
 def test_progress_chapters_show_progress_when_run_by_hand():

@@ -117,15 +117,43 @@ def test_missing_weights_name_the_run_folder(tmp_path):
         explain.load_run(tmp_path / "nothing")
 
 
-def test_ensure_runs_without_weights_or_training(tmp_path):
+def test_run_folders_only_read_and_name_the_run_without_weights(tiny, tmp_path):
+    """Reading the runs trains nothing: a run without weights is named (by
+    ``runs_without_weights`` and by the error), and nothing is written anywhere."""
+    results, side = tmp_path / "results", tmp_path / "side"
+    store_run = results / "smoke" / "small" / "crowd-A" / "seed1970"
+    _store_run(store_run, tiny)
     for profile in ("cpu", "smoke"):
+        assert explain.runs_without_weights(profile, ["baseline"], 1970, results=results,
+                                            side=side) == ["baseline"]
         with pytest.raises(FileNotFoundError, match="seed1970"):
-            explain.ensure_runs(profile, ["baseline"], 1970, results=tmp_path, train=False)
+            explain.run_folders(profile, ["baseline"], 1970, results=results, side=side)
+    assert not side.exists()
+    assert explain.runs_without_weights("smoke", ["baseline", "crowd:A"], 1970, results=results,
+                                        side=side) == ["baseline"]
+    assert explain.run_folders("smoke", ["crowd:A"], 1970, results=results,
+                               side=side) == {"crowd:A": store_run}
+    side_run = side / "smoke" / "small" / "crowd-A" / "seed1970"
+    _store_run(side_run, tiny)  # the store's own run with weights comes first
+    assert explain.run_folders("smoke", ["crowd:A"], 1970, results=results,
+                               side=side) == {"crowd:A": store_run}
+    (store_run / explain.WEIGHTS).unlink()  # kept no weights: the side store's
+    assert explain.run_folders("smoke", ["crowd:A"], 1970, results=results,
+                               side=side) == {"crowd:A": side_run}
+
+
+def test_explain_trains_nothing():
+    """The explanation module reads models; training is the chapter's explicit call."""
+    import inspect
+
+    source = inspect.getsource(explain)
+    assert "run_grid(" not in source and "train_one(" not in source
 
 
 def test_runs_without_weights_are_retrained_into_a_side_store(data_root, tmp_path, monkeypatch):
-    """A store that keeps predictions only (as the committed cpu store): the explained run is
-    trained again, with its weights, outside the store, and gives the stored predictions."""
+    """A store that keeps predictions only (as the committed cpu store): the chapter trains
+    the explained run again, with its weights, outside the store (the side store in the cache
+    folder), and it gives the stored predictions."""
     from enhance_utils import config, experiments, profiles, store
 
     monkeypatch.setitem(profiles.PROFILES, "nokeep", profiles.Profile("nokeep", "tests", 1,
@@ -137,8 +165,12 @@ def test_runs_without_weights_are_retrained_into_a_side_store(data_root, tmp_pat
     experiments.run_grid("nokeep", results=results, progress=False)
     stored = store.run_dir(results, "nokeep", "small", "crowd:A", "seed1970")
     assert not (stored / explain.WEIGHTS).exists()
-    folder = explain.ensure_runs("nokeep", ["crowd:A"], 1970, results=results)["crowd:A"]
-    assert folder.is_relative_to(config.cache_dir()) and (folder / explain.WEIGHTS).is_file()
+    lacking = explain.runs_without_weights("nokeep", ["crowd:A"], 1970, results=results)
+    assert lacking == ["crowd:A"]
+    assert explain.side_store().is_relative_to(config.cache_dir())
+    experiments.train_with_weights("nokeep", lacking, 1970, explain.side_store(),
+                                   progress=False)
+    folder = explain.run_folders("nokeep", ["crowd:A"], 1970, results=results)["crowd:A"]
+    assert folder.is_relative_to(explain.side_store()) and (folder / explain.WEIGHTS).is_file()
     assert (folder / store.PREDICTIONS).read_bytes() == (stored / store.PREDICTIONS).read_bytes()
-    assert explain.ensure_runs("nokeep", ["crowd:A"], 1970, results=results,
-                               train=False)["crowd:A"] == folder  # cached, not trained again
+    assert explain.runs_without_weights("nokeep", ["crowd:A"], 1970, results=results) == []
