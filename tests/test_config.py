@@ -3,6 +3,7 @@ resolved at the entry points, and no environment written by the package."""
 from __future__ import annotations
 
 import ast
+import os
 from pathlib import Path
 
 import pytest
@@ -108,3 +109,43 @@ def test_the_scan_finds_every_kind_of_write():
               "def h():\n    del os.environ['A']\n    x = os.environ.get('A')\n")
     assert sorted(_environment_writes(ast.parse(source))) == [
         ("<module>", 2), ("f", 4), ("g", 6), ("g", 7), ("h", 9)]
+
+
+def test_the_command_line_sets_its_own_environment(monkeypatch):
+    """``enhance``'s main: TensorFlow's errors only, Ray's driver settings for ``--executor
+    ray``; what is set already is kept."""
+    import argparse
+
+    from enhance_utils import cli, executors
+
+    environ = {"TF_CPP_MIN_LOG_LEVEL": "0"}
+    monkeypatch.setattr(os, "environ", environ)
+    cli.set_environment(argparse.Namespace(executor="local"))
+    assert environ == {"TF_CPP_MIN_LOG_LEVEL": "0"}
+    del environ["TF_CPP_MIN_LOG_LEVEL"]
+    cli.set_environment(argparse.Namespace(executor="ray"))
+    assert environ == {"TF_CPP_MIN_LOG_LEVEL": "2", **executors.RAY_DRIVER_ENV}
+
+
+def test_ray_workers_get_their_settings_with_the_job(monkeypatch):
+    """A cluster started here gets :data:`executors.RAY_WORKER_ENV` through ``ray.init``'s
+    ``runtime_env``; this process's environment is left as it is."""
+    from enhance_utils import executors
+
+    class FakeRay:
+        calls: list = []
+
+        @staticmethod
+        def is_initialized():
+            return False
+
+        @classmethod
+        def init(cls, **options):
+            cls.calls.append(options)
+
+    before = dict(os.environ)
+    assert executors.connect(FakeRay, None)
+    (options,) = FakeRay.calls
+    assert options["runtime_env"] == {"env_vars": executors.RAY_WORKER_ENV}
+    assert options["address"] is None and options["include_dashboard"] is False
+    assert dict(os.environ) == before
