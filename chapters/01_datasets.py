@@ -22,7 +22,9 @@
 # - No knowledge of dermoscopy is assumed; the terms are explained where they appear.
 
 # %% tags=["parameters"]
-profile = "smoke"  # smoke | cpu | paper: how much work the chapter does
+profile = "smoke"     # smoke | cpu | paper: how much work the chapter does
+data_dir = None       # data tree; None: ENHANCE_DATA_DIR or downloaded (the build sets it)
+static_views = False  # explorers also drawn as plain output (the build turns it on)
 
 # %% tags=["remove-input"]
 # Setup: in Colab, clone the book first (setup_chapter then adds only the packages Colab lacks);
@@ -37,7 +39,7 @@ if "google.colab" in sys.modules:
     sys.path.insert(0, "/content/enhance-book")
 import enhance_utils
 
-data_root = enhance_utils.setup_chapter("01_datasets", profile)
+workspace = enhance_utils.setup_chapter("01_datasets", profile, data_dir)
 
 # %%
 import matplotlib.pyplot as plt
@@ -161,7 +163,8 @@ shapes
 from enhance_utils import annotations
 
 figures.lesion_explorer(datasets.available_lesions(first=examples),
-                        annotations.per_lesion(annotations.load().long))
+                        annotations.per_lesion(annotations.load().long),
+                        show_static=static_views)
 
 # %% tags=["remove-cell"]
 # The numbers of this chapter's text, glued for the prose (hidden in the book).

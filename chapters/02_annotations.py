@@ -34,6 +34,7 @@
 # %% tags=["parameters"]
 profile = "smoke"             # smoke | cpu | paper (this chapter does the same work in all)
 student_rule = "first_group"  # the paper's rule; "mean_of_groups" averages the groups instead
+data_dir = None               # data tree; None: ENHANCE_DATA_DIR or downloaded (the build sets it)
 
 # %% tags=["remove-input"]
 # Setup: in Colab, clone the book first (setup_chapter then adds only the packages Colab lacks);
@@ -48,7 +49,7 @@ if "google.colab" in sys.modules:
     sys.path.insert(0, "/content/enhance-book")
 import enhance_utils
 
-data_root = enhance_utils.setup_chapter("02_annotations", profile)
+workspace = enhance_utils.setup_chapter("02_annotations", profile, data_dir)
 
 # %%
 import pandas as pd

@@ -28,10 +28,12 @@
 # - Basic numpy (boolean arrays); the image-processing terms are explained as they appear.
 
 # %% tags=["parameters"]
-profile = "smoke"   # smoke | cpu | paper: how many lesions are recomputed
-n_recompute = None  # lesions per dataset to recompute; None: smoke 40, cpu 400, paper all
-workers = 2         # processes used to recompute
-progress = True     # progress bars of the recomputation (the book build turns them off)
+profile = "smoke"     # smoke | cpu | paper: how many lesions are recomputed
+n_recompute = None    # lesions per dataset to recompute; None: smoke 40, cpu 400, paper all
+workers = 2           # processes used to recompute
+progress = True       # progress bars of the recomputation (the book build turns them off)
+data_dir = None       # data tree; None: ENHANCE_DATA_DIR or downloaded (the build sets it)
+static_views = False  # explorers also drawn as plain output (the build turns it on)
 
 # %% tags=["remove-input"]
 # Setup: in Colab, clone the book first (setup_chapter then adds only the packages Colab lacks);
@@ -46,7 +48,8 @@ if "google.colab" in sys.modules:
     sys.path.insert(0, "/content/enhance-book")
 import enhance_utils
 
-data_root = enhance_utils.setup_chapter("03_automated_abc", profile, n_recompute=n_recompute)
+workspace = enhance_utils.setup_chapter("03_automated_abc", profile, data_dir,
+                                        n_recompute=n_recompute)
 
 # %%
 import pandas as pd
@@ -169,7 +172,7 @@ fig = figures.colour_steps(image, small_mask)
 # the figures below show the first lesion with the default settings.
 
 # %%
-figures.explorer(examples)
+figures.explorer(examples, show_static=static_views)
 
 # %% [markdown]
 # ## Do we get the published numbers?

@@ -33,6 +33,8 @@ resamples = 2000              # bootstrap resamples per confidence interval
 seed = 1970                   # seed of the bootstrap
 student_rule = "first_group"  # the paper's rule; "mean_of_groups" averages the groups instead
 progress = True               # progress bars over the bootstraps (the book build turns them off)
+data_dir = None               # data tree; None: ENHANCE_DATA_DIR or downloaded (the build sets it)
+static_views = False          # explorers also drawn as plain output (the build turns it on)
 
 # %% tags=["remove-input"]
 # Setup: in Colab, clone the book first (setup_chapter then adds only the packages Colab lacks);
@@ -47,7 +49,7 @@ if "google.colab" in sys.modules:
     sys.path.insert(0, "/content/enhance-book")
 import enhance_utils
 
-data_root = enhance_utils.setup_chapter("04_correlation", profile)
+workspace = enhance_utils.setup_chapter("04_correlation", profile, data_dir)
 
 # %%
 
@@ -248,7 +250,8 @@ prose.glue_all(prose.correlation_numbers(table, variants, comparison, ann.long, 
 # In the static book the view below is the first choice, ISIC 2017 automated asymmetry.
 
 # %%
-correlation.explorer(ann.long, resamples=resamples, seed=seed)
+correlation.explorer(ann.long, resamples=resamples, seed=seed,
+                     show_static=static_views)
 
 # %% [markdown]
 # ## Exercises

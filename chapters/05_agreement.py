@@ -31,6 +31,7 @@ profile = "smoke"  # smoke | cpu | paper (this chapter does the same work in all
 resamples = 2000   # bootstrap resamples per confidence interval
 seed = 1970        # seed of the bootstrap
 progress = True    # progress bars over the bootstraps (the book build turns them off)
+data_dir = None    # data tree; None: ENHANCE_DATA_DIR or downloaded (the build sets it)
 
 # %% tags=["remove-input"]
 # Setup: in Colab, clone the book first (setup_chapter then adds only the packages Colab lacks);
@@ -45,7 +46,7 @@ if "google.colab" in sys.modules:
     sys.path.insert(0, "/content/enhance-book")
 import enhance_utils
 
-data_root = enhance_utils.setup_chapter("05_agreement", profile)
+workspace = enhance_utils.setup_chapter("05_agreement", profile, data_dir)
 
 # %%
 from enhance_utils import agreement, annotations, correlation

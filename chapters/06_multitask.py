@@ -32,6 +32,7 @@ train = True        # False: only show what the experiment store already holds
 progress = True     # progress bars of the training (the book build turns them off)
 executor = "local"  # local | ray: one run after the other here, or one Ray task per run (one
                     # GPU each; see the page "Training on a cluster or a GPU box")
+data_dir = None     # data tree; None: ENHANCE_DATA_DIR or downloaded (the build sets it)
 
 # %% tags=["remove-input"]
 # Setup: in Colab, clone the book first (setup_chapter then adds only the packages Colab lacks);
@@ -46,7 +47,7 @@ if "google.colab" in sys.modules:
     sys.path.insert(0, "/content/enhance-book")
 import enhance_utils
 
-data_root = enhance_utils.setup_chapter("06_multitask", profile)
+workspace = enhance_utils.setup_chapter("06_multitask", profile, data_dir)
 
 # %% tags=["remove-stderr"]
 # TensorFlow prints start-up messages (CUDA, oneDNN) that no setting silences; this cell's

@@ -31,11 +31,13 @@
 # - What an AUC and an ROC curve are; a paired t-test.
 
 # %% tags=["parameters"]
-profile = "smoke"   # smoke | cpu | paper: which experiment store to read
-train = True        # train the runs the store lacks (none after chapter 6); False: only read
-progress = True     # progress bars of the training (the book build turns them off)
-executor = "local"  # local | ray: one run after the other here, or one Ray task per run (one
-                    # GPU each; see the page "Training on a cluster or a GPU box")
+profile = "smoke"     # smoke | cpu | paper: which experiment store to read
+train = True          # train the runs the store lacks (none after chapter 6); False: only read
+progress = True       # progress bars of the training (the book build turns them off)
+executor = "local"    # local | ray: one run after the other here, or one Ray task per run (one
+                      # GPU each; see the page "Training on a cluster or a GPU box")
+data_dir = None       # data tree; None: ENHANCE_DATA_DIR or downloaded (the build sets it)
+static_views = False  # explorers also drawn as plain output (the build turns it on)
 
 # %% tags=["remove-input"]
 # Setup: in Colab, clone the book first (setup_chapter then adds only the packages Colab lacks);
@@ -50,7 +52,7 @@ if "google.colab" in sys.modules:
     sys.path.insert(0, "/content/enhance-book")
 import enhance_utils
 
-data_root = enhance_utils.setup_chapter("07_ensembles", profile)
+workspace = enhance_utils.setup_chapter("07_ensembles", profile, data_dir)
 
 # %% tags=["remove-stderr"]
 # TensorFlow prints start-up messages (CUDA, oneDNN) that no setting silences; this cell's
@@ -137,7 +139,7 @@ else:
 # store has it.
 
 # %%
-ensembles.roc_explorer(preds)
+ensembles.roc_explorer(preds, show_static=static_views)
 
 # %% [markdown]
 # ## Is the difference real?

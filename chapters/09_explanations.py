@@ -37,12 +37,14 @@
 # - Gradients in Keras/TensorFlow (`tf.GradientTape`) help but are not needed to follow along.
 
 # %% tags=["parameters"]
-profile = "smoke"   # whose models to explain; runs without stored weights are retrained (cached)
-split_seed = None   # which split's models to explain; None: the profile's first split seed
+profile = "smoke"     # whose models to explain; runs without stored weights are retrained (cached)
+split_seed = None     # which split's models to explain; None: the profile's first split seed
 targets = ["baseline", "crowd:A", "student:C"]   # the baseline first, then multi-task models
-n_show = 4          # test lesions in the figures (half abnormal, half normal)
-train = True        # train the runs the store lacks; False: only use what it holds
-progress = True     # progress bars of the training and of Grad-CAM (the book build turns them off)
+n_show = 4            # test lesions in the figures (half abnormal, half normal)
+train = True          # train the runs the store lacks; False: only use what it holds
+progress = True       # progress bars of the training and of Grad-CAM (the build turns them off)
+data_dir = None       # data tree; None: ENHANCE_DATA_DIR or downloaded (the build sets it)
+static_views = False  # explorers also drawn as plain output (the build turns it on)
 
 # %% tags=["remove-input"]
 # Setup: in Colab, clone the book first (setup_chapter then adds only the packages Colab lacks);
@@ -57,7 +59,7 @@ if "google.colab" in sys.modules:
     sys.path.insert(0, "/content/enhance-book")
 import enhance_utils
 
-data_root = enhance_utils.setup_chapter("09_explanations", profile)
+workspace = enhance_utils.setup_chapter("09_explanations", profile, data_dir)
 
 # %% tags=["remove-stderr"]
 # TensorFlow prints start-up messages (CUDA, oneDNN) that no setting silences; this cell's
@@ -102,9 +104,10 @@ print(f"profile {profile}: {settings.archs[0]} CNN, {settings.image_size} px, "
 #
 # ## The models
 #
-# {func}`~enhance_utils.explain.ensure_runs` looks the runs up in the store
-# (`results/<profile>/<arch>/<target>/<split>/`) and trains the missing ones with
-# {func}`~enhance_utils.experiments.run_grid`. {func}`~enhance_utils.explain.load_run` rebuilds
+# {func}`~enhance_utils.explain.run_folders` looks the runs up in the store
+# (`results/<profile>/<arch>/<target>/<split>/`); it only reads. The runs it would lack
+# ({func}`~enhance_utils.explain.runs_without_weights`) the chapter trains first, explicitly, with
+# {func}`~enhance_utils.experiments.train_with_weights`. {func}`~enhance_utils.explain.load_run` rebuilds
 # each model with {func}`~enhance_utils.multitask.build_model` from the settings in its
 # `run.json` and loads its `model.weights.h5`. Only the `smoke` profile keeps weights in the
 # store; for any other (the committed `cpu` store holds predictions only) the few runs this
@@ -113,7 +116,13 @@ print(f"profile {profile}: {settings.archs[0]} CNN, {settings.image_size} px, "
 # store holds, and the check below confirms it.
 
 # %% mystnb={"figure": {"caption": "The explained runs of the store with their test AUC.", "name": "tab-09-models"}}
-folders = explain.ensure_runs(profile, targets, split_seed, train=train, progress=progress)
+# the runs without weights to explain, trained again here (only with train=True) into a
+# side store in the cache folder, keeping their weights
+lacking = explain.runs_without_weights(profile, targets, split_seed)
+if lacking and train:
+    experiments.train_with_weights(profile, lacking, split_seed, explain.side_store(),
+                                   progress=progress)
+folders = explain.run_folders(profile, targets, split_seed)  # reads, never trains
 runs = {}
 for target, folder in folders.items():
     run = explain.load_run(folder)
@@ -175,7 +184,7 @@ plt.tight_layout()
 # first abnormal lesion with the first model whose map for "abnormal" is not empty.
 
 # %%
-explain.explorer(tables, maps)
+explain.explorer(tables, maps, show_static=static_views)
 
 # %% [markdown]
 # ## The annotation head next to the real score

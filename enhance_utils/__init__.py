@@ -18,11 +18,6 @@ command line's choices) and :mod:`enhance_utils.cli` (``enhance``) sit at the to
 The chapters import modules by short names (``from enhance_utils import correlation``):
 :data:`CHAPTER_MODULES` maps each to its home, imported on first use.
 """
-import os as _os
-
-# TensorFlow's C++ start-up messages would otherwise fill the chapters' outputs (stderr).
-_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
 __version__ = "0.1.0"
 
 #: the short names the chapters import, and the module each one stands for
@@ -48,24 +43,46 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def setup_chapter(chapter: str, profile: str, **options):
-    """A chapter's setup cell: in Colab add what Colab lacks, then get the chapter's files.
+#: TensorFlow's C++ log level in the entry points (chapters, ``enhance``): errors only, so that
+#: its start-up messages do not fill the chapters' outputs (stderr). Read when TensorFlow is
+#: imported, so an entry point sets it first (:func:`quiet_tensorflow`).
+TF_LOG_LEVEL = "2"
+
+
+def quiet_tensorflow() -> None:
+    """Set ``TF_CPP_MIN_LOG_LEVEL`` to :data:`TF_LOG_LEVEL` unless it is set; for entry points
+    only (a chapter's setup, the command line), before TensorFlow is imported."""
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", TF_LOG_LEVEL)
+
+
+def setup_chapter(chapter: str, profile: str, data_dir=None, **options):
+    """A chapter's setup cell, its entry point: in Colab add what Colab lacks, then resolve the
+    chapter's folders and get its files.
 
     In Colab (``google.colab`` imported) the book is first installed from the checkout this
     package was imported from, leaving Colab's own packages as they are
-    (:func:`enhance_utils.book.colab.install`); elsewhere that step is skipped. Then
-    :func:`enhance_utils.data.chapter_data.ensure` checks (``ENHANCE_DATA_DIR``) or downloads the
+    (:func:`enhance_utils.book.colab.install`); elsewhere that step is skipped. The folders are
+    resolved once (:func:`enhance_utils.data.paths.resolve`: ``data_dir``, the chapter's
+    parameter that the book build sets, else ``ENHANCE_DATA_DIR`` or the downloads) and made
+    this kernel's (:func:`enhance_utils.data.paths.use`). Then
+    :func:`enhance_utils.data.chapter_data.ensure` checks (a named data tree) or downloads the
     files ``chapter`` reads in ``profile``; ``options`` are the chapter's parameters that change
-    them (:attr:`enhance_utils.book.manifest.Chapter.data_parameters`). Returns the data root.
+    them (:attr:`enhance_utils.book.manifest.Chapter.data_parameters`). Returns the workspace.
     """
     import sys
     from pathlib import Path
 
+    quiet_tensorflow()
     if "google.colab" in sys.modules:
         from .book import colab  # the standard library only: nothing is installed yet
 
         added = colab.install(Path(__file__).resolve().parents[1])
         print("installed:", ", ".join(added) or "nothing new")
-    from .data import chapter_data
+    from .data import chapter_data, paths
 
-    return chapter_data.ensure(chapter, profile, **options)
+    workspace = paths.resolve(data=data_dir)
+    paths.use(workspace)
+    chapter_data.ensure(chapter, profile, workspace=workspace, **options)
+    return workspace

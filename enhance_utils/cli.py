@@ -386,10 +386,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def set_environment(args) -> None:
+    """The command line's own environment, the one place it is written: TensorFlow's errors
+    only (:func:`enhance_utils.quiet_tensorflow`) and, for ``--executor ray``, Ray's driver
+    settings (:func:`enhance_utils.learning.executors.driver_settings`); what is set already is
+    kept."""
+    import os
+
+    from . import quiet_tensorflow
+
+    quiet_tensorflow()
+    if getattr(args, "executor", None) == "ray":
+        from .learning.executors import driver_settings  # neither TensorFlow nor Ray imported
+
+        os.environ.update(driver_settings())
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command; an expected failure (missing data, a failed download, an unknown id or
     profile) ends in one ``error:`` line on stderr and exit code 2, without a traceback."""
     args = build_parser().parse_args(argv)
+    set_environment(args)
     try:
         return args.func(args)
     except input_errors() as err:

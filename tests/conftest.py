@@ -13,6 +13,13 @@ FIXTURES = Path(__file__).parent / "fixtures"
 PROJECT = Path(__file__).resolve().parents[1]
 
 
+def pytest_configure(config):
+    """The test run is an entry point too: TensorFlow's errors only, as in the chapters."""
+    import enhance_utils
+
+    enhance_utils.quiet_tensorflow()
+
+
 @pytest.fixture(scope="session")
 def data_root() -> Path:
     """The data tree in the official layout; tests needing it skip, with the reason, without it."""

@@ -100,16 +100,27 @@ def test_intro_shows_the_run_times_of_this_build(built_book):
 def test_training_chapters_can_show_another_profiles_store():
     """The README's book: analysis in smoke, chapters 06-09 from the committed cpu store."""
     quiet = {"progress": False}  # no progress bars in the book
+    static = {"static_views": True}  # the explorers' first views as plain output
     assert book.chapter_parameters("04_correlation", "smoke", "cpu") == {"profile": "smoke",
-                                                                        **quiet}
-    assert book.chapter_parameters("07_ensembles", "smoke", "cpu") == {"profile": "cpu",
-                                                                      "train": False, **quiet}
+                                                                        **quiet, **static}
+    assert book.chapter_parameters("07_ensembles", "smoke", "cpu") == {
+        "profile": "cpu", "train": False, **quiet, **static}
     assert book.chapter_parameters("09_explanations", "smoke", "cpu") == {"profile": "cpu",
-                                                                         **quiet}
+                                                                         **quiet, **static}
     assert book.chapter_parameters("06_multitask", "smoke", "smoke") == {"profile": "smoke",
                                                                         **quiet}
     assert book.chapter_parameters("06_multitask", "cpu") == {"profile": "cpu", **quiet}
     assert book.chapter_parameters("02_annotations", "cpu") == {"profile": "cpu"}
+
+
+def test_the_build_hands_its_data_folder_to_every_chapter():
+    """As a parameter (``data_dir``), not through the environment; pages of no chapter of the
+    manifest get none."""
+    for stem in book.TRAINING_CHAPTERS + ("02_annotations",):
+        assert book.chapter_parameters(stem, "smoke", "cpu", "../data/downloads")[
+            "data_dir"] == "../data/downloads"
+    assert "data_dir" not in book.chapter_parameters("01_tiny", "smoke", None, "../data")
+    assert "data_dir" not in book.chapter_parameters("02_annotations", "smoke")
 
 
 def test_executed_chapters_keep_no_widget_state(tmp_path):

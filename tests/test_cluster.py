@@ -41,7 +41,8 @@ _REGISTER = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
 def quiet_env(tmp_path_factory):
     """Ray's quiet settings, TensorFlow's errors only and a cache of the module's own, for
     this process and every node and driver started from it."""
-    keys = {**executors.RAY_ENVIRONMENT, "TF_CPP_MIN_LOG_LEVEL": "3",
+    keys = {**executors.RAY_WORKER_ENV, **executors.RAY_DRIVER_ENV,
+            "RAY_USAGE_STATS_ENABLED": "0", "TF_CPP_MIN_LOG_LEVEL": "3",
             "ENHANCE_CACHE_DIR": str(tmp_path_factory.mktemp("cache"))}
     with pytest.MonkeyPatch.context() as env:
         for key, value in keys.items():

@@ -60,21 +60,47 @@ def test_every_setup_cell_is_the_template():
         assert colab.CHECKOUT in cell.source
 
 
-def test_setup_chapter_installs_in_colab_only(monkeypatch):
+def test_setup_chapter_installs_in_colab_only(monkeypatch, tmp_path):
     import types
 
     import enhance_utils
-    from enhance_utils.data import chapter_data
+    from enhance_utils.data import chapter_data, paths
 
-    calls = []
+    monkeypatch.setattr(paths, "_CURRENT", None)  # the kernel's workspace, restored after
+    data = tmp_path / "data"
+    data.mkdir()
+    calls, ensured = [], []
     monkeypatch.setattr(colab, "install", lambda checkout: calls.append(checkout) or ["x 1"])
-    monkeypatch.setattr(chapter_data, "ensure", lambda *a, **k: ("ensured", a, k))
-    expected = ("ensured", ("03_automated_abc", "smoke"), {"n_recompute": 5})
-    assert enhance_utils.setup_chapter("03_automated_abc", "smoke", n_recompute=5) == expected
+    monkeypatch.setattr(chapter_data, "ensure", lambda *a, **k: ensured.append((a, k)))
+    workspace = enhance_utils.setup_chapter("03_automated_abc", "smoke", data, n_recompute=5)
+    assert ensured == [(("03_automated_abc", "smoke"),
+                        {"workspace": workspace, "n_recompute": 5})]
     assert calls == []  # not in Colab: nothing installed
     monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
-    assert enhance_utils.setup_chapter("03_automated_abc", "smoke", n_recompute=5) == expected
+    assert enhance_utils.setup_chapter("03_automated_abc", "smoke", data,
+                                       n_recompute=5) == workspace
     assert calls == [PROJECT]  # the checkout the package was imported from
+
+
+def test_setup_chapter_makes_its_data_dir_the_kernels(monkeypatch, tmp_path):
+    """The chapter's ``data_dir`` (the book build's) is what the package reads from then on;
+    without it, ``ENHANCE_DATA_DIR`` as before."""
+    import enhance_utils
+    from enhance_utils.data import chapter_data, paths
+
+    monkeypatch.setattr(paths, "_CURRENT", None)
+    monkeypatch.setattr(chapter_data, "ensure", lambda *a, **k: None)
+    monkeypatch.delenv("ENHANCE_DATA_DIR", raising=False)
+    given, mirror = tmp_path.resolve() / "given", tmp_path.resolve() / "mirror"
+    given.mkdir()
+    mirror.mkdir()
+    workspace = enhance_utils.setup_chapter("02_annotations", "smoke", str(given))
+    assert workspace.data == given and workspace.external
+    assert paths.data_dir() == given and paths.is_external_data_dir()
+    assert paths.cache_dir() == workspace.cache == tmp_path.resolve() / "cache"
+    monkeypatch.setenv("ENHANCE_DATA_DIR", str(mirror))
+    assert enhance_utils.setup_chapter("02_annotations", "smoke").data == mirror
+    assert paths.data_dir() == mirror
 
 
 def test_book_packages_are_colabs_versions():

@@ -118,15 +118,43 @@ def test_missing_weights_name_the_run_folder(tmp_path):
         explanations.load_run(tmp_path / "nothing")
 
 
-def test_ensure_runs_without_weights_or_training(tmp_path):
+def test_run_folders_only_read_and_name_the_run_without_weights(tiny, tmp_path):
+    """Reading the runs trains nothing: a run without weights is named (by
+    ``runs_without_weights`` and by the error), and nothing is written anywhere."""
+    results, side = tmp_path / "results", tmp_path / "side"
+    store_run = results / "smoke" / "small" / "crowd-A" / "seed1970"
+    _store_run(store_run, tiny)
     for profile in ("cpu", "smoke"):
+        assert explanations.runs_without_weights(profile, ["baseline"], 1970, results=results,
+                                                 side=side) == ["baseline"]
         with pytest.raises(FileNotFoundError, match="seed1970"):
-            explanations.ensure_runs(profile, ["baseline"], 1970, results=tmp_path, train=False)
+            explanations.run_folders(profile, ["baseline"], 1970, results=results, side=side)
+    assert not side.exists()
+    assert explanations.runs_without_weights("smoke", ["baseline", "crowd:A"], 1970,
+                                             results=results, side=side) == ["baseline"]
+    assert explanations.run_folders("smoke", ["crowd:A"], 1970, results=results,
+                                    side=side) == {"crowd:A": store_run}
+    side_run = side / "smoke" / "small" / "crowd-A" / "seed1970"
+    _store_run(side_run, tiny)  # the store's own run with weights comes first
+    assert explanations.run_folders("smoke", ["crowd:A"], 1970, results=results,
+                                    side=side) == {"crowd:A": store_run}
+    (store_run / explanations.WEIGHTS).unlink()  # kept no weights: the side store's
+    assert explanations.run_folders("smoke", ["crowd:A"], 1970, results=results,
+                                    side=side) == {"crowd:A": side_run}
+
+
+def test_explanations_train_nothing():
+    """The explanation module reads models; training is the chapter's explicit call."""
+    import inspect
+
+    source = inspect.getsource(explanations)
+    assert "run_grid(" not in source and "train_one(" not in source
 
 
 def test_runs_without_weights_are_retrained_into_a_side_store(data_root, tmp_path, monkeypatch):
-    """A store that keeps predictions only (as the committed cpu store): the explained run is
-    trained again, with its weights, outside the store, and gives the stored predictions."""
+    """A store that keeps predictions only (as the committed cpu store): the chapter trains
+    the explained run again, with its weights, outside the store (the side store in the cache
+    folder), and it gives the stored predictions."""
     from enhance_utils.data import paths
     from enhance_utils.learning import training, store
     from enhance_utils import profiles
@@ -136,15 +164,20 @@ def test_runs_without_weights_are_retrained_into_a_side_store(data_root, tmp_pat
     training.run_grid("nokeep", results=results, progress=False)
     stored = store.run_dir(results, "nokeep", "small", "crowd:A", "seed1970")
     assert not (stored / explanations.WEIGHTS).exists()
-    folder = explanations.ensure_runs("nokeep", ["crowd:A"], 1970, results=results)["crowd:A"]
-    assert folder.is_relative_to(paths.cache_dir()) and (folder / explanations.WEIGHTS).is_file()
+    lacking = explanations.runs_without_weights("nokeep", ["crowd:A"], 1970, results=results)
+    assert lacking == ["crowd:A"]
+    assert explanations.side_store().is_relative_to(paths.cache_dir())
+    training.train_with_weights("nokeep", lacking, 1970, explanations.side_store(),
+                                progress=False)
+    folder = explanations.run_folders("nokeep", ["crowd:A"], 1970, results=results)["crowd:A"]
+    assert folder.is_relative_to(explanations.side_store())
+    assert (folder / explanations.WEIGHTS).is_file()
     assert (folder / store.PREDICTIONS).read_bytes() == (stored / store.PREDICTIONS).read_bytes()
-    assert explanations.ensure_runs("nokeep", ["crowd:A"], 1970, results=results,
-                               train=False)["crowd:A"] == folder  # cached, not trained again
+    assert explanations.runs_without_weights("nokeep", ["crowd:A"], 1970, results=results) == []
 
 
 class _Annotations:
-    """A stand-in for experiments.Context: which lesions have each target's annotation."""
+    """A stand-in for training.Context: which lesions have each target's annotation."""
 
     def __init__(self, available: dict[str, set[str]]):
         self.available = available

@@ -14,6 +14,7 @@ from enhance_utils.stats import agreement, correlation
 from enhance_utils.data import annotations, datasets
 from enhance_utils.learning import ensembles, explanations
 from enhance_utils.book import figures
+from enhance_utils.book import explorers
 
 import fakestore  # noqa: E402
 from enhance_utils.learning.results import load_predictions
@@ -34,6 +35,32 @@ def no_kernel(monkeypatch):
     plt.close("all")
     yield shown
     plt.close("all")
+
+
+def _drawn_by(monkeypatch, show_static=None) -> list:
+    """The values ``render`` drew when an explorer over a dropdown of 1 and 2 is shown with
+    the real ipywidgets (``show_static`` None: the default), then switched to 2."""
+    import IPython.display
+
+    monkeypatch.setattr(IPython.display, "display", lambda *objs, **kw: None)
+    drawn = []
+    controls = {"x": explorers.dropdown([1, 2], "x")}
+    options = {} if show_static is None else {"show_static": show_static}
+    explorers.show(lambda x: drawn.append(x), controls, **options)
+    controls["x"].value = 2
+    return drawn
+
+
+def test_a_live_kernel_draws_the_first_view_once_in_the_widget(monkeypatch):
+    """Jupyter, Colab: the widget's output draws the view (and redraws it); no second copy."""
+    assert _drawn_by(monkeypatch) == [1, 2]
+    assert _drawn_by(monkeypatch, show_static=False) == [1, 2]
+
+
+def test_the_book_build_also_draws_the_static_copy(monkeypatch):
+    """The build (``static_views``): the widget's output, dropped with the widget state, and
+    the copy as plain output that the page shows."""
+    assert _drawn_by(monkeypatch, show_static=True) == [1, 1, 2]
 
 
 def _split(shown):
@@ -183,6 +210,14 @@ def test_roc_explorer_per_split_and_model(model_preds, no_kernel, show_static):
     assert table.loc["seed1972", "crowdABC"] == pytest.approx(aucs["crowdABC", "seed1972"],
                                                               abs=5e-4)
     assert len(plt.gca().lines) == 2 * 2 + 1  # two models × two splits, and the diagonal
+
+
+def test_explorers_draw_no_static_copy_by_default(model_preds, no_kernel):
+    """Called as a reader would, an explorer shows its widget only (the view is in it)."""
+    ensembles.roc_explorer(model_preds)
+    explanations.explorer(*_explanations())
+    widgets, tables = _split(no_kernel)
+    assert len(widgets) == 2 and tables == [] and plt.get_fignums() == []
 
 
 def test_roc_explorer_without_runs_shows_no_controls(no_kernel, capsys):

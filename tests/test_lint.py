@@ -153,6 +153,28 @@ def test_colab_cell_clones_this_books_repository():
         assert "enhance_utils.setup_chapter(" in first.source, path.name  # installs in Colab
 
 
+def _parameters_and_code(path):
+    nb = nbformat.read(path, as_version=4)
+    parameters = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    return "\n" + parameters.source, "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+
+
+def test_explorer_chapters_draw_static_views_only_in_the_build():
+    """``static_views`` is a parameter (False) of exactly the chapters with explorers, every
+    explorer of those gets it as ``show_static``, and every chapter declares ``data_dir``."""
+    for path in build.chapters(PROJECT):
+        parameters, code = _parameters_and_code(path)
+        assert "\ndata_dir = None" in parameters, path.name
+        declared = "\nstatic_views = False" in parameters
+        assert declared == (path.stem in build.EXPLORER_CHAPTERS), path.name
+        calls = [node for node in ast.walk(ast.parse(code)) if isinstance(node, ast.Call)
+                 and ast.unparse(node.func).endswith("explorer")]
+        assert bool(calls) == declared, path.name
+        for call in calls:
+            assert any(k.arg == "show_static" and ast.unparse(k.value) == "static_views"
+                       for k in call.keywords), f"{path.name}: {ast.unparse(call)}"
+
+
 def test_progress_chapters_show_progress_when_run_by_hand():
     """``progress`` is a parameter (True) of exactly the chapters the build turns it off in,
     and no chapter switches the progress bars of a long step off by itself."""

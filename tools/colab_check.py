@@ -155,12 +155,16 @@ def execute(python: Path, chapters: list[str], workdir: Path) -> None:
         print(f"{chapter}: executed in {time.perf_counter() - start:.0f} s", flush=True)
 
 
-def check(workdir: Path, chapters: list[str]) -> None:
-    """All steps; raises :class:`CheckFailed` at the first that fails."""
+def data_tree() -> Path:
+    """``ENHANCE_DATA_DIR`` as an absolute path; :class:`CheckFailed` without a data tree."""
     data = os.environ.get("ENHANCE_DATA_DIR")
     if not data or not Path(data).is_dir():
         raise CheckFailed("set ENHANCE_DATA_DIR to a data tree (e.g. ../shared/data)")
-    os.environ["ENHANCE_DATA_DIR"] = str(Path(data).resolve())  # the setup runs elsewhere
+    return Path(data).resolve()
+
+
+def check(workdir: Path, chapters: list[str]) -> None:
+    """All steps; raises :class:`CheckFailed` at the first that fails."""
     start = time.perf_counter()
     python = make_env(workdir, colab_pins())
     print(f"Colab's packages installed in {time.perf_counter() - start:.0f} s", flush=True)
@@ -178,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
         workdir = args.workdir or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
         try:
+            # absolute: the setup and the chapters run in other folders
+            os.environ["ENHANCE_DATA_DIR"] = str(data_tree())
             check(workdir, args.chapters)
         except CheckFailed as error:
             print(f"error: {error}", file=sys.stderr)

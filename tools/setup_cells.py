@@ -4,10 +4,10 @@ Usage: ``python tools/setup_cells.py [--ref main|vX.Y.Z]``
 
 The setup cell is the cell right after a chapter's ``parameters`` cell. In Colab it clones the
 book at ``--ref``; everywhere it then calls :func:`enhance_utils.setup_chapter` with the
-chapter's stem, its profile and the parameters that change what it reads
-(:mod:`enhance_utils.book.manifest`), which in Colab adds the packages Colab lacks and
-everywhere gets the chapter's files. A release pins the clone to its tag with ``--ref`` (see
-``RELEASING.md``).
+chapter's stem, its profile, its ``data_dir`` and the parameters that change what it reads
+(:mod:`enhance_utils.book.manifest`), which in Colab adds the packages Colab lacks and everywhere
+resolves the chapter's folders (the workspace) and gets the chapter's files. A release pins the
+clone to its tag with ``--ref`` (see ``RELEASING.md``).
 Each notebook is read, changed and written back at once (cell ids kept), and its paired script
 rewritten (``tools/sync_notebooks.py``); notebooks whose cell is already current are not
 touched.
@@ -50,9 +50,15 @@ def colab_part(ref: str) -> str:
 
 
 def data_part(stem: str) -> str:
-    """The call that sets up chapter ``stem`` (with its data parameters, from the manifest)."""
-    options = "".join(f", {name}={name}" for name in manifest.BY_STEM[stem].data_parameters)
-    return f'data_root = enhance_utils.setup_chapter("{stem}", profile{options})'
+    """The call that sets up chapter ``stem``: its profile, its ``data_dir`` parameter (the
+    book build sets it) and its data parameters, from the manifest."""
+    call = f'workspace = enhance_utils.setup_chapter("{stem}", profile, data_dir'
+    options = [f"{name}={name}" for name in manifest.BY_STEM[stem].data_parameters]
+    line = ", ".join([call, *options]) + ")"
+    if len(line) <= 100:
+        return line
+    indent = " " * (call.index("(") + 1)
+    return call + ",\n" + indent + ", ".join(options) + ")"
 
 
 def setup_source(stem: str, ref: str) -> str:

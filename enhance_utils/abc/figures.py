@@ -183,11 +183,12 @@ def plot_modes(runs: dict, label: pd.Series, dataset: str = "isic2017",
     return fig
 
 
-def explorer(examples: list[tuple[str, str]], show_static: bool = True):
+def explorer(examples: list[tuple[str, str]], show_static: bool = False):
     """An ipywidgets explorer (lesion, thresholds, n_segments) of the three algorithms.
 
-    With ``show_static`` the figures of the first lesion are also drawn as ordinary output,
-    so that a static rendering (the book's HTML) is not empty.
+    With ``show_static`` (the book build: the chapter's ``static_views``) the figures of the
+    first lesion are also drawn as ordinary output, so that a static rendering (the book's
+    HTML) is not empty; in a live kernel the controls' output shows them once.
     """
     import ipywidgets as widgets
     from IPython.display import display

@@ -52,6 +52,9 @@ TRAINING_CHAPTERS = tuple(c.stem for c in manifest.CHAPTERS if c.training)
 #: recomputation, bootstraps, training, Grad-CAM), on when a person runs a chapter and off in
 #: the build
 PROGRESS_CHAPTERS = tuple(c.stem for c in manifest.CHAPTERS if c.progress)
+#: the chapters with explorers: their ``static_views`` parameter (off when a person runs a
+#: chapter) is on in the build, whose pages have no kernel (see :mod:`enhance_utils.book.explorers`)
+EXPLORER_CHAPTERS = tuple(c.stem for c in manifest.CHAPTERS if c.explorer)
 
 
 def default_training_profile(profile: str) -> str:
@@ -61,7 +64,8 @@ def default_training_profile(profile: str) -> str:
     return "cpu" if profile == "smoke" else profile
 
 
-def chapter_parameters(stem: str, profile: str, training: str | None = None) -> dict:
+def chapter_parameters(stem: str, profile: str, training: str | None = None,
+                       data_dir: str | None = None) -> dict:
     """The papermill parameters of one chapter in a build.
 
     Chapters 06–09 run in the ``training`` profile (default: ``profile``). When that differs
@@ -69,12 +73,19 @@ def chapter_parameters(stem: str, profile: str, training: str | None = None) -> 
     and the deep-learning chapters from the committed ``cpu`` store — chapters 06–08 train
     nothing and show what the store holds (naming missing runs); chapter 09 trains only the
     few runs it explains, into a cached side store. The chapters of :data:`PROGRESS_CHAPTERS`
-    get ``progress=False``: no progress bars in the book.
+    get ``progress=False``: no progress bars in the book; those of :data:`EXPLORER_CHAPTERS`
+    get ``static_views=True``: the explorers also draw their first view as plain output, what
+    a page without kernel shows. ``data_dir`` (the build's data folder, relative to the
+    chapters' folder) is passed on as the chapter's parameter of that name.
     """
-    quiet = {"progress": False} if stem in PROGRESS_CHAPTERS else {}
+    chapter = {"progress": False} if stem in PROGRESS_CHAPTERS else {}
+    if stem in EXPLORER_CHAPTERS:
+        chapter["static_views"] = True
+    if data_dir is not None and stem in manifest.BY_STEM:
+        chapter["data_dir"] = str(data_dir)
     if stem not in TRAINING_CHAPTERS or training in (None, profile):
-        return {"profile": profile, **quiet}
-    parameters = {"profile": training, **quiet}
+        return {"profile": profile, **chapter}
+    parameters = {"profile": training, **chapter}
     if not manifest.BY_STEM[stem].trains_when_shown:
         parameters["train"] = False
     return parameters
@@ -121,13 +132,14 @@ def _content_fingerprint(paths, digest) -> None:
         digest.update(path.name.encode() + path.read_bytes())
 
 
-def inputs_fingerprint(profile: str, data_root: Path) -> str:
-    """What every chapter of a build depends on besides its own notebook."""
+def inputs_fingerprint(profile: str, data_root: Path, store: Path | None = None) -> str:
+    """What every chapter of a build depends on besides its own notebook (``store``: the
+    experiment store, by default :func:`enhance_utils.data.paths.results_dir`)."""
     digest = hashlib.sha256(profile.encode())
     package = config.PACKAGE_DIR
     _content_fingerprint([p for p in package.rglob("*") if p.suffix in {".py", ".csv"}], digest)
     _stat_fingerprint(Path(data_root), digest)
-    results = config.results_dir()
+    results = Path(store) if store is not None else config.results_dir()
     for other in sorted(p for p in results.glob("*") if p.is_dir() and p.name != profile):
         _stat_fingerprint(other, digest)
     return digest.hexdigest()
@@ -147,27 +159,28 @@ def _assemble_sources(project: Path, src: Path) -> None:
             shutil.copy2(item, target)
 
 
-def ensure_data(profile: str, notebooks: list[Path], training: str | None = None) -> Path:
-    """Locate the data (``ENHANCE_DATA_DIR``, checked) or download what the chapters read.
+def ensure_data(profile: str, notebooks: list[Path], training: str | None = None,
+                workspace: config.Workspace | None = None) -> Path:
+    """Check the ``workspace``'s data tree, or download what the chapters read; the data root.
 
-    Without ``ENHANCE_DATA_DIR`` only the files that the chapters read in ``profile`` are
-    downloaded (:func:`enhance_utils.data.chapter_data.ensure`), not the whole archives. The root
-    is exported as an absolute ``ENHANCE_DATA_DIR`` so that chapters, which run in their own
-    folder, find it too.
+    With a named data tree (``ENHANCE_DATA_DIR``) its files are checked against the registry.
+    Otherwise only the files that the chapters read in ``profile`` are downloaded
+    (:func:`enhance_utils.data.chapter_data.ensure`), not the whole archives. The build hands the
+    root to every chapter as its ``data_dir`` parameter (:func:`chapter_parameters`).
     """
     from ..data import chapter_data
 
-    if config.is_external_data_dir():
-        root = config.data_dir()
+    workspace = workspace or config.resolve()
+    if workspace.external:
+        root = workspace.data
         bad = [r for r in registry.verify(root) if r["status"] != "ok"]
         for row in bad:
             print(f"warning: {row['path']}: {row['status']} {row['detail']}", flush=True)
-    else:
-        root = config.download_dir()
-        for notebook in notebooks:
-            chapter_profile = chapter_parameters(notebook.stem, profile, training)["profile"]
-            root = chapter_data.ensure(notebook.stem, chapter_profile)
-    os.environ["ENHANCE_DATA_DIR"] = str(root)
+        return root
+    root = workspace.downloads
+    for notebook in notebooks:
+        chapter_profile = chapter_parameters(notebook.stem, profile, training)["profile"]
+        root = chapter_data.ensure(notebook.stem, chapter_profile, workspace=workspace)
     return root
 
 
@@ -194,7 +207,8 @@ def build(profile: str = "smoke", project: Path | None = None, out: Path | None 
     get_profile(training)
     project = Path(project or config.project_dir() or Path.cwd()).resolve()
     notebooks = [n for n in chapters(project) if not only or n.stem in only]
-    data_root = ensure_data(profile, notebooks, training)
+    workspace = config.resolve()
+    data_root = ensure_data(profile, notebooks, training, workspace)
     out = Path(out or project / "_build").resolve()
     src, cache = out / "book-src", out / "executed"
     if src.exists():
@@ -202,11 +216,12 @@ def build(profile: str = "smoke", project: Path | None = None, out: Path | None 
     src.mkdir(parents=True)
     cache.mkdir(parents=True, exist_ok=True)
     _assemble_sources(project, src)
-    inputs = inputs_fingerprint(profile, data_root) + training
+    inputs = inputs_fingerprint(profile, data_root, workspace.store) + training
     for notebook in notebooks:
         target = src / notebook.relative_to(project)
         kept = cache / f"{notebook.stem}-{chapter_key(notebook, inputs)}.ipynb"
-        parameters = chapter_parameters(notebook.stem, profile, training)
+        parameters = chapter_parameters(notebook.stem, profile, training,
+                                        os.path.relpath(data_root, notebook.parent))
         if kept.is_file():
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(kept, target)

@@ -2,11 +2,14 @@
 
 A page of the built book has no kernel behind it: controls there would do nothing. The build
 drops the widget state (:func:`enhance_utils.book.build.drop_widget_state`), so a page loads no
-widget library and shows no controls; every explorer therefore also draws its first view as
-ordinary output (figure and table), which is what the book's HTML shows. In Jupyter(Lab), Colab
-or Binder the controls above it redraw the view. The explorers themselves live with the
-chapter's logic: :func:`enhance_utils.book.figures.lesion_explorer` (chapter 01), the ABC
-explorer (03), :func:`enhance_utils.stats.correlation.explorer` (04),
+widget library and shows no controls; in the build every explorer therefore also draws its first
+view as ordinary output (figure and table), which is what the book's HTML shows. The build says
+so explicitly: it sets the chapter's parameter ``static_views``
+(:func:`enhance_utils.book.build.chapter_parameters`), which the chapter passes on as
+``show_static``. In Jupyter(Lab), Colab or Binder (``static_views`` off) the view is drawn once,
+inside the widget, whose controls redraw it. The explorers themselves live with the chapter's
+logic: :func:`enhance_utils.book.figures.lesion_explorer` (chapter 01), the ABC explorer (03),
+:func:`enhance_utils.stats.correlation.explorer` (04),
 :func:`enhance_utils.learning.ensembles.roc_explorer` (07) and
 :func:`enhance_utils.learning.explanations.explorer` (09).
 """
@@ -15,7 +18,7 @@ from __future__ import annotations
 from typing import Callable
 
 
-def show(render: Callable[..., None], controls: dict, show_static: bool = True) -> None:
+def show(render: Callable[..., None], controls: dict, show_static: bool = False) -> None:
     """Display ``controls`` driving ``render(**values)``, and the static fallback.
 
     Parameters
@@ -26,7 +29,8 @@ def show(render: Callable[..., None], controls: dict, show_static: bool = True) 
     controls : dict
         ``name -> ipywidgets`` value widget, shown in one row in this order.
     show_static : bool
-        Also draw the view of the controls' first values as plain output (the built page).
+        Also draw the view of the controls' first values as plain output: only for the built
+        page (the chapter's ``static_views``), a live kernel shows that view in the widget.
     """
     import ipywidgets as widgets
     from IPython.display import display

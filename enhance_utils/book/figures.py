@@ -63,7 +63,7 @@ def lesion_scores(scores: pd.DataFrame, dataset: str, lesion_id: str) -> pd.Data
 
 
 def lesion_explorer(lesions: list[tuple[str, str]], scores: pd.DataFrame, root=None,
-                    show_static: bool = True) -> None:
+                    show_static: bool = False) -> None:
     """Browse lesions (chapter 01): image, mask and outline, and the A, B and C scores of
     every source (:func:`lesion_scores`).
 
@@ -76,7 +76,8 @@ def lesion_explorer(lesions: list[tuple[str, str]], scores: pd.DataFrame, root=N
         Per-lesion scores (:func:`enhance_utils.data.annotations.per_lesion`).
     show_static : bool
         Also draw the first lesion as plain output, the view a page without kernel shows
-        (:func:`enhance_utils.book.explorers.show`).
+        (:func:`enhance_utils.book.explorers.show`). Only the book build turns it on (the chapter's
+        ``static_views``): in a live kernel the view is drawn once, in the widget.
     """
     from IPython.display import display
 

@@ -32,6 +32,9 @@ class Chapter:
     data_parameters: tuple[str, ...] = ()
     #: whether it has a ``progress`` parameter (on by hand, off in the build)
     progress: bool = False
+    #: whether it shows explorers, and so has a ``static_views`` parameter (off by hand, on in
+    #: the build, whose pages have no kernel: see :mod:`enhance_utils.book.explorers`)
+    explorer: bool = False
     #: whether it trains or reads the experiment store (run in the build's training profile)
     training: bool = False
     #: whether, shown from another profile's store, it still trains the few runs it needs
@@ -50,17 +53,18 @@ TIMINGS = ("`smoke`, first run (trains, recomputes)", "`smoke`, store and caches
 CHAPTERS = (
     Chapter(stem="01_datasets", title="Datasets", section="section 3.1, Table 1, Fig. 1",
             modules=("data.datasets",), tests=("test_datasets.py",), data="examples",
-            seconds=(6, 5, 8)),
+            explorer=True, seconds=(6, 5, 8)),
     Chapter(stem="02_annotations", title="Annotations",
             section="section 3.2, Table 2, Figs. 3–4", modules=("data.annotations",),
             tests=("test_annotations.py",), data="tables", seconds=(11, 8, 10)),
     Chapter(stem="03_automated_abc", title="Automated ABC annotations",
             section="Appendix C, Fig. 7", modules=("abc",), tests=("test_abc_*.py",),
             data="abc", data_parameters=("n_recompute",), progress=True,
-            seconds=(38, 12, 157)),
+            explorer=True, seconds=(38, 12, 157)),
     Chapter(stem="04_correlation", title="Correlation with the diagnosis",
             section="section 5.1, Table 3", modules=("stats.correlation",),
-            tests=("test_correlation.py",), data="tables", progress=True, seconds=(9, 8, 8)),
+            tests=("test_correlation.py",), data="tables", progress=True, explorer=True,
+            seconds=(9, 8, 8)),
     Chapter(stem="05_agreement", title="Agreement between and within sources",
             section="section 5.2, Fig. 5", modules=("stats.agreement",),
             tests=("test_agreement.py",), data="tables", progress=True, seconds=(9, 7, 7)),
@@ -73,7 +77,7 @@ CHAPTERS = (
     Chapter(stem="07_ensembles", title="Ensembles", section="section 5.3, Table 5",
             modules=("learning.ensembles", "learning.verdicts", "stats.paired"),
             tests=("test_ensembles.py", "test_paired.py"),
-            data="training", progress=True, training=True, seconds=(12, 5, 10)),
+            data="training", progress=True, training=True, explorer=True, seconds=(12, 5, 10)),
     Chapter(stem="08_randomized", title="The randomized control", section="section 5.3, Table 4",
             modules=("learning.ensembles", "learning.verdicts", "stats.paired"),
             tests=("test_ensembles.py", "test_paired.py"),
@@ -81,7 +85,7 @@ CHAPTERS = (
     Chapter(stem="09_explanations", title="Explanations (Grad-CAM)",
             section="section 6.3, future work", modules=("learning.explanations",),
             tests=("test_explanations.py",), data="explained", progress=True, training=True,
-            trains_when_shown=True, seconds=(25, 21, 22)),
+            trains_when_shown=True, explorer=True, seconds=(25, 21, 22)),
 )
 
 #: the chapters by stem

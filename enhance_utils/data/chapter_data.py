@@ -146,15 +146,18 @@ def missing(data_needs: DataNeeds, root) -> list[str]:
 
 
 # --------------------------------------------------------------------------- getting it
-def ensure(chapter: str, profile: str, progressbar: bool = True, **options) -> Path:
+def ensure(chapter: str, profile: str, progressbar: bool = True,
+           workspace: config.Workspace | None = None, **options) -> Path:
     """Make sure the files ``chapter`` reads in ``profile`` are there; returns the data root.
 
-    With ``ENHANCE_DATA_DIR`` set nothing is downloaded: a missing file is an error that
-    lists what is missing. Otherwise the tables and the chapter's ISIC files are downloaded
-    into :func:`enhance_utils.data.paths.download_dir` (files already there are kept).
+    With a named data tree (the ``workspace``'s, by default the current one:
+    :func:`enhance_utils.data.paths.current`) nothing is downloaded: a missing file is an error
+    that lists what is missing. Otherwise the tables and the chapter's ISIC files are
+    downloaded into the download folder (files already there are kept).
     """
-    if config.is_external_data_dir():
-        root = config.data_dir()
+    workspace = workspace or config.current()
+    if workspace.external:
+        root = workspace.data
         data_needs = needs(chapter, profile, root, **options)
         absent = missing(data_needs, root)
         if absent:

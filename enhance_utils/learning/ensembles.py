@@ -286,7 +286,7 @@ def plot_rocs(model_preds: pd.DataFrame, models=("baseline", "crowdABC"), title:
 ALL_SPLITS = "all splits"
 
 
-def roc_explorer(model_preds: pd.DataFrame, show_static: bool = True) -> None:
+def roc_explorer(model_preds: pd.DataFrame, show_static: bool = False) -> None:
     """ROC curves per split and model (chapter 07): pick the architecture, one split (or all)
     and a model, drawn beside the baseline, with their test AUCs per split.
 
@@ -296,7 +296,8 @@ def roc_explorer(model_preds: pd.DataFrame, show_static: bool = True) -> None:
         Test predictions of the models and ensembles (:func:`model_predictions`).
     show_static : bool
         Also draw the first view as plain output, what a page without kernel shows
-        (:func:`enhance_utils.book.explorers.show`).
+        (:func:`enhance_utils.book.explorers.show`). Only the book build turns it on (the chapter's
+        ``static_views``): in a live kernel the view is drawn once, in the widget.
     """
     import matplotlib.pyplot as plt
     from IPython.display import display

@@ -27,17 +27,24 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import warnings
 
 from tqdm.auto import tqdm
 
 #: the executors :func:`get` knows
 NAMES = ("local", "ray")
-#: Ray's settings for a quiet run without network calls, unless the environment sets them
-RAY_ENVIRONMENT = {
-    "RAY_USAGE_STATS_ENABLED": "0",  # no usage report sent home
+#: environment of the Ray workers of a cluster started here, handed to Ray with the job
+#: (``ray.init(runtime_env={"env_vars": ...})``, :func:`connect`); this process's environment
+#: is not changed. A cluster started by ``ray.init`` sends no usage report (Ray turns it off
+#: there; ``ray start --disable-usage-stats`` on a cluster of your own), and with
+#: ``log_to_driver=False`` no worker log reaches this process to be deduplicated.
+RAY_WORKER_ENV = {
+    "RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO": "0",  # Ray's future default, chosen now
+}
+#: Ray settings that only the driver's environment carries (Ray reads them when it is
+#: imported); the command line sets them (:func:`driver_settings`), unless already set
+RAY_DRIVER_ENV = {
     "RAY_ENABLE_UV_RUN_RUNTIME_ENV": "0",  # workers use this interpreter, never `uv run`
-    "RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO": "0",  # (silences a FutureWarning of Ray 2.5x)
-    "RAY_DEDUP_LOGS": "0",
 }
 #: seconds that cancelled tasks get to release their claims when the driver is interrupted
 CANCEL_WAIT = 30
@@ -141,10 +148,14 @@ def cancel(ray, refs) -> None:
         ray.wait(refs, num_returns=len(refs), timeout=CANCEL_WAIT)
 
 
+def driver_settings() -> dict[str, str]:
+    """:data:`RAY_DRIVER_ENV` less what the environment sets already: what an entry point
+    (``enhance train``) adds to its environment before Ray is imported."""
+    return {key: value for key, value in RAY_DRIVER_ENV.items() if key not in os.environ}
+
+
 def import_ray():
     """The ``ray`` module, or an ImportError that says how to install it."""
-    for key, value in RAY_ENVIRONMENT.items():
-        os.environ.setdefault(key, value)
     try:
         import ray
     except ImportError:
@@ -159,7 +170,11 @@ def connect(ray, address: str | None) -> bool:
     if ray.is_initialized():
         return False
     options = {} if address else {"include_dashboard": False}
-    ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING, **options)
+    with warnings.catch_warnings():  # the tip of RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO: set
+        warnings.filterwarnings("ignore", message=".*RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO",
+                                category=FutureWarning)
+        ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING,
+                 runtime_env={"env_vars": dict(RAY_WORKER_ENV)}, **options)
     return True
 
 

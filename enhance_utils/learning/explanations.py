@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ..data import paths, datasets
-from . import training as experiments, models as multitask, store, targets
+from . import models as multitask, store, targets
 from .results import model_name
 
 WEIGHTS = "model.weights.h5"
@@ -103,7 +103,8 @@ def load_run(folder) -> Run:
     if not weights.is_file():
         raise FileNotFoundError(
             f"the run in {folder} kept no weights ({WEIGHTS} is missing); "
-            "explain.ensure_runs retrains it, keeping them, into a side store")
+            "experiments.train_with_weights retrains it, keeping them, into "
+            "explain.side_store()")
     record = json.loads(record_path.read_text())
     settings = record["settings"]
     model, _ = multitask.build_model(record["arch"], int(settings["image_size"]),
@@ -117,35 +118,53 @@ def load_run(folder) -> Run:
     return Run(folder, record, model)
 
 
-def ensure_runs(profile: str, targets, split_seed: int, arch: str | None = None, results=None,
-                train: bool = True, progress: bool = False) -> dict[str, Path]:
-    """Folders of finished runs *with weights* for ``targets`` on one split of a profile.
+def side_store(cache=None) -> Path:
+    """The store of the runs retrained with their weights for the explanations:
+    ``explain-runs`` in the cache folder (``cache``, default
+    :func:`~enhance_utils.data.paths.cache_dir`)."""
+    return Path(cache or paths.cache_dir()) / "explain-runs"
 
-    A run whose store folder kept its weights is used as it is. Any other (missing, or
-    finished without weights, as in the committed ``cpu`` store whose weights git does not
-    hold) is trained into a side store in the cache folder, keeping its weights: training is
-    deterministic, so that model is the one whose predictions the store holds. The store
-    itself is never written. With ``train=False`` nothing is trained; ``progress`` shows the
-    training's progress bars.
-    """
+
+def _stored(profile: str, targets, split_seed: int, arch, results, side) -> dict[str, Path]:
+    """target → folder of a finished run with weights: the store's, else the side store's."""
     from ..profiles import get_profile
 
-    settings = get_profile(profile).training
-    arch = arch or settings.archs[0]
+    arch = arch or get_profile(profile).training.archs[0]
     split = f"seed{split_seed}"
     root = Path(results) if results else paths.results_dir()
-    side = paths.cache_dir() / "explain-runs"
-    folders = {t: run_folder(profile, arch, t, split, where) for where in (side, root)
-               for t in targets if has_weights(run_folder(profile, arch, t, split, where))}
-    todo = [t for t in targets if t not in folders]
-    if todo and train:
-        experiments.run_grid(profile, archs=[arch], targets=todo, seeds=[split_seed],
-                             results=side, progress=progress, keep_weights=True)
-        folders.update({t: run_folder(profile, arch, t, split, side) for t in todo})
-    for target in targets:
-        if target not in folders:
-            load_run(run_folder(profile, arch, target, split, root))  # raises, naming the folder
-    return {t: folders[t] for t in targets}
+    side = Path(side) if side else side_store()
+    return {t: run_folder(profile, arch, t, split, where) for where in (side, root)  # root wins
+            for t in targets if has_weights(run_folder(profile, arch, t, split, where))}
+
+
+def runs_without_weights(profile: str, targets, split_seed: int, arch: str | None = None,
+                         results=None, side=None) -> list[str]:
+    """The ``targets`` whose run on one split of a profile has no weights to explain, in the
+    store (``results``) nor in the :func:`side_store` (``side``).
+
+    Such a run is missing or finished without weights (the committed ``cpu`` store keeps
+    none); the chapter trains them again, explicitly, with
+    :func:`enhance_utils.learning.training.train_with_weights` into the side store: training is
+    deterministic, so that model is the one whose predictions the store holds. ``arch``:
+    default the profile's first architecture.
+    """
+    found = _stored(profile, targets, split_seed, arch, results, side)
+    return [t for t in targets if t not in found]
+
+
+def run_folders(profile: str, targets, split_seed: int, arch: str | None = None, results=None,
+                side=None) -> dict[str, Path]:
+    """Folders of finished runs *with weights* for ``targets`` on one split of a profile: the
+    store's (``results``) where it kept them, else the :func:`side_store`'s (``side``). Nothing
+    is trained or written; a run without weights is a ``FileNotFoundError`` naming its store
+    folder (see :func:`runs_without_weights`)."""
+    from ..profiles import get_profile
+
+    arch = arch or get_profile(profile).training.archs[0]
+    found = _stored(profile, targets, split_seed, arch, results, side)
+    for target in (t for t in targets if t not in found):
+        load_run(run_folder(profile, arch, target, f"seed{split_seed}", results))  # raises
+    return {t: found[t] for t in targets}
 
 
 # --------------------------------------------------------------------------- Grad-CAM
@@ -411,8 +430,8 @@ def lesions_to_show(test: pd.DataFrame, runs: dict[str, Run], context, n: int) -
         The split's test lesions (``lesion_id``, ``label``; :meth:`Run.predictions`).
     runs : dict
         The explained runs by name (:func:`load_run`).
-    context : enhance_utils.experiments.Context
-        The annotation scores (:func:`enhance_utils.experiments.build_context`).
+    context : enhance_utils.learning.training.Context
+        The annotation scores (:func:`enhance_utils.learning.training.build_context`).
     n : int
         How many lesions.
     """
@@ -479,7 +498,7 @@ EXPLORER_COLUMNS = ["lesion_id", "label", "model", "target", "explains", "probab
 
 
 def explorer(tables: dict[str, pd.DataFrame], maps: dict[str, dict],
-             show_static: bool = True) -> None:
+             show_static: bool = False) -> None:
     """Pick a test lesion, a model and the class explained: the Grad-CAM over the image and
     what the model predicted (chapter 09).
 
@@ -490,8 +509,9 @@ def explorer(tables: dict[str, pd.DataFrame], maps: dict[str, dict],
         :func:`compare` returns.
     show_static : bool
         Also draw the first view as plain output, what a page without kernel shows
-        (:func:`enhance_utils.book.explorers.show`): the first abnormal lesion, with the first
-        model whose map for the first class is not empty.
+        (:func:`enhance_utils.book.explorers.show`): the first abnormal lesion, with the first model
+        whose map for the first class is not empty. Only the book build turns it on (the
+        chapter's ``static_views``): in a live kernel the view is drawn once, in the widget.
     """
     import matplotlib.pyplot as plt
     from IPython.display import display

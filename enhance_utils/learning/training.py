@@ -260,3 +260,19 @@ def run_grid(profile: str, archs=None, targets=None, seeds=None, kfold: bool = F
     from .results import load_runs
 
     return load_runs(profile, root)
+
+
+def train_with_weights(profile: str, targets, split_seed: int, results, arch: str | None = None,
+                       progress: bool = True) -> pd.DataFrame:
+    """Train the runs of ``targets`` on one split of a profile into the store ``results``,
+    keeping their weights (chapter 09 asks for the runs it explains that kept none, into
+    :func:`enhance_utils.learning.explanations.side_store`); runs that store holds already are
+    skipped.
+
+    ``arch`` defaults to the profile's first architecture. Training is deterministic: a run
+    trained again is the model whose predictions the profile's own store holds. Returns the
+    runs of ``results`` (:func:`run_grid`).
+    """
+    arch = arch or get_profile(profile).training.archs[0]
+    return run_grid(profile, archs=[arch], targets=list(targets), seeds=[split_seed],
+                    results=results, progress=progress, keep_weights=True)

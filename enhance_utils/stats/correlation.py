@@ -382,7 +382,7 @@ def plot_bootstrap(draws: np.ndarray, row: dict, ax=None):
 
 
 def explorer(long: pd.DataFrame, root=None, resamples: int = DEFAULT_RESAMPLES,
-             seed: int | None = DEFAULT_SEED, show_static: bool = True) -> None:
+             seed: int | None = DEFAULT_SEED, show_static: bool = False) -> None:
     """Switch source, feature and student rule: the correlation with the label, its band and
     its bootstrap interval (chapter 04).
 
@@ -392,7 +392,9 @@ def explorer(long: pd.DataFrame, root=None, resamples: int = DEFAULT_RESAMPLES,
         ``annotations.load().long``.
     show_static : bool
         Also draw the first view (ISIC 2017, automated A, the paper's student rule) as plain
-        output, what a page without kernel shows (:func:`enhance_utils.book.explorers.show`).
+        output, what a page without kernel shows (:func:`enhance_utils.book.explorers.show`). Only
+        the book build turns it on (the chapter's ``static_views``): in a live kernel the view
+        is drawn once, in the widget.
     """
     import matplotlib.pyplot as plt
     from IPython.display import display
