@@ -123,14 +123,8 @@ if lacking and train:
     experiments.train_with_weights(profile, lacking, split_seed, explain.side_store(),
                                    progress=progress)
 folders = explain.run_folders(profile, targets, split_seed)  # reads, never trains
-runs = {}
-for target, folder in folders.items():
-    run = explain.load_run(folder)
-    runs[run.name] = run
-pd.DataFrame([{"model": name, "target": run.target, "test AUC": round(run.record["auc"], 3),
-               "epochs": run.record["settings"]["epochs"], "weights": run.record["weights_init"],
-               "folder": str(run.folder.relative_to(run.folder.parents[3]))}
-              for name, run in runs.items()])
+runs = explain.load_models(folders)
+explain.models_table(runs)
 
 # %% [markdown]
 # Before trusting a map, check that the rebuilt models are the stored ones: fed the test images

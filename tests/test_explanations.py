@@ -109,6 +109,23 @@ def test_load_run_restores_the_model(tiny, tmp_path):
                                tiny.predict(x, verbose=0)["annotation"], rtol=1e-6)
 
 
+def test_models_are_loaded_and_tabled_by_name(tiny, tmp_path):
+    folders = {}
+    for target in ("crowd:A", "student:C"):
+        folders[target] = tmp_path / "smoke" / "small" / target.replace(":", "-") / "seed1"
+        _store_run(folders[target], tiny, target)
+        record = json.loads((folders[target] / "run.json").read_text())
+        record.update(auc=0.61234, weights_init="random")
+        record["settings"]["epochs"] = 2
+        (folders[target] / "run.json").write_text(json.dumps(record))
+    runs = explanations.load_models(folders)
+    assert list(runs) == ["crowdA", "studC"]  # the paper's names
+    table = explanations.models_table(runs)
+    assert table.to_dict("records")[1] == {
+        "model": "studC", "target": "student:C", "test AUC": 0.612, "epochs": 2,
+        "weights": "random", "folder": "smoke/small/student-C/seed1"}
+
+
 def test_missing_weights_name_the_run_folder(tmp_path):
     folder = tmp_path / "cpu" / "small" / "baseline" / "seed1970"
     _store_run(folder, None, target="baseline")

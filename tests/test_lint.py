@@ -24,12 +24,9 @@ LINTED = ["enhance_utils", "tests", "tools", "benchmarks", "dev.py", "chapters"]
 #: statements that are logic, not calls or display, when a chapter cell holds them
 LOGIC = (ast.For, ast.AsyncFor, ast.While, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 #: cells that still hold a loop, waiting to move into the package, by chapter and the cell's
-#: first line; the test fails once one no longer does, so that the list only shrinks. Chapter
-#: 09's loads the runs that explain.ensure_runs returns (issue 15, point 6 reworks that call).
-LOOPS_TO_MOVE = {
-    ("09_explanations", "folders = explain.ensure_runs(profile, targets, split_seed, train=train, "
-                        "progress=progress)"),
-}
+#: first line; the test fails once one no longer does, so that the list only shrinks (empty:
+#: every loop has moved)
+LOOPS_TO_MOVE: set[tuple[str, str]] = set()
 
 
 def _code_cells(path):

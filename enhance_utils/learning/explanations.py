@@ -137,6 +137,24 @@ def _stored(profile: str, targets, split_seed: int, arch, results, side) -> dict
             for t in targets if has_weights(run_folder(profile, arch, t, split, where))}
 
 
+def load_models(folders: dict) -> dict[str, Run]:
+    """The runs of ``folders`` (target → run folder, e.g. :func:`run_folders`) rebuilt with
+    their weights (:func:`load_run`), by the paper's model name, in the same order."""
+    runs = [load_run(folder) for folder in folders.values()]
+    return {run.name: run for run in runs}
+
+
+def models_table(runs: dict[str, Run]) -> pd.DataFrame:
+    """One row per explained run: model, target, test AUC, epochs, initial weights and the
+    run's folder within its store."""
+    return pd.DataFrame([{"model": name, "target": run.target,
+                          "test AUC": round(run.record["auc"], 3),
+                          "epochs": run.record["settings"]["epochs"],
+                          "weights": run.record["weights_init"],
+                          "folder": str(run.folder.relative_to(run.folder.parents[3]))}
+                         for name, run in runs.items()])
+
+
 def runs_without_weights(profile: str, targets, split_seed: int, arch: str | None = None,
                          results=None, side=None) -> list[str]:
     """The ``targets`` whose run on one split of a profile has no weights to explain, in the
