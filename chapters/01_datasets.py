@@ -77,7 +77,7 @@ ground_truth.diagnosis.value_counts().rename("lesions").to_frame()
 # %% [markdown]
 # ## Table 1, recomputed
 #
-# {func}`enhance_utils.datasets.table1` counts every row of the paper's Table 1 from the ground
+# {func}`enhance_utils.data.datasets.table1` counts every row of the paper's Table 1 from the ground
 # truth, the ISIC metadata and the PH2 table. Ages are grouped in left-closed decades, $[0, 10)$,
 # $[10, 20)$ … $[80, 90)$; a blank in the PH2 column means the dataset does not record that
 # characteristic. The `difference` column of {numref}`tab-01-table1` is the book's count minus the paper's.
@@ -139,7 +139,7 @@ pd.crosstab(ph2.clinical_diagnosis, ph2.asymmetry, margins=True)
 # lesions from both datasets, each with its mask and the mask's outline drawn over the image.
 #
 # In the copy of the data this site was built from, the first ISIC image shown has
-# {glue:md}`isic_image_size` pixels and its mask file {glue:md}`isic_mask_size` (the table below); {func}`enhance_utils.datasets.load_lesion`
+# {glue:md}`isic_image_size` pixels and its mask file {glue:md}`isic_mask_size` (the table below); {func}`enhance_utils.data.datasets.load_lesion`
 # resizes the mask to the image (nearest neighbour), so image and mask always line up. PH2 masks
 # come as binary BMP files, except one stored as a colour image; the loader reads both.
 
@@ -183,7 +183,7 @@ prose.glue_all(prose.datasets_numbers(ground_truth, ph2, comparison, isic_shape[
 # ```{exercise} The PH2 column of Table 1 by hand
 # :label: ex-01-table1-ph2
 #
-# Section *Table 1, recomputed* takes the PH2 column from {func}`enhance_utils.datasets.table1`.
+# Section *Table 1, recomputed* takes the PH2 column from {func}`enhance_utils.data.datasets.table1`.
 # Compute its four non-empty counts yourself from the `ph2` table read above: benign nevi
 # (common and atypical together), melanomas, lesions with an expert asymmetry score and lesions
 # with an expert colour count. Check your numbers against `table1`.
@@ -215,7 +215,7 @@ assert (ph2_by_hand == ph2_book).all()
 # :label: ex-01-table1-isic-patients
 #
 # Join the ISIC ground truth with `metadata` on `lesion_id` and count the *Patient sex* and
-# *Age group* rows of Table 1 for ISIC 2017 without {func}`~enhance_utils.datasets.age_group`:
+# *Age group* rows of Table 1 for ISIC 2017 without {func}`~enhance_utils.data.datasets.age_group`:
 # the decade of an age is `age // 10 * 10`. A missing value counts as *not provided*
 # (`value_counts(dropna=False)` shows them). Compare with the `isic2017` column of `table1`.
 # ```

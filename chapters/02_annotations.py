@@ -62,7 +62,7 @@ settings = get_profile(profile)
 # %% [markdown]
 # ## One table for all sources
 #
-# {func}`enhance_utils.annotations.load` reads every file: the crowd's and the algorithms' comma
+# {func}`enhance_utils.data.annotations.load` reads every file: the crowd's and the algorithms' comma
 # separated tables, and the students' semicolon separated files, whose columns are typed by a
 # `data_types.csv` per course year (Dutch headers such as *Symmetrie*, *Grens* or *Kleur* are
 # mapped through that file, not guessed). The result has one row per annotation:
@@ -104,7 +104,7 @@ ann.problems[ann.problems.reason.str.startswith("lesion id")]
 # %% [markdown]
 # ## Table 2: how many lesions have each annotation
 #
-# {func}`enhance_utils.annotations.table2` counts, per dataset, source and feature, the lesions of
+# {func}`enhance_utils.data.annotations.table2` counts, per dataset, source and feature, the lesions of
 # the dataset's ground truth that have at least one score. Next to the paper's Table 2, in {numref}`tab-02-table2`:
 
 # %% mystnb={"figure": {"caption": "Table 2 of {cite:t}`raumanns2021enhance` recomputed: lesions with at least one score per source and feature, the paper's count and the difference.", "name": "tab-02-table2"}}
@@ -131,7 +131,7 @@ differences
 # The {glue:text}`n_student_isic` student-annotated lesions need one more detail. The groups
 # {glue:md}`unused_groups` left cells empty for some annotators, and the published code, which
 # dropped every row with an empty cell, therefore used none of their rows. The book does the same by default
-# (`complete_rows_only=True` in {func}`~enhance_utils.annotations.per_lesion`); counting those rows
+# (`complete_rows_only=True` in {func}`~enhance_utils.data.annotations.per_lesion`); counting those rows
 # too gives {glue:text}`n_more_lesions` more lesions:
 
 # %%
@@ -223,7 +223,7 @@ prose.glue_all(prose.annotations_numbers(ann.long, table2, comparison, all_rows,
 #
 # From `ann.long` alone, count for PH2 how many lesions have at least one A, B or C score per
 # source. Keep, as the book does, only complete rows (`row_complete`) and lesions of the PH2
-# table ({func}`enhance_utils.datasets.ph2_table`). Compare with the PH2 rows of `table2`. Which
+# table ({func}`enhance_utils.data.datasets.ph2_table`). Compare with the PH2 rows of `table2`. Which
 # source and feature has no score at all, and why?
 # ```
 

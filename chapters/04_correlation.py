@@ -70,7 +70,7 @@ print(f"profile {settings.name}: {resamples} bootstrap resamples, seed {seed}, "
 # weak, {glue:text}`band_moderate` to {glue:text}`band_strong` as moderate and {glue:text}`band_strong` or
 # more as strong (section 4.1).
 #
-# {func}`enhance_utils.correlation.table3` computes, for every dataset, source and feature:
+# {func}`enhance_utils.stats.correlation.table3` computes, for every dataset, source and feature:
 #
 # - `n`: lesions with both a score and a label;
 # - `r` and `p`: Pearson's r and the p-value of the test that the true r is zero
@@ -114,7 +114,7 @@ print(f"{comparison.paper.notna().sum()} values compared; largest difference fro
 #
 # ## How certain are these numbers?
 #
-# {func}`enhance_utils.correlation.interpret` applies the paper's bands to the estimate and to
+# {func}`enhance_utils.stats.correlation.interpret` applies the paper's bands to the estimate and to
 # both ends of its interval: `band_range` lists the bands the interval reaches, and
 # `excludes_zero` says whether the interval settles the sign of the correlation.
 
@@ -160,7 +160,7 @@ ax = correlation.plot_correlations(isic, paper=reference.paper_table("table3"),
 # from keeping, for such a lesion, the score of the first group in year/group order
 # (`first_group`); the paper does not mention this choice, but it is the one that reproduces
 # Table 3. Averaging the groups (`mean_of_groups`) is the obvious alternative.
-# {func}`enhance_utils.correlation.variants` computes both:
+# {func}`enhance_utils.stats.correlation.variants` computes both:
 
 # %% mystnb={"figure": {"caption": "Student correlations with the label under the paper's first-group rule and with the groups averaged.", "name": "tab-04-student-rule"}}
 variants = correlation.variants(ann.long, resamples=resamples, seed=seed, progress=progress)
@@ -262,8 +262,8 @@ correlation.explorer(ann.long, resamples=resamples, seed=seed,
 # ```{exercise} One value of Table 3 by hand
 # :label: ex-04-table3-by-hand
 #
-# Take the crowd's per-lesion asymmetry scores for ISIC ({func}`enhance_utils.annotations.per_lesion`),
-# pair them with the label of {func}`enhance_utils.datasets.isic_ground_truth` and compute
+# Take the crowd's per-lesion asymmetry scores for ISIC ({func}`enhance_utils.data.annotations.per_lesion`),
+# pair them with the label of {func}`enhance_utils.data.datasets.isic_ground_truth` and compute
 # Pearson's r and its p-value with `scipy.stats.pearsonr`. Check your values against `table` and
 # against the paper's Table 3 ({glue:text}`paper_crowd_A:.3f`).
 # ```

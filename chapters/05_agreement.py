@@ -62,9 +62,9 @@ print(f"profile {settings.name}: {resamples} bootstrap resamples, seed {seed}")
 # correlates them between sources (section 4.1). The book uses the per-lesion score of chapter 2
 # (z-score per annotator, then the mean; the paper's rule for lesions of several student groups)
 # and, for each pair of sources, only the lesions both annotated.
-# {func}`enhance_utils.agreement.between_sources` returns one row per dataset, feature and pair,
+# {func}`enhance_utils.stats.agreement.between_sources` returns one row per dataset, feature and pair,
 # with n and a seeded bootstrap interval; the paper's bands are added by
-# {func}`enhance_utils.correlation.interpret`.
+# {func}`enhance_utils.stats.correlation.interpret`.
 
 # %% mystnb={"figure": {"caption": "Agreement between sources: Pearson's r over the shared lesions, bootstrap interval and band.", "name": "tab-05-between"}}
 ann = annotations.load()
@@ -134,8 +134,8 @@ fig = agreement.plot_agreement(between, "ph2")
 #   ICC(2,1) (raters as a random sample, absolute agreement) fits. The ICC needs every annotator
 #   on every lesion and uses only those lesions (`n_complete`).
 #
-# {func}`enhance_utils.agreement.reliability` computes both for the crowd and for every student
-# group. {func}`enhance_utils.agreement.with_ceiling` adds what they imply for a per-lesion mean:
+# {func}`enhance_utils.stats.agreement.reliability` computes both for the crowd and for every student
+# group. {func}`enhance_utils.stats.agreement.with_ceiling` adds what they imply for a per-lesion mean:
 # its reliability over the source's annotators (the Spearman–Brown formula
 # {cite:p}`spearman1910,brown1910`) and the square root of that, `max_r`. Because measurement
 # noise attenuates a correlation, `max_r` is roughly the largest r the mean score could reach with

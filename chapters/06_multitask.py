@@ -72,7 +72,7 @@ pd.DataFrame({"setting": list(vars(settings)), "value": [str(v) for v in vars(se
 #
 # Both models share a convolutional base, a flattening step and a dense layer of {glue:text}`dense_units` units; the
 # baseline ends in one sigmoid unit, the multi-task model adds a linear unit for the annotation
-# next to it ({func}`enhance_utils.multitask.build_model`; the paper's Fig. 2):
+# next to it ({func}`enhance_utils.learning.models.build_model`; the paper's Fig. 2):
 
 # %%
 ax = multitask.plot_architecture()
@@ -86,7 +86,7 @@ print(f"{model.name}: {model.count_params():,} parameters, weights: {weights_ini
 # %% [markdown]
 # ### What the published scripts did, and what the text says
 #
-# Read next to the paper, the ENHANCE repository's training scripts differ from the text in a few places. The book implements both as *training variants* ({mod}`enhance_utils.variants`), as chapter 3 has two modes: `published` repeats the scripts (the `paper` profile uses it, so that it reproduces what was run), `described` follows the text. The table is generated from the variants' definitions; the docstring of {mod}`enhance_utils.variants` cites the Keras 2 source that decides what happened to the class weights of the two-output models.
+# Read next to the paper, the ENHANCE repository's training scripts differ from the text in a few places. The book implements both as *training variants* ({mod}`enhance_utils.learning.variants`), as chapter 3 has two modes: `published` repeats the scripts (the `paper` profile uses it, so that it reproduces what was run), `described` follows the text. The table is generated from the variants' definitions; the docstring of {mod}`enhance_utils.learning.variants` cites the Keras 2 source that decides what happened to the class weights of the two-output models.
 
 # %%
 from enhance_utils import variants
@@ -111,7 +111,7 @@ variants.differences()
 #
 # Two details of Keras 3 matter here. Its losses divide by the batch size, not by $A$; and it
 # refuses `class_weight` for models with two outputs. So the availability $a_i$ travels inside
-# the annotation target, {func}`~enhance_utils.multitask.masked_mse` divides by $A$ itself (and
+# the annotation target, {func}`~enhance_utils.learning.models.masked_mse` divides by $A$ itself (and
 # returns zero for a batch without any annotation), and the balanced class weights become per-sample
 # weights of the diagnosis output. A batch of four lesions, two annotated:
 
@@ -131,9 +131,9 @@ print("no annotations:", float(multitask.masked_mse(y_true * [1, 0], y_pred)))
 #
 # The paper used {glue:md}`paper_n_splits_word` random splits of the {glue:text}`n_all` lesions, each {glue:text}`paper_n_train` / {glue:text}`paper_n_validation` / {glue:text}`paper_n_test`
 # for training, validation and test, stratified by the label, with the seeds {glue:md}`paper_seeds`
-# ({func}`enhance_utils.splits.paper_split` repeats the published calls). The paper calls this
+# ({func}`enhance_utils.learning.splits.paper_split` repeats the published calls). The paper calls this
 # five-fold cross-validation, but the five test sets overlap;
-# {func}`~enhance_utils.splits.kfold_splits` gives a true stratified {glue:text}`kfold_k`-fold split
+# {func}`~enhance_utils.learning.splits.kfold_splits` gives a true stratified {glue:text}`kfold_k`-fold split
 # (`enhance train --kfold`).
 
 # %%
@@ -156,7 +156,7 @@ pd.Series({t.spec: int(context.annotation(t, first.train)[1].sum()) for t in tar
 # %% [markdown]
 # ## Input pipeline
 #
-# {func}`enhance_utils.pipeline.make_dataset` decodes and resizes each image once, caches it,
+# {func}`enhance_utils.learning.pipeline.make_dataset` decodes and resizes each image once, caches it,
 # and then, batch by batch, applies the paper's augmentation — rotation by up to {glue:text}`rotation_degrees`°, shifts of up to
 # {glue:text}`shift_pct`%, zoom {glue:text}`zoom_min`–{glue:text}`zoom_max`, both flips, a channel shift of ±{glue:text}`channel_shift`, and the published shear of
 # {glue:text}`shear_degrees` *degrees* —
@@ -172,7 +172,7 @@ axes = pipeline.plot_augmentations(datasets.isic_image_path(context.lesions.lesi
 # %% [markdown]
 # ## Training the grid
 #
-# {func}`enhance_utils.experiments.run_grid` trains every architecture × target × split of the
+# {func}`enhance_utils.learning.training.run_grid` trains every architecture × target × split of the
 # profile that the experiment store does not hold yet (`results/<profile>/`). Each run writes its
 # test predictions, its training history and a `run.json` (AUC, seed, settings, versions, how the
 # weights were initialised, lesions skipped for unreadable images) under a temporary name and
@@ -266,7 +266,7 @@ cpu_store = verdicts.show_other_store("multitask", "cpu")  # the committed cpu s
 #
 # Write eq. (1)'s annotation term in plain numpy: `y_true` holds `[value, available]` per lesion,
 # `y_pred` one prediction per lesion; average the squared error over the annotated lesions only,
-# and return zero when none is annotated. Compare with {func}`enhance_utils.multitask.masked_mse`
+# and return zero when none is annotated. Compare with {func}`enhance_utils.learning.models.masked_mse`
 # on random batches with some, none and all lesions annotated, and on the batch of section
 # *The loss, eq. (1)*.
 # ```
@@ -302,7 +302,7 @@ for name, (truth, prediction) in batches.items():
 #
 # The diagnosis output is weighted so that both classes count equally: class $c$ gets
 # $n / (2 n_c)$. Compute the weights for the training lesions of the first split (`first`) and
-# compare with {func}`enhance_utils.multitask.balanced_class_weights`. Which class gets the larger
+# compare with {func}`enhance_utils.learning.models.balanced_class_weights`. Which class gets the larger
 # weight, and what is the total weight of each class?
 # ```
 
@@ -360,7 +360,7 @@ check.head()
 # %% [markdown]
 # ## What this book's runs say
 #
-# The paper's claims for this chapter, each tested on the runs of the profile shown: a family of paired comparisons over the splits (corrected resampled t-test), with Holm's adjustment over the family ({mod}`enhance_utils.evidence`). The sentences are generated from the comparisons, so they change with the store; they also say what runs of this scale cannot tell.
+# The paper's claims for this chapter, each tested on the runs of the profile shown: a family of paired comparisons over the splits (corrected resampled t-test), with Holm's adjustment over the family ({mod}`enhance_utils.stats.evidence`). The sentences are generated from the comparisons, so they change with the store; they also say what runs of this scale cannot tell.
 
 # %%
 from IPython.display import Markdown

@@ -74,7 +74,7 @@ print(f"{len(runs)} finished runs of profile {profile} in {config.results_dir() 
 # the three models' predicted probabilities, each with weight one third; the paper chose equal
 # weights because tuning them had not helped in its earlier work. The three models saw the same
 # training lesions and are tested on the same test lesions, so the predictions can be matched by
-# lesion id ({func}`enhance_utils.ensembles.ensemble_predictions`). If one of the three runs is
+# lesion id ({func}`enhance_utils.learning.ensembles.ensemble_predictions`). If one of the three runs is
 # missing from the store for a split, the book forms no ensemble for that split rather than
 # averaging two models, and lists the gap:
 
@@ -96,7 +96,7 @@ first.pivot_table(index="lesion_id", columns="model", values="score", sort=False
 #
 # Mean and standard deviation of the test AUC ($\times 100$) over the splits for the baseline, the nine
 # single models and the three ensembles, laid out as the paper prints them
-# ({func}`~enhance_utils.ensembles.table5`; `enhance report --profile smoke --out DIR` writes the
+# ({func}`~enhance_utils.learning.ensembles.table5`; `enhance report --profile smoke --out DIR` writes the
 # same table as `table5.csv`):
 
 # %%
@@ -147,7 +147,7 @@ ensembles.roc_explorer(preds, show_static=static_views)
 # The paper compares means over five splits. A mean that is one or two points higher can come from
 # one lucky split, so the book compares models *pairwise*: on each split both models were trained
 # on the same lesions and tested on the same lesions, and the split-by-split differences are what
-# matters ({mod}`enhance_utils.paired`):
+# matters ({mod}`enhance_utils.stats.paired`):
 #
 # - **Mean difference with a t-interval.** With $J$ splits and differences $d_j$, the {glue:text}`confidence_pct`% interval
 #   is $\bar d \pm t_{J-1}\, s_d/\sqrt{J}$. It treats the splits as independent samples, which
@@ -233,7 +233,7 @@ cpu_store = verdicts.show_other_store("ensembles", "cpu")  # the committed cpu s
 # ```{exercise} The crowd ensemble by hand
 # :label: ex-07-ensemble-by-hand
 #
-# Form the crowd ensemble without {mod}`enhance_utils.ensembles`: from `predictions` take the
+# Form the crowd ensemble without {mod}`enhance_utils.learning.ensembles`: from `predictions` take the
 # runs `crowd:A`, `crowd:B` and `crowd:C`, average their scores per architecture, split and
 # lesion (keep only lesions all three scored), and compute the AUC per split with
 # `sklearn.metrics.roc_auc_score`. Compare with the `crowdABC` row of Table 5 (`t5`).
@@ -270,7 +270,7 @@ assert (summary_by_hand["size"] == book.n_splits).all()
 # :label: ex-07-nine-models
 #
 # Average all nine single multi-task models (three sources × A, B, C) with
-# {func}`enhance_utils.ensembles.ensemble_predictions`, which accepts your own
+# {func}`enhance_utils.learning.ensembles.ensemble_predictions`, which accepts your own
 # `{name: member targets}`. Check one lesion's score by hand, set the new ensemble's AUC per
 # split beside the baseline and the three source ensembles, and compare it with the baseline
 # using {func}`enhance_utils.learning.verdicts.compare`. Does averaging more models help here?
@@ -306,7 +306,7 @@ for arch_ in dict.fromkeys(all9.arch):
 # %% [markdown]
 # ## What this book's runs say
 #
-# The paper's claims for this chapter, each tested on the runs of the profile shown: a family of paired comparisons over the splits (corrected resampled t-test), with Holm's adjustment over the family ({mod}`enhance_utils.evidence`). The sentences are generated from the comparisons, so they change with the store; they also say what runs of this scale cannot tell.
+# The paper's claims for this chapter, each tested on the runs of the profile shown: a family of paired comparisons over the splits (corrected resampled t-test), with Holm's adjustment over the family ({mod}`enhance_utils.stats.evidence`). The sentences are generated from the comparisons, so they change with the store; they also say what runs of this scale cannot tell.
 
 # %%
 from IPython.display import Markdown

@@ -70,7 +70,7 @@ print(f"profile {profile}: {len(CONTROLS)} control targets (uniform and permuted
 # that have a crowd asymmetry score — so the masked loss of eq. (1) sees the same number of
 # annotated lesions — and replaces each value by a uniform number between zero (included) and one (excluded). The number is drawn
 # from a generator seeded by the target's name and the lesion id
-# ({func}`enhance_utils.targets.uniform_values`), so it is the same in every split, on every
+# ({func}`enhance_utils.learning.targets.uniform_values`), so it is the same in every split, on every
 # machine and in every rerun. The paper does not say whether it kept the availability pattern or
 # how it seeded its draws; this is the book's choice.
 #
@@ -114,7 +114,7 @@ missing if len(missing) else print("every ensemble has all three of its runs in 
 # ## Table 4
 #
 # The ensembles of each source, trained with the original and with the randomized annotations
-# ({func}`~enhance_utils.ensembles.table4`; `enhance report` writes it as `table4.csv`):
+# ({func}`~enhance_utils.learning.ensembles.table4`; `enhance report` writes it as `table4.csv`):
 
 # %%
 t5 = ensembles.table5(runs, predictions)
@@ -207,10 +207,10 @@ cpu_store = verdicts.show_other_store("randomized", "cpu")  # the committed cpu 
 #
 # Compare two models the chapter does not, for example the student ensemble against the crowd
 # ensemble, with {func}`enhance_utils.learning.verdicts.compare`. Then redo its corrected resampled t-test
-# by hand from the AUCs per split ({func}`enhance_utils.ensembles.split_aucs`): the standard
+# by hand from the AUCs per split ({func}`enhance_utils.learning.ensembles.split_aucs`): the standard
 # error is $\sqrt{(1/J + n_\text{test}/n_\text{train})\, s_d^2}$ and the test uses $t_{J-1}$.
 # Check the mean difference, the p-value and the interval against
-# {mod}`enhance_utils.paired`'s result.
+# {mod}`enhance_utils.stats.paired`'s result.
 # ```
 
 # %% [markdown]
@@ -253,7 +253,7 @@ print(row["verdict"])
 # Check the three promises of section *Random annotations with the real gaps* for the target
 # `random:crowd:A` on the lesions of `context`: the randomized target is available for exactly
 # the lesions that have a real crowd asymmetry score; its values are those of
-# {func}`enhance_utils.targets.uniform_values` (the same on every call) and lie in $[0, 1)$; and
+# {func}`enhance_utils.learning.targets.uniform_values` (the same on every call) and lie in $[0, 1)$; and
 # another target (`random:crowd:B`) gets different, unrelated values.
 # ```
 
@@ -328,7 +328,7 @@ else:
 # %% [markdown]
 # ## What this book's runs say
 #
-# The paper's claims for this chapter, each tested on the runs of the profile shown: a family of paired comparisons over the splits (corrected resampled t-test), with Holm's adjustment over the family ({mod}`enhance_utils.evidence`). The sentences are generated from the comparisons, so they change with the store; they also say what runs of this scale cannot tell.
+# The paper's claims for this chapter, each tested on the runs of the profile shown: a family of paired comparisons over the splits (corrected resampled t-test), with Holm's adjustment over the family ({mod}`enhance_utils.stats.evidence`). The sentences are generated from the comparisons, so they change with the store; they also say what runs of this scale cannot tell.
 
 # %%
 from IPython.display import Markdown

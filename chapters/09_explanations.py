@@ -69,7 +69,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from enhance_utils import experiments, explain
+from enhance_utils import experiments, explain, gradcam
 from enhance_utils.profiles import get_profile
 
 settings = get_profile(profile).training
@@ -89,7 +89,7 @@ print(f"profile {profile}: {settings.archs[0]} CNN, {settings.image_size} px, "
 # $$\alpha_k = \frac{1}{Z}\sum_{i,j} \frac{\partial y}{\partial A^k_{ij}}, \qquad
 # L = \mathrm{ReLU}\Big(\sum_k \alpha_k A^k\Big).$$
 #
-# {func}`enhance_utils.explain.explain_image` does this with `tf.GradientTape` on a Keras model
+# {func}`enhance_utils.learning.gradcam.explain_image` does this with `tf.GradientTape` on a Keras model
 # that returns both the layer's maps and the outputs, for the last convolutional layer of the
 # network (or one named with `layer=`). Two choices are worth knowing:
 #
@@ -104,11 +104,11 @@ print(f"profile {profile}: {settings.archs[0]} CNN, {settings.image_size} px, "
 #
 # ## The models
 #
-# {func}`~enhance_utils.explain.run_folders` looks the runs up in the store
+# {func}`~enhance_utils.learning.explanations.run_folders` looks the runs up in the store
 # (`results/<profile>/<arch>/<target>/<split>/`); it only reads. The runs it would lack
-# ({func}`~enhance_utils.explain.runs_without_weights`) the chapter trains first, explicitly, with
-# {func}`~enhance_utils.experiments.train_with_weights`. {func}`~enhance_utils.explain.load_run` rebuilds
-# each model with {func}`~enhance_utils.multitask.build_model` from the settings in its
+# ({func}`~enhance_utils.learning.explanations.runs_without_weights`) the chapter trains first, explicitly, with
+# {func}`~enhance_utils.learning.training.train_with_weights`. {func}`~enhance_utils.learning.explanations.load_run` rebuilds
+# each model with {func}`~enhance_utils.learning.models.build_model` from the settings in its
 # `run.json` and loads its `model.weights.h5`. Only the `smoke` profile keeps weights in the
 # store; for any other (the committed `cpu` store holds predictions only) the few runs this
 # chapter explains are trained again into a side store in the cache folder, keeping their
@@ -128,7 +128,7 @@ explain.models_table(runs)
 
 # %% [markdown]
 # Before trusting a map, check that the rebuilt models are the stored ones: fed the test images
-# decoded and resized as in training ({func}`~enhance_utils.explain.load_lesion`), they should
+# decoded and resized as in training ({func}`~enhance_utils.learning.gradcam.load_lesion`), they should
 # reproduce the probabilities each run wrote to `predictions.csv`. The same pass computes every
 # map used below, for "abnormal" and for "normal":
 
@@ -205,7 +205,7 @@ heads
 # ## How much of each map lies on the lesion?
 #
 # A simple number to compare models: the share of a map's total mass that falls inside the
-# lesion's mask ({func}`~enhance_utils.explain.mass_inside`), over all test lesions of the split.
+# lesion's mask ({func}`~enhance_utils.learning.gradcam.mass_inside`), over all test lesions of the split.
 # A map spread evenly over the image would get the lesion's share of the image area, given next
 # to it; a model that looks at the lesion should do clearly better than that. Empty maps have no
 # mass and are counted separately.
@@ -260,7 +260,7 @@ prose.glue_all(prose.explain_numbers(settings, get_profile("paper").training, ta
 # (`maps["abnormal"][(lesion_id, model)].cam`) and the lesion mask (`maps["abnormal"][lesion_id][1]`),
 # compute with numpy the share of the map's total mass that lies inside the mask, and check it
 # against the `mass_in_lesion` column of `tables["abnormal"]`. (The map may first have to be
-# brought to the mask's size: {func}`~enhance_utils.explain.upsample`.)
+# brought to the mask's size: {func}`~enhance_utils.learning.gradcam.upsample`.)
 # ```
 
 # %% [markdown]
@@ -270,7 +270,7 @@ prose.glue_all(prose.explain_numbers(settings, get_profile("paper").training, ta
 
 # %%
 lesion_id, model_name = shown[0], multi[0]
-cam = explain.upsample(maps["abnormal"][(lesion_id, model_name)].cam, maps["abnormal"][lesion_id][1].shape)
+cam = gradcam.upsample(maps["abnormal"][(lesion_id, model_name)].cam, maps["abnormal"][lesion_id][1].shape)
 mask = maps["abnormal"][lesion_id][1]
 by_hand = cam[mask].sum() / cam.sum() if cam.sum() > 0 else float("nan")
 stored = tables["abnormal"].set_index(["lesion_id", "model"]).loc[(lesion_id, model_name), "mass_in_lesion"]
@@ -309,7 +309,7 @@ print("moves most:", shares.change.abs().idxmax() if shares.change.notna().any()
 # %% [markdown]
 # ## Summary
 #
-# - {mod}`enhance_utils.explain` rebuilds a stored run's model from its `run.json`, loads the
+# - {mod}`enhance_utils.learning.explanations` rebuilds a stored run's model from its `run.json`, loads the
 #   weights its run kept (or retrains it, deterministically, into a side store), and computes Grad-CAM maps of the diagnosis logit for
 #   "abnormal" or "normal" with `tf.GradientTape` at the last convolutional layer.
 # - The rebuilt models reproduce the stored test predictions, so the maps explain the models

@@ -29,7 +29,8 @@ CHAPTER_MODULES = {
     "splits": "learning.splits", "targets": "learning.targets",
     "experiments": "learning.training", "results": "learning.results",
     "ensembles": "learning.ensembles", "verdicts": "learning.verdicts",
-    "explain": "learning.explanations", "variants": "learning.variants",
+    "explain": "learning.explanations", "gradcam": "learning.gradcam",
+    "variants": "learning.variants",
     "figures": "book.figures", "prose": "book.prose", "prose_training": "book.prose_training",
 }
 

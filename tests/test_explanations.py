@@ -8,7 +8,7 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from enhance_utils.learning import explanations, models  # noqa: E402
+from enhance_utils.learning import explanations, gradcam, models  # noqa: E402
 from tinyprofile import tiny_profile  # noqa: E402
 
 SIZE = 32
@@ -25,29 +25,29 @@ def tiny():
 def test_map_shape_range_and_determinism(tiny):
     rng = np.random.default_rng(0)
     image = rng.integers(0, 256, (48, 40, 3), dtype=np.uint8)  # not square, not the model's size
-    first = explanations.explain_image(tiny, image, "small", towards="predicted")
-    second = explanations.explain_image(tiny, image, "small", towards="predicted")
+    first = gradcam.explain_image(tiny, image, "small", towards="predicted")
+    second = gradcam.explain_image(tiny, image, "small", towards="predicted")
     assert first.cam.shape == (48, 40)
     assert first.cam.min() >= 0.0 and first.cam.max() <= 1.0
     assert first.cam.max() == pytest.approx(1.0) or first.empty
     np.testing.assert_array_equal(first.cam, second.cam)
     assert 0.0 <= first.probability <= 1.0 and isinstance(first.annotation, float)
     out = tiny.predict(models.preprocess_input("small")(
-        explanations.model_input(image, SIZE)[None].astype("float32")), verbose=0)
+        gradcam.model_input(image, SIZE)[None].astype("float32")), verbose=0)
     assert first.probability == pytest.approx(float(out["diagnosis"][0, 0]), abs=1e-6)
     assert first.annotation == pytest.approx(float(out["annotation"][0, 0]), abs=1e-5)
     # the last convolutional layer is found; naming it gives the same map
-    layer = explanations.find_conv_layer(tiny)
+    layer = gradcam.find_conv_layer(tiny)
     assert isinstance(layer, keras.layers.Conv2D)
     later = tiny.layers[tiny.layers.index(layer) + 1:]
     assert not any(isinstance(other, keras.layers.Conv2D) for other in later)
-    named = explanations.grad_cam(tiny, image, "small", layer=layer.name, towards=first.towards)
+    named = gradcam.grad_cam(tiny, image, "small", layer=layer.name, towards=first.towards)
     np.testing.assert_array_equal(named, first.cam)
 
 
 def test_baseline_has_no_annotation():
     model, _ = models.build_model("small", SIZE)
-    ex = explanations.explain_image(model, np.zeros((SIZE, SIZE, 3), np.uint8), "small")
+    ex = gradcam.explain_image(model, np.zeros((SIZE, SIZE, 3), np.uint8), "small")
     assert ex.annotation is None
 
 
@@ -80,14 +80,14 @@ def test_map_finds_the_quadrant_the_model_reads():
     image[: rows // 2, cols // 2:, 0] = 255  # red where the model looks
     image[rows // 2:, : cols // 2, 1] = 255  # a green distractor it ignores
     # (red elsewhere would light up too: Grad-CAM weighs whole channels, not positions)
-    ex = explanations.explain_image(model, image, "small")
+    ex = gradcam.explain_image(model, image, "small")
     assert ex.probability > 0.99 and ex.layer == "conv"
     quadrant = np.zeros((rows, cols), bool)
     quadrant[: rows // 2, cols // 2:] = True
-    assert explanations.mass_inside(ex.cam, quadrant) > 0.9
+    assert gradcam.mass_inside(ex.cam, quadrant) > 0.9
     # nothing in the image speaks for "normal": the map for that class is empty
-    normal = explanations.explain_image(model, image, "small", towards="normal")
-    assert normal.empty and np.isnan(explanations.mass_inside(normal.cam, quadrant))
+    normal = gradcam.explain_image(model, image, "small", towards="normal")
+    assert normal.empty and np.isnan(gradcam.mass_inside(normal.cam, quadrant))
 
 
 def _store_run(folder, model, target="crowd:A"):

@@ -12,7 +12,7 @@ import pytest  # noqa: E402
 
 from enhance_utils.stats import agreement, correlation
 from enhance_utils.data import annotations, datasets
-from enhance_utils.learning import ensembles, explanations
+from enhance_utils.learning import ensembles, explanations, gradcam
 from enhance_utils.book import figures
 from enhance_utils.book import explorers
 
@@ -240,14 +240,14 @@ def _explanations():
             found[lesion_id] = (rng.integers(0, 256, (12, 10, 3), dtype=np.uint8), mask)
             for model, target in (("baseline", "baseline"), ("crowdA", "crowd:A")):
                 cam = np.zeros((12, 10)) if model == "baseline" else rng.random((12, 10))
-                ex = explanations.Explanation(cam, 0.7, None if model == "baseline" else 0.2,
+                ex = gradcam.Explanation(cam, 0.7, None if model == "baseline" else 0.2,
                                          "conv", towards)
                 found[(lesion_id, model)] = ex
                 rows.append({"lesion_id": lesion_id, "label": label, "model": model,
                              "target": target, "probability": ex.probability,
                              "predicted_annotation": ex.annotation, "true_annotation": 0.1,
                              "explains": towards,
-                             "mass_in_lesion": explanations.mass_inside(ex.cam, mask),
+                             "mass_in_lesion": gradcam.mass_inside(ex.cam, mask),
                              "lesion_area": mask.mean()})
         tables[towards], maps[towards] = pd.DataFrame(rows), found
     return tables, maps

@@ -83,7 +83,8 @@ CHAPTERS = (
             tests=("test_ensembles.py", "test_paired.py"),
             data="training", progress=True, training=True, seconds=(92, 10, 13)),
     Chapter(stem="09_explanations", title="Explanations (Grad-CAM)",
-            section="section 6.3, future work", modules=("learning.explanations",),
+            section="section 6.3, future work",
+            modules=("learning.explanations", "learning.gradcam"),
             tests=("test_explanations.py",), data="explained", progress=True, training=True,
             trains_when_shown=True, explorer=True, seconds=(25, 21, 22)),
 )
