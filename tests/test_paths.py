@@ -117,7 +117,8 @@ def test_the_command_line_sets_its_own_environment(monkeypatch):
     ray``; what is set already is kept."""
     import argparse
 
-    from enhance_utils import cli, executors
+    from enhance_utils import cli
+    from enhance_utils.learning import executors
 
     environ = {"TF_CPP_MIN_LOG_LEVEL": "0"}
     monkeypatch.setattr(os, "environ", environ)
@@ -129,9 +130,9 @@ def test_the_command_line_sets_its_own_environment(monkeypatch):
 
 
 def test_ray_workers_get_their_settings_with_the_job(monkeypatch):
-    """A cluster started here gets :data:`executors.RAY_WORKER_ENV` through ``ray.init``'s
+    """A cluster started here gets :data:`~enhance_utils.learning.executors.RAY_WORKER_ENV` through ``ray.init``'s
     ``runtime_env``; this process's environment is left as it is."""
-    from enhance_utils import executors
+    from enhance_utils.learning import executors
 
     class FakeRay:
         calls: list = []
