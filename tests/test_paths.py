@@ -130,8 +130,8 @@ def test_the_command_line_sets_its_own_environment(monkeypatch):
 
 
 def test_ray_workers_get_their_settings_with_the_job(monkeypatch):
-    """A cluster started here gets :data:`~enhance_utils.learning.executors.RAY_WORKER_ENV` through ``ray.init``'s
-    ``runtime_env``; this process's environment is left as it is."""
+    """A cluster started here gets :data:`~enhance_utils.learning.executors.RAY_WORKER_ENV`
+    through ``ray.init``'s ``runtime_env``; this process's environment is left as it is."""
     from enhance_utils.learning import executors
 
     class FakeRay:
