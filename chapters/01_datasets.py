@@ -45,7 +45,7 @@ workspace = enhance_utils.setup_chapter("01_datasets", profile, data_dir)
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from enhance_utils import config, datasets, figures, reference
+from enhance_utils import annotations, config, datasets, figures, prose, reference
 from enhance_utils.profiles import get_profile
 
 settings = get_profile(profile)
@@ -160,15 +160,12 @@ shapes
 # not score the lesion). In the static book the view below is the first example.
 
 # %%
-from enhance_utils import annotations
-
 figures.lesion_explorer(datasets.available_lesions(first=examples),
                         annotations.per_lesion(annotations.load().long),
                         show_static=static_views)
 
 # %% tags=["remove-cell"]
 # The numbers of this chapter's text, glued for the prose (hidden in the book).
-from enhance_utils import prose
 
 isic_shape = shapes[shapes.dataset == "isic2017"].iloc[0]
 prose.glue_all(prose.datasets_numbers(ground_truth, ph2, comparison, isic_shape["image"],

@@ -52,9 +52,10 @@ import enhance_utils
 workspace = enhance_utils.setup_chapter("02_annotations", profile, data_dir)
 
 # %%
+import numpy as np
 import pandas as pd
 
-from enhance_utils import annotations, datasets, figures, reference
+from enhance_utils import annotations, datasets, figures, prose, reference
 from enhance_utils.profiles import get_profile
 
 settings = get_profile(profile)
@@ -202,7 +203,6 @@ fig = figures.raincloud_grid(ph2_scores, ph2_label, ["expert", "crowd", "automat
 
 # %% tags=["remove-cell"]
 # The numbers of this chapter's text, glued for the prose (hidden in the book).
-from enhance_utils import prose
 
 prose.glue_all(prose.annotations_numbers(ann.long, table2, comparison, all_rows, ph2_table))
 
@@ -295,8 +295,6 @@ assert abs(by_hand - book) < 1e-9
 # ```
 
 # %%
-import numpy as np
-
 rule_first = annotations.per_lesion(ann.long, student_rule="first_group")
 rule_mean = annotations.per_lesion(ann.long, student_rule="mean_of_groups")
 both_rules = rule_first.merge(rule_mean, on=["dataset", "lesion_id", "source", "feature"],

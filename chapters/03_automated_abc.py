@@ -52,10 +52,11 @@ workspace = enhance_utils.setup_chapter("03_automated_abc", profile, data_dir,
                                         n_recompute=n_recompute)
 
 # %%
+import numpy as np
 import pandas as pd
 
-from enhance_utils import config, datasets
-from enhance_utils.abc import comparison, figures, lesions, runner
+from enhance_utils import config, datasets, prose
+from enhance_utils.abc import comparison, fast, figures, lesions, reference, runner
 from enhance_utils.abc.inputs import read_lesion
 from enhance_utils.profiles import get_profile
 
@@ -271,7 +272,6 @@ timings
 
 # %% tags=["remove-cell"]
 # The numbers of this chapter's text, glued for the prose (hidden in the book).
-from enhance_utils import prose
 
 prose.glue_all(prose.abc_numbers(agreement_all, runs, image.shape, timings))
 
@@ -330,6 +330,7 @@ for mode in ("published", "described"):
                      "r with label": round(r, 3)})
 pd.DataFrame(rows)
 
+
 # %% [markdown]
 # ```{solution-end}
 # ```
@@ -352,9 +353,6 @@ pd.DataFrame(rows)
 # ```
 
 # %%
-import numpy as np
-from enhance_utils.abc import fast, reference
-
 def ellipse(shape, centre, semi_axes, angle=0.0):
     rows, cols = np.mgrid[:shape[0], :shape[1]]
     y, x = rows - centre[0], cols - centre[1]

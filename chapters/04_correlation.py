@@ -52,8 +52,11 @@ import enhance_utils
 workspace = enhance_utils.setup_chapter("04_correlation", profile, data_dir)
 
 # %%
+import numpy as np
+import pandas as pd
+from scipy import stats
 
-from enhance_utils import annotations, correlation, reference
+from enhance_utils import annotations, correlation, datasets, prose, reference
 from enhance_utils.profiles import get_profile
 
 settings = get_profile(profile)
@@ -192,7 +195,6 @@ fig = correlation.plot_ph2_variants(ph2)  # melanoma; melanoma or atypical nevus
 
 # %% tags=["remove-cell"]
 # The numbers of this chapter's text, glued for the prose (hidden in the book).
-from enhance_utils import datasets, prose
 
 ph2_lesions = datasets.ph2_table()
 shares = {"isic2017": datasets.isic_ground_truth().label.mean(),
@@ -274,11 +276,6 @@ correlation.explorer(ann.long, resamples=resamples, seed=seed,
 # ```
 
 # %%
-import pandas as pd
-from scipy import stats
-
-from enhance_utils import datasets
-
 scores = annotations.per_lesion(ann.long, student_rule=student_rule)
 isic_label = datasets.isic_ground_truth().set_index("lesion_id").label
 crowd_a = scores[(scores.dataset == "isic2017") & (scores.source == "crowd")
@@ -313,8 +310,6 @@ assert abs(r - paper) <= 0.0005
 # ```
 
 # %%
-import numpy as np
-
 stud_c = scores[(scores.dataset == "isic2017") & (scores.source == "student")
                 & (scores.feature == "C")].set_index("lesion_id").score
 pair = pd.concat([stud_c, isic_label], axis=1, join="inner").dropna()

@@ -49,7 +49,11 @@ import enhance_utils
 workspace = enhance_utils.setup_chapter("05_agreement", profile, data_dir)
 
 # %%
-from enhance_utils import agreement, annotations, correlation
+import krippendorff
+import numpy as np
+from scipy import stats
+
+from enhance_utils import agreement, annotations, correlation, prose
 from enhance_utils.profiles import get_profile
 
 settings = get_profile(profile)
@@ -188,7 +192,6 @@ students.pivot_table(index="group", columns="feature", values=["alpha", "icc", "
 
 # %% tags=["remove-cell"]
 # The numbers of this chapter's text, glued for the prose (hidden in the book).
-from enhance_utils import prose
 
 prose.glue_all(prose.agreement_numbers(between, reliability, ann.long))
 
@@ -237,8 +240,6 @@ prose.glue_all(prose.agreement_numbers(between, reliability, ann.long))
 # ```
 
 # %%
-import krippendorff
-
 group = students[students.feature == "A"].sort_values("n_lesions").group.iloc[-1]
 part = ann.long[(ann.long.dataset == "isic2017") & (ann.long.source == "student")
                 & (ann.long.group == group) & (ann.long.feature == "A")]
@@ -269,8 +270,6 @@ assert abs(interval - book) < 1e-9
 # ```
 
 # %%
-from scipy import stats
-
 wide = scores[(scores.dataset == "isic2017") & (scores.feature == "A")].pivot(
     index="lesion_id", columns="source", values="score")
 both = wide[["crowd", "student"]].dropna()
@@ -301,8 +300,6 @@ assert len(both) == row.n and abs(r - row.r) < 1e-12
 # ```
 
 # %%
-import numpy as np
-
 row = crowd[(crowd.dataset == "isic2017") & (crowd.feature == "B")].iloc[0]
 k, icc = row.n_raters, row.icc
 mean_reliability = k * icc / (1 + (k - 1) * icc)

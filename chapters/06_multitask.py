@@ -52,9 +52,13 @@ workspace = enhance_utils.setup_chapter("06_multitask", profile, data_dir)
 # %% tags=["remove-stderr"]
 # TensorFlow prints start-up messages (CUDA, oneDNN) that no setting silences; this cell's
 # and the next model cell's stderr are removed from the rendered page (tag remove-stderr).
+import numpy as np
 import pandas as pd
+from IPython.display import Markdown
+from sklearn.metrics import roc_auc_score
 
-from enhance_utils import config, datasets, experiments, multitask, reference, splits, results, verdicts
+from enhance_utils import (config, datasets, evidence, experiments, multitask, pipeline, prose,
+                           prose_training, reference, results, splits, targets, variants, verdicts)
 from enhance_utils.profiles import get_profile
 
 settings = get_profile(profile).training
@@ -89,8 +93,6 @@ print(f"{model.name}: {model.count_params():,} parameters, weights: {weights_ini
 # Read next to the paper, the ENHANCE repository's training scripts differ from the text in a few places. The book implements both as *training variants* ({mod}`enhance_utils.learning.variants`), as chapter 3 has two modes: `published` repeats the scripts (the `paper` profile uses it, so that it reproduces what was run), `described` follows the text. The table is generated from the variants' definitions; the docstring of {mod}`enhance_utils.learning.variants` cites the Keras 2 source that decides what happened to the class weights of the two-output models.
 
 # %%
-from enhance_utils import variants
-
 print(f"profile {profile} trains with the {settings.variant!r} variant and scores "
       f"the {settings.selection!r} epoch")
 variants.differences()
@@ -116,8 +118,6 @@ variants.differences()
 # weights of the diagnosis output. A batch of four lesions, two annotated:
 
 # %%
-import numpy as np
-
 y_true = np.array([[0.5, 1], [9.0, 0], [-1.0, 1], [7.0, 0]], "float32")  # [value, available]
 y_pred = np.array([[0.0], [0.0], [0.0], [0.0]], "float32")
 print("masked MSE:", float(multitask.masked_mse(y_true, y_pred)), "= (0.5² + 1²) / 2")
@@ -148,7 +148,6 @@ split_parts.pivot_table(index="split", columns="part", values=["lesions", "abnor
 # %%
 context = experiments.build_context(settings.n_lesions)
 first = splits.paper_split(context.lesions, settings.split_seeds[0])
-from enhance_utils import targets
 
 pd.Series({t.spec: int(context.annotation(t, first.train)[1].sum()) for t in targets.single()},
           name=f"annotated of {len(first.train)} training lesions").to_frame()
@@ -165,8 +164,6 @@ pd.Series({t.spec: int(context.annotation(t, first.train)[1].sum()) for t in tar
 # Nine augmented versions of one lesion:
 
 # %%
-from enhance_utils import pipeline
-
 axes = pipeline.plot_augmentations(datasets.isic_image_path(context.lesions.lesion_id[0]))
 
 # %% [markdown]
@@ -343,8 +340,6 @@ assert weights_by_hand[1] > 1 > weights_by_hand[0]
 # ```
 
 # %%
-from sklearn.metrics import roc_auc_score
-
 stored = results.load_predictions(profile).drop_duplicates(["arch", "target", "split", "lesion_id"])
 aucs_by_hand = (stored.groupby(["arch", "target", "split"])[["label", "score"]]
                 .apply(lambda g: roc_auc_score(g.label, g.score)).rename("by hand"))
@@ -363,11 +358,6 @@ check.head()
 # The paper's claims for this chapter, each tested on the runs of the profile shown: a family of paired comparisons over the splits (corrected resampled t-test), with Holm's adjustment over the family ({mod}`enhance_utils.stats.evidence`). The sentences are generated from the comparisons, so they change with the store; they also say what runs of this scale cannot tell.
 
 # %%
-from IPython.display import Markdown
-
-from enhance_utils import evidence
-from enhance_utils.profiles import get_profile
-
 claims = evidence.claims(results.load_runs(profile), results.load_predictions(profile),
                          which=['single', 'joint'])
 Markdown(evidence.report_markdown(claims, get_profile(profile).training,
@@ -375,7 +365,6 @@ Markdown(evidence.report_markdown(claims, get_profile(profile).training,
 
 # %% tags=["remove-cell"]
 # The numbers of this chapter's text, glued for the prose (hidden in the book).
-from enhance_utils import prose, prose_training
 
 prose.glue_all(prose_training.multitask_numbers(datasets.isic_ground_truth()[["lesion_id", "label"]]))
 

@@ -57,9 +57,14 @@ workspace = enhance_utils.setup_chapter("07_ensembles", profile, data_dir)
 # %% tags=["remove-stderr"]
 # TensorFlow prints start-up messages (CUDA, oneDNN) that no setting silences; this cell's
 # stderr is removed from the rendered page (tag remove-stderr).
+import numpy as np
 import pandas as pd
+from IPython.display import Markdown
+from sklearn.metrics import roc_auc_score
 
-from enhance_utils import config, ensembles, experiments, paired, results, verdicts
+from enhance_utils import (config, datasets, ensembles, evidence, experiments, paired, prose,
+                           prose_training, results, verdicts)
+from enhance_utils.profiles import get_profile
 
 if train:  # a chapter run on its own (Colab, Binder) first trains chapter 6's grid; else a no-op
     experiments.run_grid(profile, progress=progress, executor=executor)
@@ -245,9 +250,6 @@ cpu_store = verdicts.show_other_store("ensembles", "cpu")  # the committed cpu s
 # ```
 
 # %%
-import numpy as np
-from sklearn.metrics import roc_auc_score
-
 single = predictions.drop_duplicates(["arch", "target", "split", "lesion_id"])
 crowd = single[single.target.isin(["crowd:A", "crowd:B", "crowd:C"])]
 averaged = crowd.groupby(["arch", "split", "lesion_id"]).agg(
@@ -282,8 +284,6 @@ assert (summary_by_hand["size"] == book.n_splits).all()
 # ```
 
 # %%
-import numpy as np
-
 nine = tuple(f"{source}:{feature}" for source in ensembles.SOURCES for feature in ensembles.FEATURES)
 all9 = ensembles.ensemble_predictions(predictions, {"all9": nine})
 one = all9.iloc[0]
@@ -309,11 +309,6 @@ for arch_ in dict.fromkeys(all9.arch):
 # The paper's claims for this chapter, each tested on the runs of the profile shown: a family of paired comparisons over the splits (corrected resampled t-test), with Holm's adjustment over the family ({mod}`enhance_utils.stats.evidence`). The sentences are generated from the comparisons, so they change with the store; they also say what runs of this scale cannot tell.
 
 # %%
-from IPython.display import Markdown
-
-from enhance_utils import evidence
-from enhance_utils.profiles import get_profile
-
 claims = evidence.claims(results.load_runs(profile), results.load_predictions(profile),
                          which=['ensemble', 'ensemble_vs_baselines'])
 Markdown(evidence.report_markdown(claims, get_profile(profile).training,
@@ -321,7 +316,6 @@ Markdown(evidence.report_markdown(claims, get_profile(profile).training,
 
 # %% tags=["remove-cell"]
 # The numbers of this chapter's text, glued for the prose (hidden in the book).
-from enhance_utils import datasets, prose, prose_training
 
 prose.glue_all(prose_training.ensembles_numbers(datasets.isic_ground_truth()[["lesion_id", "label"]]))
 

@@ -53,9 +53,13 @@ workspace = enhance_utils.setup_chapter("08_randomized", profile, data_dir)
 # %% tags=["remove-stderr"]
 # TensorFlow prints start-up messages (CUDA, oneDNN) that no setting silences; the stderr of the
 # cells that load it is removed from the rendered page (tag remove-stderr).
+import numpy as np
 import pandas as pd
+from IPython.display import Markdown
+from scipy import stats
 
-from enhance_utils import ensembles, experiments, paired, targets, results, verdicts
+from enhance_utils import (datasets, ensembles, evidence, experiments, paired, prose,
+                           prose_training, results, targets, verdicts)
 from enhance_utils.profiles import get_profile
 
 settings = get_profile(profile).training
@@ -219,9 +223,6 @@ cpu_store = verdicts.show_other_store("randomized", "cpu")  # the committed cpu 
 # ```
 
 # %%
-from scipy import stats
-import numpy as np
-
 arch = t5.arch.iloc[0]
 model_a, model_b = "studABC", "crowdABC"
 row, per_split = verdicts.compare(preds, runs, arch, model_a, model_b)
@@ -263,8 +264,6 @@ print(row["verdict"])
 # ```
 
 # %%
-import numpy as np
-
 ids = list(context.lesions.lesion_id)
 real, available_real = context.annotation("crowd:A", ids)
 random_a, available_random = context.annotation("random:crowd:A", ids)
@@ -301,9 +300,6 @@ print(f"{annotated.sum()} of {len(ids)} lesions annotated; random mean {random_a
 # ```
 
 # %%
-import numpy as np
-from scipy import stats
-
 row = controls[(controls.model_a == "crowdABC") & (controls.model_b == "crowdABC_random")].iloc[0]
 ratio = row.n_test / row.n_train
 
@@ -331,11 +327,6 @@ else:
 # The paper's claims for this chapter, each tested on the runs of the profile shown: a family of paired comparisons over the splits (corrected resampled t-test), with Holm's adjustment over the family ({mod}`enhance_utils.stats.evidence`). The sentences are generated from the comparisons, so they change with the store; they also say what runs of this scale cannot tell.
 
 # %%
-from IPython.display import Markdown
-
-from enhance_utils import evidence
-from enhance_utils.profiles import get_profile
-
 claims = evidence.claims(results.load_runs(profile), results.load_predictions(profile),
                          which=['real_vs_uniform', 'real_vs_permuted'])
 Markdown(evidence.report_markdown(claims, get_profile(profile).training,
@@ -343,7 +334,6 @@ Markdown(evidence.report_markdown(claims, get_profile(profile).training,
 
 # %% tags=["remove-cell"]
 # The numbers of this chapter's text, glued for the prose (hidden in the book).
-from enhance_utils import datasets, prose, prose_training
 
 prose.glue_all(prose_training.randomized_numbers(datasets.isic_ground_truth()[["lesion_id", "label"]],
                                                  len(CONTROLS)))

@@ -69,7 +69,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from enhance_utils import experiments, explain, gradcam
+from enhance_utils import experiments, explain, gradcam, prose
 from enhance_utils.profiles import get_profile
 
 settings = get_profile(profile).training
@@ -215,7 +215,6 @@ pd.concat({towards: explain.mass_summary(t) for towards, t in tables.items()}, n
 
 # %% tags=["remove-cell"]
 # The numbers of this chapter's text, glued for the prose (hidden in the book).
-from enhance_utils import prose
 
 first_model = next(iter(runs))
 layer = maps["abnormal"][(test.lesion_id.iloc[0], first_model)].layer

@@ -241,3 +241,26 @@ def test_chapter_cells_hold_calls_not_logic(path):
     assert not found, "logic in chapter cells; move it into enhance_utils:\n" + "\n".join(found)
     listed = {key for key in LOOPS_TO_MOVE if key[0] == path.stem}
     assert waiting == listed, f"LOOPS_TO_MOVE names cells {sorted(listed - waiting)} not found"
+
+
+def importing_cells(script) -> list[int]:
+    """The first lines of the cells of a chapter script that import at top level."""
+    return [cell["line"] for cell in script_cells(script)
+            if any(isinstance(node, (ast.Import, ast.ImportFrom))
+                   for node in ast.parse(cell["source"]).body)]
+
+
+def test_import_finder_names_each_importing_cell(tmp_path):
+    script = tmp_path / "x.py"
+    script.write_text("# %%\nimport sys\n\n# %%\nimport numpy as np\nx = 1\n\n"
+                      "# %%\nif x:\n    import os\n\n# %%\nfrom scipy import stats\n")
+    assert importing_cells(script) == [2, 5, 13]  # an import inside a block is not counted
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_one_imports_cell_per_chapter(path):
+    """A chapter imports in two cells only: the setup cell (``setup_chapter``) and the imports
+    cell right after it, so that a reader sees in one place what the chapter uses."""
+    script = sync_notebooks.script_path(path)
+    cells = importing_cells(script)
+    assert len(cells) <= 2, f"{script.name}: imports in the cells at lines {cells}"
