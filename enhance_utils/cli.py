@@ -44,9 +44,9 @@ class _Lazy:
         return getattr(importlib.import_module(self._name), attr)
 
 
-agreement, annotations, paths, correlation, fetch, registry = (_Lazy(name) for name in (
-    "stats.agreement", "data.annotations", "data.paths", "stats.correlation", "data.fetch",
-    "data.registry"))
+agreement, annotations, bootstrap, paths, correlation, fetch, registry = (
+    _Lazy(name) for name in ("stats.agreement", "data.annotations", "stats.bootstrap",
+                             "data.paths", "stats.correlation", "data.fetch", "data.registry"))
 
 
 def profile_choices() -> tuple[str, ...]:
@@ -115,7 +115,7 @@ def _cmd_stats(args) -> int:
     start = time.perf_counter()
     out = Path(args.out)
     try:
-        correlation.check_resamples(args.resamples)
+        bootstrap.check_resamples(args.resamples)
         out.mkdir(parents=True, exist_ok=True)
         long = annotations.load().long
         variants = correlation.variants(long, resamples=args.resamples, seed=args.seed)

@@ -10,7 +10,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from enhance_utils.stats import agreement, correlation
+from enhance_utils.stats import agreement, bootstrap, correlation
 from enhance_utils.data import annotations, datasets
 from enhance_utils.learning import ensembles, explanations, gradcam
 from enhance_utils.book import figures
@@ -137,7 +137,7 @@ def test_bootstrap_view_is_the_rows_interval(data_root, scores):
     table = correlation.label_correlations(scores, lesion_labels, resamples=300,
                                            sources={"isic2017": ["crowd"]}, features=["A"])
     assert row["r"] == pytest.approx(table.r.item()) and len(draws) == 300
-    assert correlation.percentile_ci(draws) == pytest.approx((row["ci_low"], row["ci_high"]))
+    assert bootstrap.percentile_ci(draws) == pytest.approx((row["ci_low"], row["ci_high"]))
     assert (row["ci_low"], row["ci_high"]) == pytest.approx((table.ci_low.item(),
                                                              table.ci_high.item()))
     none, empty = correlation.bootstrap_view(scores, lesion_labels, "ph2", "expert", "B", 300)

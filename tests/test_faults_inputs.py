@@ -436,7 +436,7 @@ def test_results_folder_inside_the_data_folder_is_refused(tmp_path, monkeypatch)
 
 
 def test_limits_and_resamples_are_checked_in_the_library(tmp_path):
-    from enhance_utils.stats import correlation
+    from enhance_utils.stats import bootstrap
 
     root = isic_tree(tmp_path, {ISIC_IDS[0]: ellipse_mask()})
     for limit in (-3, 0):
@@ -446,7 +446,7 @@ def test_limits_and_resamples_are_checked_in_the_library(tmp_path):
         run(root, ids=[])
     for resamples in (0, -1, 2.5):
         with pytest.raises(ValueError, match="resamples must be a whole number"):
-            correlation.bootstrap_pearson([1, 2, 3], [1, 3, 2], resamples)
+            bootstrap.bootstrap_pearson([1, 2, 3], [1, 3, 2], resamples)
 
 
 def enhance(*args, env: dict, cwd):

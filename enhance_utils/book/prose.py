@@ -180,7 +180,7 @@ def _zero_phrase(rows) -> str:
 def correlation_numbers(table, variants, comparison, long, shares) -> dict:
     """The numbers of chapter 04's prose from :func:`enhance_utils.stats.correlation.table3`, its
     variants, the comparison with Table 3 and the share of abnormal lesions per dataset."""
-    from ..stats import correlation
+    from ..stats import bootstrap, correlation
 
     isic = correlation.interpret(table[table.dataset == "isic2017"])
     students = variants[(variants.dataset == "isic2017") & (variants.source == "student")
@@ -197,7 +197,7 @@ def correlation_numbers(table, variants, comparison, long, shares) -> dict:
     outside_weak = isic[isic.band_range != "weak"]
     values.update({
         "band_moderate": correlation.BANDS[1][1], "band_strong": correlation.BANDS[2][1],
-        "confidence_pct": round(correlation.CONFIDENCE * 100),
+        "confidence_pct": round(bootstrap.CONFIDENCE * 100),
         "auto_b_max": long[(long.source == "automated") & (long.feature == "B")].value.max(),
         "table3_rounding": rounding_phrase(comparison),
         "isic_weak_phrase": ("every ISIC interval lies in the weak band" if outside_weak.empty
@@ -249,9 +249,9 @@ def flat_annotators(long, group: str, level: float = 0.95) -> int:
 def agreement_numbers(between, reliability, long) -> dict:
     """The numbers of chapter 05's prose from :func:`enhance_utils.stats.agreement.between_sources`
     and :func:`enhance_utils.stats.agreement.reliability` (with its ceiling)."""
-    from ..stats import correlation
+    from ..stats import bootstrap, correlation
 
-    values = {"confidence_pct": round(correlation.CONFIDENCE * 100),
+    values = {"confidence_pct": round(bootstrap.CONFIDENCE * 100),
               "alpha_reliable": ALPHA_RELIABLE, "alpha_tentative": ALPHA_TENTATIVE}
     pairs = {"isic_crowd_student_A": ("isic2017", "A", "crowd", "student"),
              "isic_auto_crowd_A": ("isic2017", "A", "automated", "crowd"),

@@ -19,7 +19,8 @@ from scipy import stats
 from tqdm.auto import tqdm
 
 from ..data import annotations
-from .correlation import CONFIDENCE, DEFAULT_RESAMPLES, DEFAULT_SEED, correlate
+from ..options import DEFAULT_RESAMPLES, DEFAULT_SEED
+from .bootstrap import CONFIDENCE, correlate
 
 AGREEMENT_COLUMNS = ["dataset", "feature", "source_a", "source_b", "n", "r", "ci_low", "ci_high"]
 RELIABILITY_COLUMNS = ["dataset", "source", "feature", "group", "n_raters", "n_lesions", "alpha",
