@@ -156,3 +156,30 @@ def test_shapes_of_example_lesions(data_root):
     assert isic.image == image.shape[:2] and isic["mask on disk"] == stored.shape
     assert isic["lesion fraction"] == round(mask.mean(), 3) and 0 < isic["lesion fraction"] < 1
     assert ph2.image == ph2["mask on disk"]  # PH2 masks have their image's size
+
+
+def test_registry_names_each_datasets_files(data_root):
+    isic, ph2 = datasets.get_dataset("isic2017"), datasets.get_dataset("ph2")
+    assert isic.ids(data_root)[:1] == ["ISIC_0000000"] and "IMD003" in ph2.ids(data_root)
+    assert isic.image_path("ISIC_0000000", data_root).is_file()
+    assert ph2.mask_path("IMD003", data_root).is_file()
+    assert list(ph2.table(data_root).columns)[0] == "lesion_id"
+    with pytest.raises(ValueError, match="unknown dataset 'ham10000'"):
+        datasets.get_dataset("ham10000")
+
+
+@pytest.mark.parametrize("dataset, lesion_ids", [
+    ("isic2017", ["ISIC_0000000", "ISIC_0000004", "ISIC_0000100", "ISIC_0001103"]),
+    ("ph2", ["IMD003", "IMD058"])])
+def test_the_figures_see_the_pixels_the_algorithms_read(data_root, dataset, lesion_ids):
+    """A lesion drawn by the book's figures (:func:`datasets.load_lesion`) is the image and the
+    mask, resized to the image, that the colour algorithm reads (:func:`read_lesion`), pixel
+    for pixel; the mirror's ISIC masks are larger than their 256 x 256 images, so this holds
+    only with one resize of a mask."""
+    from enhance_utils.abc.inputs import read_lesion
+
+    for lesion_id in lesion_ids:
+        image, mask = datasets.load_lesion(dataset, lesion_id, data_root)
+        seen = read_lesion(dataset, lesion_id, data_root)
+        np.testing.assert_array_equal(image, seen.image)
+        np.testing.assert_array_equal(mask, seen.small > 127)

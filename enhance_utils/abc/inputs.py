@@ -137,7 +137,7 @@ def resize_mask(gray: np.ndarray, shape) -> tuple[np.ndarray, list[str]]:
         return gray, []
     note = (f"mask {gray.shape[1]}x{gray.shape[0]} resized (nearest) to the image "
             f"{shape[1]}x{shape[0]}")
-    return cv2.resize(gray, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST), [note]
+    return datasets.resize_mask(gray, shape), [note]
 
 
 def mask_notes(mask) -> list[str]:

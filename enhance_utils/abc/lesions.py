@@ -10,41 +10,33 @@ from pathlib import Path
 from ..data import datasets
 from ..options import DATASETS
 
-#: dataset (one of :data:`enhance_utils.options.DATASETS`) -> (its lesion ids, the path of a
-#: lesion's mask, the path of its image)
-_DATASETS = {
-    "isic2017": (lambda root: datasets.isic_ground_truth(root).lesion_id.tolist(),
-                 datasets.isic_mask_path, datasets.isic_image_path),
-    "ph2": (datasets.ph2_ids, datasets.ph2_mask_path, datasets.ph2_image_path),
-}
-
 #: lesions of the step-by-step figures: two small ISIC masks (767 x 576) and one PH2 lesion
 EXAMPLES = (("isic2017", "ISIC_0000000"), ("isic2017", "ISIC_0000004"), ("ph2", "IMD003"))
 
 
-def _dataset(dataset: str):
+def _dataset(dataset: str) -> datasets.Dataset:
     if dataset not in DATASETS:
         raise ValueError(f"unknown dataset {dataset!r}; use one of {DATASETS}")
-    return _DATASETS[dataset]
+    return datasets.get_dataset(dataset)
 
 
 def lesion_ids(dataset: str, root=None) -> list[str]:
     """All lesion ids of a dataset, without suffixes."""
-    return _dataset(dataset)[0](root)
+    return _dataset(dataset).ids(root)
 
 
 def input_paths(dataset: str, lesion_id: str, feature: str, root=None) -> dict[str, Path]:
     """The files a feature reads for one lesion: ``mask``, and ``image`` for colour."""
-    _, mask_path, image_path = _dataset(dataset)
-    paths = {"mask": mask_path(lesion_id, root)}
+    files = _dataset(dataset)
+    paths = {"mask": files.mask_path(lesion_id, root)}
     if feature == "C":
-        paths["image"] = image_path(lesion_id, root)
+        paths["image"] = files.image_path(lesion_id, root)
     return paths
 
 
 def image_path(dataset: str, lesion_id: str, root=None) -> Path:
     """The lesion's dermoscopic image."""
-    return _dataset(dataset)[2](lesion_id, root)
+    return _dataset(dataset).image_path(lesion_id, root)
 
 
 def evenly_spaced(ids: list[str], n: int | None) -> list[str]:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import re
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
 from PIL import Image
-from skimage.transform import resize
 
 from . import paths
 
@@ -286,6 +287,35 @@ def diagnoses(root=None) -> dict[tuple[str, str], str]:
             **{("ph2", i): d for i, d in zip(ph2.lesion_id, ph2.clinical_diagnosis)}}
 
 
+# --------------------------------------------------------------------------- the registry
+@dataclass(frozen=True)
+class Dataset:
+    """What the book reads of one image dataset: its lesion ids, a lesion's image and mask
+    files, and its table of lesions (one row per lesion, ``lesion_id`` first)."""
+
+    name: str
+    ids: Callable[..., list[str]]
+    image_path: Callable[..., Path]
+    mask_path: Callable[..., Path]
+    table: Callable[..., pd.DataFrame]
+
+
+#: the two image datasets by name (:data:`enhance_utils.options.DATASETS`)
+DATASETS = {
+    "isic2017": Dataset("isic2017", lambda root=None: isic_ground_truth(root).lesion_id.tolist(),
+                        isic_image_path, isic_mask_path, isic_ground_truth),
+    "ph2": Dataset("ph2", ph2_ids, ph2_image_path, ph2_mask_path, ph2_table),
+}
+
+
+def get_dataset(name: str) -> Dataset:
+    """The dataset called ``name``; a clear error for an unknown one."""
+    try:
+        return DATASETS[name]
+    except KeyError:
+        raise ValueError(f"unknown dataset {name!r}: use one of {sorted(DATASETS)}") from None
+
+
 # --------------------------------------------------------------------------- images
 def load_image(path) -> np.ndarray:
     """An RGB image as ``uint8`` array of shape (rows, cols, 3)."""
@@ -304,21 +334,28 @@ def load_mask(path, shape: tuple[int, int] | None = None) -> np.ndarray:
     if array.ndim == 3:
         array = array.max(axis=2)
     mask = array > (0 if array.dtype == bool else 127)
-    if shape is not None and mask.shape != tuple(shape[:2]):
-        mask = resize(mask, shape[:2], order=0, preserve_range=True, anti_aliasing=False) > 0.5
-    return mask
+    return mask if shape is None else resize_mask(mask, shape)
+
+
+def resize_mask(mask: np.ndarray, shape) -> np.ndarray:
+    """A mask (boolean or grey ``uint8``) at ``shape`` (rows, cols) by nearest neighbour, as
+    OpenCV's ``INTER_NEAREST`` picks it: the one resize of a mask in the book, so that the
+    figures draw the mask the ABC algorithms read (``tests/test_datasets.py``)."""
+    import cv2
+
+    mask = np.asarray(mask)
+    if mask.shape[:2] == tuple(shape[:2]):
+        return mask
+    resized = cv2.resize(mask.astype(np.uint8), (int(shape[1]), int(shape[0])),
+                         interpolation=cv2.INTER_NEAREST)
+    return resized.astype(bool) if mask.dtype == bool else resized
 
 
 def load_lesion(dataset: str, lesion_id: str, root=None) -> tuple[np.ndarray, np.ndarray]:
-    """Image and mask of one lesion, the mask resized to the image."""
-    if dataset == "isic2017":
-        image_path, mask_path = isic_image_path(lesion_id, root), isic_mask_path(lesion_id, root)
-    elif dataset == "ph2":
-        image_path, mask_path = ph2_image_path(lesion_id, root), ph2_mask_path(lesion_id, root)
-    else:
-        raise ValueError(f"unknown dataset {dataset!r}: use 'isic2017' or 'ph2'")
-    image = load_image(image_path)
-    return image, load_mask(mask_path, image.shape[:2])
+    """Image and mask of one lesion, the mask resized to the image (:func:`resize_mask`)."""
+    files = get_dataset(dataset)
+    image = load_image(files.image_path(lesion_id, root))
+    return image, load_mask(files.mask_path(lesion_id, root), image.shape[:2])
 
 
 # --------------------------------------------------------------------------- Table 1
@@ -370,8 +407,7 @@ def shapes(lesions, root=None) -> pd.DataFrame:
     mask resized to the image (three decimals)."""
     rows = []
     for dataset, lesion_id in lesions:
-        path = (isic_mask_path(lesion_id, root) if dataset == "isic2017"
-                else ph2_mask_path(lesion_id, root))
+        path = get_dataset(dataset).mask_path(lesion_id, root)
         image, mask = load_lesion(dataset, lesion_id, root)
         rows.append({"dataset": dataset, "lesion_id": lesion_id, "image": image.shape[:2],
                      "mask on disk": load_mask(path).shape,
