@@ -269,3 +269,15 @@ def test_compare_towards_each_class(monkeypatch):
     assert maps == {"abnormal": {"maps": "abnormal"}, "normal": {"maps": "normal"}}
     assert calls == [("abnormal", {"scores": None, "progress": True}),
                      ("normal", {"scores": None, "progress": True})]
+
+
+def test_explanations_see_the_pixels_training_saw(data_root):
+    """The image an explanation reads and resizes is, pixel for pixel, the one the training
+    pipeline fed the model (one decoder and one resize: :mod:`enhance_utils.learning.pipeline`)."""
+    from enhance_utils.data import datasets
+    from enhance_utils.learning import pipeline
+
+    paths = [str(datasets.isic_image_path(i, data_root)) for i in ("ISIC_0000000", "ISIC_0000004")]
+    batch = next(iter(pipeline.make_dataset(paths, [0, 1], 48, 2, lambda x: x)))[0].numpy()
+    for path, seen in zip(paths, batch):
+        np.testing.assert_array_equal(gradcam.model_input(gradcam.read_image(path), 48), seen)

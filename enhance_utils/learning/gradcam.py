@@ -43,25 +43,22 @@ def find_conv_layer(model, name: str | None = None):
 
 
 def model_input(image, image_size: int) -> np.ndarray:
-    """An RGB image (any size, 0–255) resized as the training pipeline does: antialiased
-    bilinear resize to ``image_size`` and rounding to ``uint8``."""
-    import tensorflow as tf
+    """An RGB image (any size, 0–255) resized as the training pipeline resizes it
+    (:func:`enhance_utils.learning.pipeline.resize`)."""
+    from . import pipeline
 
     image = np.asarray(image)
     if image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"expected an RGB image of shape (rows, cols, 3), got {image.shape}")
-    resized = tf.image.resize(tf.convert_to_tensor(image, tf.float32), (image_size, image_size),
-                              antialias=True)
-    return tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8).numpy()
+    return pipeline.resize(image.astype(np.float32), image_size).numpy()
 
 
 def read_image(path) -> np.ndarray:
-    """An image decoded as the training pipeline decodes it (TensorFlow's JPEG decoder, whose
-    pixels can differ from PIL's by a few levels), ``uint8`` (rows, cols, 3)."""
-    import tensorflow as tf
+    """An image decoded as the training pipeline decodes it
+    (:func:`enhance_utils.learning.pipeline.decode`), ``uint8`` (rows, cols, 3)."""
+    from . import pipeline
 
-    raw = tf.io.read_file(str(path))
-    return tf.io.decode_image(raw, channels=3, expand_animations=False).numpy()
+    return pipeline.decode(str(path)).numpy()
 
 
 def load_lesion(lesion_id: str, root=None) -> tuple[np.ndarray, np.ndarray]:

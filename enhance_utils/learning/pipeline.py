@@ -117,11 +117,21 @@ def augment_batch(images, seed=None):
     return tf.clip_by_value(shifted, 0.0, 255.0)
 
 
-def _load(path, image_size: int):
-    raw = tf.io.read_file(path)
-    image = tf.io.decode_image(raw, channels=3, expand_animations=False)
+def decode(path):
+    """An image file as training sees it: TensorFlow's decoder (whose JPEG pixels can differ
+    from Pillow's by a few levels), ``uint8`` (rows, cols, 3)."""
+    return tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+
+
+def resize(image, image_size: int):
+    """An RGB image (any size, 0–255) at the models' input size as training sees it:
+    antialiased bilinear resize to ``image_size`` square, rounded to ``uint8``."""
     image = tf.image.resize(image, (image_size, image_size), antialias=True)
     return tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
+
+
+def _load(path, image_size: int):
+    return resize(decode(path), image_size)
 
 
 def make_dataset(paths, labels, image_size: int, batch_size: int, preprocess, *,
