@@ -95,7 +95,7 @@ def test_interrupted_run_is_redone(tiny_profile, tree, tmp_path, monkeypatch):
     (partial / "predictions.csv").write_text("lesion_id,label,score\n")
     trained = []
     original = one_run.train_one
-    monkeypatch.setattr(experiments, "train_one",
+    monkeypatch.setattr(one_run, "train_one",
                         lambda spec, *a, **k: trained.append(spec.target.spec)
                         or original(spec, *a, **k))
     runs = experiments.run_grid("tiny", results=results, data_root=root, progress=False)
