@@ -92,9 +92,18 @@ PROFILES = {profile.name: profile for profile in (
 )}
 
 
-def get_profile(name: str) -> Profile:
-    """The profile called ``name``; a clear error for an unknown one."""
+def get_profile(profile: str | Profile) -> Profile:
+    """The profile called ``profile``, or ``profile`` itself when it is one; a clear error for
+    an unknown name.
+
+    The boundaries (the command line, the book build, a chapter's parameters cell) hold a
+    name; the functions they call resolve it once with this and hand the :class:`Profile` on,
+    so that a profile defined elsewhere (a test's, a cluster driver's) needs no registration
+    where it trains.
+    """
+    if isinstance(profile, Profile):
+        return profile
     try:
-        return PROFILES[name]
+        return PROFILES[profile]
     except KeyError:
-        raise ValueError(f"unknown profile {name!r}; choose from {sorted(PROFILES)}") from None
+        raise ValueError(f"unknown profile {profile!r}; choose from {sorted(PROFILES)}") from None

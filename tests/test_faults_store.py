@@ -97,7 +97,7 @@ def test_damaged_run_is_named_by_report_and_redone_by_train(five_splits, tmp_pat
     lesions = pd.DataFrame({"lesion_id": [f"ISIC_{i:07d}" for i in range(40)],
                             "label": [0, 1] * 20})
     specs = training.grid("smoke", targets=["crowd:A"], seeds=[2008], lesions=lesions)
-    state = training.plan("smoke", specs, five_splits)
+    state = training.plan(specs, five_splits)
     assert state["todo"] == specs and state["damaged"][0][0] == folder
     assert reason in state["damaged"][0][1]
 

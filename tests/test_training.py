@@ -164,3 +164,17 @@ def test_permuted_targets_shuffle_the_real_values(data_root):
     (other, _), = context.heads("permuted:crowd:A", ids, 1972, "train").values()
     assert np.allclose(again, shuffled, equal_nan=True)
     assert not np.allclose(other, shuffled, equal_nan=True)
+
+
+def test_a_profile_object_trains_without_being_registered(tree, tmp_path):
+    """A grid resolves its profile once and hands it to every run: a profile that is not in
+    ``profiles.PROFILES`` (a test's, a cluster driver's) trains as it is, and stays out."""
+    from dataclasses import replace
+
+    root, _ = tree
+    unlisted = replace(TINY, name="unlisted",
+                       training=replace(TINY.training, targets=("baseline",)))
+    runs = experiments.run_grid(unlisted, results=tmp_path / "results", data_root=root,
+                                progress=False)
+    assert runs.target.tolist() == ["baseline"] and "unlisted" not in profiles.PROFILES
+    assert experiments.missing_runs(unlisted, results=tmp_path / "results", data_root=root) == []

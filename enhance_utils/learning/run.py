@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
-from ..profiles import get_profile
+from ..profiles import Training, get_profile
 from . import store
 from .training import PARTS, Context, RunSpec, run_dir
 
@@ -95,18 +95,21 @@ def _prediction_table(part_frames, heads, last, best) -> pd.DataFrame:
 
 
 def train_one(spec: RunSpec, context: Context, root: Path, progress: bool = True,
-              claim: store.Claim | None = None, keep_weights: bool | None = None) -> dict:
+              claim: store.Claim | None = None, keep_weights: bool | None = None,
+              settings: Training | None = None) -> dict:
     """Train and evaluate one run and store it; returns its ``run.json`` content.
 
     ``keep_weights`` overrides the profile's choice (the explanation chapter keeps the
-    weights of the few runs it explains, in a side store).
+    weights of the few runs it explains, in a side store). ``settings`` are the profile's
+    (:attr:`enhance_utils.profiles.Profile.training`; looked up by the run's profile name
+    when not given): a grid hands its driver's over, wherever the run trains.
     """
     import keras
     from sklearn.metrics import roc_auc_score
 
     from . import models as multitask, pipeline
 
-    settings = get_profile(spec.profile).training
+    settings = settings or get_profile(spec.profile).training
     logging.getLogger("tensorflow").setLevel(logging.ERROR)  # retracing notes, one per run
     determinism = make_deterministic(spec.init_seed)
     by_id = context.lesions.set_index("lesion_id")

@@ -129,11 +129,12 @@ def build_context(n_lesions: int | None, root=None) -> Context:
 
 
 # --------------------------------------------------------------------------- the grid
-def grid(profile: str, archs=None, targets=None, seeds=None, lesions: pd.DataFrame | None = None,
-         kfold: bool = False) -> list[RunSpec]:
+def grid(profile: str | profiles.Profile, archs=None, targets=None, seeds=None,
+         lesions: pd.DataFrame | None = None, kfold: bool = False) -> list[RunSpec]:
     """Every run of a profile (optionally narrowed), split by split: an interrupted grid
     leaves whole splits finished, which the paired comparisons can already use."""
-    settings = get_profile(profile).training
+    profile = get_profile(profile)
+    settings = profile.training
     chosen = targets_module.expand(targets if targets is not None else settings.targets)
     archs = _nonempty(archs if archs is not None else settings.archs, "architecture")
     unknown = [a for a in archs if a not in variants.ALL_ARCHS]
@@ -144,7 +145,7 @@ def grid(profile: str, archs=None, targets=None, seeds=None, lesions: pd.DataFra
     else:
         split_list = splits.paper_splits(lesions, _nonempty(
             seeds if seeds is not None else settings.split_seeds, "split seed"))
-    return [RunSpec(profile, arch, target, split)
+    return [RunSpec(profile.name, arch, target, split)
             for split in split_list for arch in archs for target in chosen]
 
 
@@ -155,7 +156,7 @@ def _nonempty(items, what: str):
     return items
 
 
-def plan(profile: str, specs: list[RunSpec], root: Path) -> dict[str, list]:
+def plan(specs: list[RunSpec], root: Path) -> dict[str, list]:
     """Sort a grid into ``done``, ``todo`` and ``damaged`` (folder, reason) runs."""
     done, todo, damaged = [], [], []
     for spec in specs:
@@ -187,8 +188,6 @@ class GridJob:
     def __call__(self, spec: RunSpec) -> str:
         """Train ``spec`` under its claim: ``"trained"``, ``"busy"`` (claimed by another
         live trainer) or ``"done"`` (another trainer finished it meanwhile)."""
-        if profiles.PROFILES.get(self.profile.name) != self.profile:
-            profiles.PROFILES[self.profile.name] = self.profile  # a profile the driver added
         claim = store.Claim.take(run_dir(self.root, spec), self.token)
         if claim is None:
             return "busy"
@@ -197,7 +196,8 @@ class GridJob:
                 return "done"
             from . import run  # TensorFlow: only where a run trains
 
-            run.train_one(spec, self.context, self.root, self.progress, claim, self.keep_weights)
+            run.train_one(spec, self.context, self.root, self.progress, claim, self.keep_weights,
+                          settings=self.profile.training)
         return "trained"
 
 
@@ -213,18 +213,19 @@ def select_runs(specs: list[RunSpec], run_ids) -> list[RunSpec]:
     return [spec for spec in specs if spec.run_id in chosen]
 
 
-def missing_runs(profile: str, archs=None, targets=None, seeds=None, kfold: bool = False,
-                 results=None, data_root=None) -> list[RunSpec]:
+def missing_runs(profile: str | profiles.Profile, archs=None, targets=None, seeds=None,
+                 kfold: bool = False, results=None, data_root=None) -> list[RunSpec]:
     """The runs of the grid that the store does not hold (absent or damaged), in grid order:
     what ``enhance train --list-runs`` prints for a batch system's array job."""
+    profile = get_profile(profile)
     root = store_root(results)
-    context = build_context(get_profile(profile).training.n_lesions, data_root)
+    context = build_context(profile.training.n_lesions, data_root)
     specs = grid(profile, archs, targets, seeds, context.lesions, kfold)
-    return plan(profile, specs, root)["todo"]
+    return plan(specs, root)["todo"]
 
 
-def run_grid(profile: str, archs=None, targets=None, seeds=None, kfold: bool = False,
-             results=None, data_root=None, progress: bool = True,
+def run_grid(profile: str | profiles.Profile, archs=None, targets=None, seeds=None,
+             kfold: bool = False, results=None, data_root=None, progress: bool = True,
              keep_weights: bool | None = None, executor="local", address: str | None = None,
              cpus_per_run: float | None = None, runs=None) -> pd.DataFrame:
     """Train every run of the grid that the store does not hold yet; returns all runs.
@@ -238,32 +239,32 @@ def run_grid(profile: str, archs=None, targets=None, seeds=None, kfold: bool = F
     those run ids (:attr:`RunSpec.run_id`).
     """
     engine = executors.get(executor, address=address, cpus_per_run=cpus_per_run)
-    root = store_root(results)
-    settings = get_profile(profile).training
-    context = build_context(settings.n_lesions, data_root)
+    profile = get_profile(profile)
+    name, root = profile.name, store_root(results)
+    context = build_context(profile.training.n_lesions, data_root)
     specs = grid(profile, archs, targets, seeds, context.lesions, kfold)
     if runs is not None:
         specs = select_runs(specs, runs)
-    store.clean_temporaries(root, profile)
-    state = plan(profile, specs, root)
+    store.clean_temporaries(root, name)
+    state = plan(specs, root)
     for folder, reason in state["damaged"]:
         print(f"redoing a damaged run: {reason}", flush=True)
-    print(f"{profile}: {len(specs)} runs in the grid, {len(state['done'])} already in "
-          f"{root / profile}, {len(state['todo'])} to train ({engine.name} executor)", flush=True)
-    job = GridJob(context, root, get_profile(profile), uuid.uuid4().hex, progress, keep_weights)
+    print(f"{name}: {len(specs)} runs in the grid, {len(state['done'])} already in "
+          f"{root / name}, {len(state['todo'])} to train ({engine.name} executor)", flush=True)
+    job = GridJob(context, root, profile, uuid.uuid4().hex, progress, keep_weights)
     outcomes = engine.map(job, state["todo"], progress)
     busy = [spec for spec, outcome in zip(state["todo"], outcomes) if outcome == "busy"]
     for spec in busy:
         print(f"skipped {spec.run_id}: claimed by another trainer", flush=True)
-    print(f"{profile}: trained {outcomes.count('trained')} run(s), skipped {len(busy)} claimed "
+    print(f"{name}: trained {outcomes.count('trained')} run(s), skipped {len(busy)} claimed "
           f"by another trainer", flush=True)
     from .results import load_runs
 
-    return load_runs(profile, root)
+    return load_runs(name, root)
 
 
-def train_with_weights(profile: str, targets, split_seed: int, results, arch: str | None = None,
-                       progress: bool = True) -> pd.DataFrame:
+def train_with_weights(profile: str | profiles.Profile, targets, split_seed: int, results,
+                       arch: str | None = None, progress: bool = True) -> pd.DataFrame:
     """Train the runs of ``targets`` on one split of a profile into the store ``results``,
     keeping their weights (chapter 09 asks for the runs it explains that kept none, into
     :func:`enhance_utils.learning.explanations.side_store`); runs that store holds already are
@@ -273,6 +274,7 @@ def train_with_weights(profile: str, targets, split_seed: int, results, arch: st
     trained again is the model whose predictions the profile's own store holds. Returns the
     runs of ``results`` (:func:`run_grid`).
     """
-    arch = arch or get_profile(profile).training.archs[0]
+    profile = get_profile(profile)
+    arch = arch or profile.training.archs[0]
     return run_grid(profile, archs=[arch], targets=list(targets), seeds=[split_seed],
                     results=results, progress=progress, keep_weights=True)
