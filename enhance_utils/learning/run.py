@@ -67,13 +67,13 @@ def _epoch_watch(claim: store.Claim | None, monitor: str = "val_diagnosis_auc"):
 
 
 def _predict(model, data, features) -> dict[str, np.ndarray]:
-    from . import models as multitask
+    from . import models
 
     outputs = model.predict(data, verbose=0)
     if not isinstance(outputs, dict):
-        outputs = {multitask.DIAGNOSIS: outputs}
-    names = multitask.head_names(tuple(features)) if features else {}
-    out = {"score": np.asarray(outputs[multitask.DIAGNOSIS]).reshape(-1)}
+        outputs = {models.DIAGNOSIS: outputs}
+    names = models.head_names(tuple(features)) if features else {}
+    out = {"score": np.asarray(outputs[models.DIAGNOSIS]).reshape(-1)}
     out.update({f: np.asarray(outputs[name]).reshape(-1) for f, name in names.items()})
     return out
 
@@ -107,7 +107,7 @@ def train_one(spec: RunSpec, context: Context, root: Path, progress: bool = True
     import keras
     from sklearn.metrics import roc_auc_score
 
-    from . import models as multitask, pipeline
+    from . import models, pipeline
 
     settings = settings or get_profile(spec.profile).training
     logging.getLogger("tensorflow").setLevel(logging.ERROR)  # retracing notes, one per run
@@ -121,9 +121,9 @@ def train_one(spec: RunSpec, context: Context, root: Path, progress: bool = True
     part = {name: by_id.loc[list(getattr(spec.split, name))]
             for name in ("train", "validation", "test")}
     features = spec.target.features
-    head_of = multitask.head_names(features) if features else {}
-    preprocess = multitask.preprocess_input(spec.arch, settings.variant)
-    class_weights = multitask.class_weights_for(part["train"].label, bool(features),
+    head_of = models.head_names(features) if features else {}
+    preprocess = models.preprocess_input(spec.arch, settings.variant)
+    class_weights = models.class_weights_for(part["train"].label, bool(features),
                                                 settings.variant)
     heads = {name: context.heads(spec.target, frame.index, spec.split.seed, name)
              for name, frame in part.items()}
@@ -135,7 +135,7 @@ def train_one(spec: RunSpec, context: Context, root: Path, progress: bool = True
             heads={head_of[f]: v for f, v in heads[name].items()}, training=training,
             class_weights=class_weights if training else None, seed=spec.init_seed)
 
-    model, weights_init = multitask.build_model(spec.arch, settings.image_size, features,
+    model, weights_init = models.build_model(spec.arch, settings.image_size, features,
                                                 weights=settings.weights,
                                                 learning_rate=settings.learning_rate,
                                                 variant=settings.variant)
@@ -166,7 +166,7 @@ def train_one(spec: RunSpec, context: Context, root: Path, progress: bool = True
     predictions = _prediction_table({p: part[p] for p in PARTS}, heads, last, best)
     record = {
         "profile": spec.profile, "arch": spec.arch,
-        "network": multitask.network(spec.arch, settings.variant), "variant": settings.variant,
+        "network": models.network(spec.arch, settings.variant), "variant": settings.variant,
         "target": spec.target.spec, "model": spec.target.model, "split": spec.split.name,
         "seed": spec.split.seed, "init_seed": spec.init_seed,
         "selection": settings.selection, "auc": aucs[settings.selection],
