@@ -163,3 +163,11 @@ def test_forest_plots_one_figure_per_architecture():
     assert len({ax.figure for ax in axes}) == 2
     assert paired.plot_forests(frame.iloc[:0]) == []
     plt.close("all")
+
+
+def test_a_verdict_that_cannot_separate_names_the_detectable_difference():
+    a = np.array([0.8, 0.7, 0.9, 0.75, 0.85])
+    noisy = paired.corrected_t_test(a + [0.03, -0.02, 0.04, -0.01, 0.01], a, 1400, 250)
+    said = paired.verdict("x", "y", noisy, mdd=0.0612)
+    assert said.endswith("This design detects a true difference of 6.1 points with 80% power.")
+    assert "detects" not in paired.verdict("x", "y", noisy, mdd=np.nan)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..stats import paired
+from ..stats import paired, power
 from . import targets as targets_module
 from .ensembles import (missing_members, model_predictions, real_only, split_aucs, table4,
                         table5, wide)
@@ -53,7 +53,7 @@ COMPARISON_COLUMNS = [
     "arch", "model_a", "model_b", "n_pairs", "mean_diff", "sd_diff", "ci_low", "ci_high", "p",
     "n_train", "n_test", "corrected_ci_low", "corrected_ci_high", "corrected_p",
     "delong_diff", "delong_p", "delong_min_split_p", "holm_p", "holm_ci_low", "holm_ci_high",
-    "n_comparisons", "verdict"]
+    "n_comparisons", "mdd", "verdict"]
 
 
 def compare(model_preds: pd.DataFrame, runs: pd.DataFrame, arch: str, model_a: str,
@@ -112,7 +112,8 @@ def paired_comparisons(runs: pd.DataFrame, predictions: pd.DataFrame, pairs=None
     The comparisons of one architecture form one family: ``holm_p`` is the corrected t-test's
     p adjusted by Holm's step-down method over that family (``corrected_p`` stays beside it),
     ``holm_ci_*`` the Bonferroni-adjusted (simultaneous) corrected interval, and the verdict
-    is read from those.
+    is read from those. ``mdd`` is the minimum detectable difference of each comparison at 80 %
+    power and the family's Bonferroni level (:func:`enhance_utils.stats.power.comparisons_mdd`).
     """
     if not randomized:
         predictions = real_only(predictions)
@@ -145,16 +146,18 @@ def _adjust_family(frame: pd.DataFrame, pairs: list) -> pd.DataFrame:
     if ok.any():
         holm[ok] = multipletests(p[ok], method="holm")[1]
     level = 1 - (1 - paired.LEVEL) / m
+    mdd = power.comparisons_mdd(frame.assign(n_comparisons=m))
     lows, highs, verdicts = [], [], []
-    for row, (x, y) in zip(frame.itertuples(), pairs):
+    for row, (x, y), detectable in zip(frame.itertuples(), pairs, mdd):
         n_train, n_test = row.n_train, row.n_test
         wide = (paired.corrected_t_test(x, y, n_train, n_test, level=level)
                 if np.isfinite(n_train) else paired.paired_difference(x, y, level=level))
         lows.append(wide.ci_low)
         highs.append(wide.ci_high)
-        verdicts.append(paired.verdict(row.model_a, row.model_b, wide, family=m))
+        verdicts.append(paired.verdict(row.model_a, row.model_b, wide, family=m,
+                                       mdd=detectable))
     return frame.assign(holm_p=holm, holm_ci_low=lows, holm_ci_high=highs, n_comparisons=m,
-                        verdict=verdicts)
+                        mdd=mdd.to_numpy(), verdict=verdicts)
 
 
 def report(profile: str, out, results=None) -> dict[str, pd.DataFrame]:
@@ -201,7 +204,8 @@ def report(profile: str, out, results=None) -> dict[str, pd.DataFrame]:
 STORE_VIEWS = {"multitask": "chapter 06", "ensembles": "chapter 07", "randomized": "chapter 08"}
 #: the columns of the paired comparisons that chapter 07 shows of another store
 SHOWN_COMPARISON_COLUMNS = ["arch", "model_a", "model_b", "n_pairs", "mean_diff",
-                            "corrected_ci_low", "corrected_ci_high", "corrected_p", "delong_p"]
+                            "corrected_ci_low", "corrected_ci_high", "corrected_p", "holm_p",
+                            "delong_p", "mdd"]
 
 
 def other_store(view: str, profile: str = "cpu", results=None) -> dict[str, pd.DataFrame]:

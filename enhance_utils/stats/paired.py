@@ -166,11 +166,13 @@ def delong_across_splits(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
 
 # --------------------------------------------------------------------------- in words
 def verdict(name_a: str, name_b: str, result: PairedResult, scale: float = 100,
-            family: int = 1) -> str:
+            family: int = 1, mdd: float | None = None) -> str:
     """One sentence: does the (corrected) CI of ``a - b`` exclude zero?
 
     ``family`` > 1 says that ``result`` holds a simultaneous interval over that many
-    comparisons (Bonferroni level, matching Holm-adjusted p values).
+    comparisons (Bonferroni level, matching Holm-adjusted p values). ``mdd``, the design's
+    minimum detectable difference (:mod:`enhance_utils.stats.power`), is said with a verdict
+    that cannot separate the two.
     """
     if result.n_pairs < 2 or np.isnan(result.ci_low):
         return (f"{result.n_pairs} split(s) in common: too few to compare {name_a} with "
@@ -181,8 +183,10 @@ def verdict(name_a: str, name_b: str, result: PairedResult, scale: float = 100,
     if low < -scale or high > scale:  # an AUC difference lies within ±1
         ci = f"{diff:+.1f} AUC points ({kind} wider than the whole range of AUC differences)"
     if low <= 0 <= high:
+        detectable = (f" This design detects a true difference of {scale * mdd:.1f} points "
+                      f"with 80% power." if mdd is not None and np.isfinite(mdd) else "")
         return (f"{result.n_pairs} splits cannot separate {name_a} from {name_b}: "
-                f"{ci} includes zero.")
+                f"{ci} includes zero.{detectable}")
     better, worse = (name_a, name_b) if diff > 0 else (name_b, name_a)
     caveat = (f" With only {result.n_pairs} splits the spread of the differences is itself "
               f"barely known: do not trust this." if result.n_pairs < 3 else "")
