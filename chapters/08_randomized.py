@@ -324,7 +324,7 @@ else:
 # %% [markdown]
 # ## What this book's runs say
 #
-# The paper's claims for this chapter, each tested on the runs of the profile shown: a family of paired comparisons over the splits (corrected resampled t-test), with Holm's adjustment over the family ({mod}`enhance_utils.stats.evidence`). The sentences are generated from the comparisons, so they change with the store; they also say what runs of this scale cannot tell.
+# The paper's claims for this chapter, each tested on the runs of the profile shown: a set of paired comparisons over the splits (corrected resampled t-test), Holm-adjusted over every comparison the book makes for that architecture ({mod}`enhance_utils.learning.claims`; the rule is stated once, in {mod}`enhance_utils.learning.verdicts`). The sentences are generated from the comparisons, so they change with the store; they also say what runs of this scale cannot tell.
 
 # %%
 claims = evidence.claims(results.load_runs(profile), results.load_predictions(profile),

@@ -6,9 +6,10 @@ The package mirrors the paper's parts; every subpackage imports nothing on its o
   the ENHANCE annotations, what each chapter reads, and the paper's published numbers;
 * :mod:`enhance_utils.abc`: the automated ABC algorithms (chapter 03);
 * :mod:`enhance_utils.stats`: correlation with the diagnosis (04), agreement (05), paired
-  statistics and the evidence on the paper's claims (07–08);
+  statistics and what a design can detect (07–08);
 * :mod:`enhance_utils.learning`: models, input pipeline, splits, targets, the experiment store,
-  training, executors, ensembles and explanations (06–09);
+  training, executors, ensembles, verdicts, the evidence on the paper's claims and
+  explanations (06–09);
 * :mod:`enhance_utils.book`: the chapter manifest, the build, glued prose, the scorecard,
   teaching, Colab and the chapters' figures and explorers.
 
@@ -24,7 +25,7 @@ __version__ = "0.1.0"
 CHAPTER_MODULES = {
     "config": "data.paths", "datasets": "data.datasets", "annotations": "data.annotations",
     "reference": "data.paper", "correlation": "stats.correlation",
-    "agreement": "stats.agreement", "paired": "stats.paired", "evidence": "stats.evidence",
+    "agreement": "stats.agreement", "paired": "stats.paired", "evidence": "learning.claims",
     "multitask": "learning.models", "pipeline": "learning.pipeline",
     "splits": "learning.splits", "targets": "learning.targets",
     "experiments": "learning.training", "results": "learning.results",

@@ -155,13 +155,13 @@ def _cmd_train(args) -> int:
 
 
 def _cmd_report(args) -> int:
-    from .learning import verdicts  # reads the store only: no TensorFlow
+    from .learning import report  # reads the store only: no TensorFlow
 
     from .learning.store import StoreError
 
     start = time.perf_counter()
     try:
-        tables = verdicts.report(args.profile, args.out, results=args.results)
+        tables = report.report(args.profile, args.out, results=args.results)
     except (StoreError, FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -170,7 +170,7 @@ def _cmd_report(args) -> int:
         print(f"no {row.model} for {row.arch} {row.split}: missing {row.missing}")
     print(f"{len(tables['table5'])} rows in table5, {len(tables['table4'])} in table4, "
           f"{len(tables['paired']) + len(tables['controls'])} paired comparisons (Holm-adjusted "
-          f"per architecture and table), {len(missing)} ensemble splits left out "
+          f"over each architecture's family), {len(missing)} ensemble splits left out "
           f"for missing runs; wrote {args.out} in {time.perf_counter() - start:.1f} s")
     return 0
 

@@ -129,19 +129,35 @@ def test_paired_comparisons(store):
 
 
 def test_holm_adjusts_each_family(store):
+    """One family per architecture: every comparison the book makes (chapters 07 and 08),
+    whichever subset a page asks for."""
     runs, predictions = load(store)
     comp = verdicts.paired_comparisons(runs, predictions)
-    assert (comp.n_comparisons == len(comp)).all()
+    controls = verdicts.paired_comparisons(runs, predictions, pairs=verdicts.control_pairs)
+    models = ensembles.model_predictions(predictions).model.unique()
+    family = verdicts.family_pairs(models)
+    assert len(comp) + len(controls) < len(family)  # the uniform ensembles against baseline
+    assert (comp.n_comparisons == len(family)).all()
+    assert (controls.n_comparisons == len(family)).all()
+    everything = verdicts.paired_comparisons(runs, predictions, pairs=family)
     from statsmodels.stats.multitest import multipletests
 
-    ok = comp.corrected_p.notna()
-    expected = multipletests(comp.corrected_p[ok], method="holm")[1]
-    assert np.allclose(comp.holm_p[ok], expected)
-    assert (comp.holm_p[ok] >= comp.corrected_p[ok]).all()
+    ok = everything.corrected_p.notna()
+    expected = multipletests(everything.corrected_p[ok], method="holm")[1]
+    assert np.allclose(everything.holm_p[ok], expected)
+    assert (everything.holm_p[ok] >= everything.corrected_p[ok]).all()
+    same = everything.set_index(["model_a", "model_b"])
+    for table in (comp, controls):  # the same adjusted p on every page
+        mine = table.set_index(["model_a", "model_b"])
+        assert np.allclose(mine.holm_p, same.loc[mine.index].holm_p, equal_nan=True)
+        assert np.allclose(mine.delong_holm_p, same.loc[mine.index].delong_holm_p,
+                           equal_nan=True)
     two = comp[comp.n_pairs == 2]  # simultaneous intervals are wider than single ones
-    holm = two.holm_ci_high - two.holm_ci_low
-    assert (holm >= two.corrected_ci_high - two.corrected_ci_low).all()
-    assert two.verdict.str.contains(f"adjusted for {len(comp)} comparisons").all()
+    wide = two.simultaneous_ci_high - two.simultaneous_ci_low
+    assert (wide >= two.corrected_ci_high - two.corrected_ci_low).all()
+    said = f"Bonferroni 95% simultaneous CI over {len(family)} comparisons"
+    assert two.verdict.str.contains(said).all()
+    assert two.verdict.str.contains("Holm-adjusted p = ").all()
 
 
 def test_report_command_and_empty_store(store, tmp_path, capsys):
@@ -283,5 +299,5 @@ def test_each_comparison_says_what_its_design_could_detect():
         assert row.mdd == pytest.approx(power.design_mdd(
             row.sd_diff, row.n_pairs, row.n_test, row.n_train, m=row.n_comparisons))
     assert (comp.mdd > 0.042).all()
-    inside = (comp.holm_ci_low <= 0) & (comp.holm_ci_high >= 0)
+    inside = comp.holm_p >= 0.05
     assert inside.any() and comp.verdict[inside].str.contains("detects a true difference").all()

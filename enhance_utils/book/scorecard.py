@@ -150,17 +150,17 @@ def agreement_rows(between: pd.DataFrame, profile: str) -> list[dict]:
 
 
 def training_rows(profile: str, results=None) -> list[dict]:
-    """Tables 4 and 5 against the store's ``verdicts.report`` tables of ``profile``, by
+    """Tables 4 and 5 against the store's ``report.report`` tables of ``profile``, by
     architecture and model; a paper value without a matching run is not reproducible here."""
     book = {"table4": pd.DataFrame(), "table5": pd.DataFrame()}
     note = ""
     try:
         import tempfile
 
-        from ..learning import verdicts
+        from ..learning import report
 
         with tempfile.TemporaryDirectory() as out:
-            book.update({k: v for k, v in verdicts.report(profile, out, results).items()
+            book.update({k: v for k, v in report.report(profile, out, results).items()
                          if k in book})
     except Exception as err:   # an empty or partial store: the rows say why
         note = f" ({type(err).__name__}: {err})"

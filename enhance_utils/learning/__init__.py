@@ -8,6 +8,7 @@ Modules: :mod:`~enhance_utils.learning.models`, :mod:`~enhance_utils.learning.va
 :mod:`~enhance_utils.learning.training`, :mod:`~enhance_utils.learning.run`,
 :mod:`~enhance_utils.learning.results`, :mod:`~enhance_utils.learning.executors`,
 :mod:`~enhance_utils.learning.ensembles`, :mod:`~enhance_utils.learning.verdicts`,
+:mod:`~enhance_utils.learning.claims`, :mod:`~enhance_utils.learning.report`,
 :mod:`~enhance_utils.learning.gradcam`, :mod:`~enhance_utils.learning.explanations`.
 TensorFlow is imported only by the functions that build, train or read models.
 """

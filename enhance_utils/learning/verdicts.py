@@ -2,11 +2,22 @@
 
 Each comparison pairs two models of one architecture over the splits both were trained on
 (:mod:`enhance_utils.stats.paired`: the plain and the corrected resampled t-test, DeLong per
-split). The comparisons of one architecture form a family whose p values and intervals are
-adjusted together (Holm; Bonferroni for the simultaneous intervals), and every verdict is
-read from the adjusted numbers. :func:`report` writes every table of a store;
-:func:`show_other_store` shows a training chapter what another profile's store (the committed
-``cpu`` one) holds.
+split); :mod:`enhance_utils.learning.report` writes every table of a store.
+:func:`show_other_store` shows a training chapter what another profile's store (the
+committed ``cpu`` one) holds.
+
+**The book's one multiplicity rule.** Per store and architecture, *every* comparison the book
+makes forms one family (:func:`family_pairs`: chapter 07's comparisons with the baseline and the
+baseline ensemble, chapter 08's comparisons with the randomized controls and of the uniform
+ensembles with the baseline; the closing claims of chapters 06–08 are subsets of it). The test
+is the corrected resampled t-test; its p values are adjusted by Holm's step-down method over
+the whole family (``holm_p``), and so are DeLong's (``delong_holm_p``). A comparison is
+*separated* when its Holm-adjusted p is below 0.05. The intervals beside them are Bonferroni
+simultaneous intervals at level 1 − 0.05/m over the same family (``simultaneous_ci_*``): when
+one excludes zero Holm separates too, while Holm may separate a comparison whose Bonferroni
+interval still touches zero (it tests the later comparisons at a larger level). Since the
+family does not depend on the page, one comparison has the same adjusted p wherever it is
+shown.
 """
 from __future__ import annotations
 
@@ -49,11 +60,22 @@ def control_pairs(models=None) -> list[tuple[str, str]]:
     return [p for p in pairs if p[0] in models and p[1] in models]
 
 
+def family_pairs(models) -> list[tuple[str, str]]:
+    """Every comparison the book makes among ``models`` of one architecture: one family
+    (see the module's multiplicity rule)."""
+    models = list(dict.fromkeys(models))
+    present = set(models)
+    uniform = [(ensemble_name(s, "uniform"), "baseline") for s in SOURCES]
+    pairs = default_pairs(models) + control_pairs(models) + [
+        p for p in uniform if p[0] in present and p[1] in present]
+    return list(dict.fromkeys(pairs))
+
+
 COMPARISON_COLUMNS = [
     "arch", "model_a", "model_b", "n_pairs", "mean_diff", "sd_diff", "ci_low", "ci_high", "p",
     "n_train", "n_test", "corrected_ci_low", "corrected_ci_high", "corrected_p",
-    "delong_diff", "delong_p", "delong_min_split_p", "holm_p", "holm_ci_low", "holm_ci_high",
-    "n_comparisons", "mdd", "verdict"]
+    "delong_diff", "delong_p", "delong_min_split_p", "holm_p", "delong_holm_p",
+    "simultaneous_ci_low", "simultaneous_ci_high", "n_comparisons", "mdd", "verdict"]
 
 
 def compare(model_preds: pd.DataFrame, runs: pd.DataFrame, arch: str, model_a: str,
@@ -106,97 +128,71 @@ def _compare(model_preds: pd.DataFrame, runs: pd.DataFrame, arch: str, model_a: 
 
 def paired_comparisons(runs: pd.DataFrame, predictions: pd.DataFrame, pairs=None,
                        randomized: bool = True) -> pd.DataFrame:
-    """:func:`compare` for every architecture and pair (default :func:`default_pairs`);
-    ``randomized=False`` leaves the controls out.
+    """:func:`compare` for every architecture and pair (default :func:`default_pairs`; a list,
+    or a function of the architecture's models), adjusted over the architecture's whole
+    family (:func:`family_pairs`, plus any requested pair outside it); ``randomized=False``
+    leaves the rows with a control model out.
 
-    The comparisons of one architecture form one family: ``holm_p`` is the corrected t-test's
-    p adjusted by Holm's step-down method over that family (``corrected_p`` stays beside it),
-    ``holm_ci_*`` the Bonferroni-adjusted (simultaneous) corrected interval, and the verdict
-    is read from those. ``mdd`` is the minimum detectable difference of each comparison at 80 %
-    power and the family's Bonferroni level (:func:`enhance_utils.stats.power.comparisons_mdd`).
+    ``holm_p`` is the corrected t-test's p adjusted by Holm's method over the family
+    (``corrected_p`` stays beside it), ``delong_holm_p`` DeLong's, ``simultaneous_ci_*`` the
+    Bonferroni simultaneous corrected interval, and the verdict is read from ``holm_p``.
+    ``mdd`` is the minimum detectable difference of each comparison at 80 % power and the
+    family's Bonferroni level (:func:`enhance_utils.stats.power.comparisons_mdd`).
     """
-    if not randomized:
-        predictions = real_only(predictions)
     preds = model_predictions(predictions)
     frames = []
     for arch in dict.fromkeys(preds.arch):
         models = preds[preds.arch == arch].model.unique()
         chosen = pairs(models) if callable(pairs) else (
             pairs if pairs is not None else default_pairs(models))
-        results = [_compare(preds, runs, arch, a, b) for a, b in chosen
-                   if a in models and b in models]
-        frames.append(_adjust_family(pd.DataFrame([r[0] for r in results]),
-                                     [r[2] for r in results]))
+        chosen = [p for p in dict.fromkeys(map(tuple, chosen))
+                  if p[0] in models and p[1] in models]
+        family = list(dict.fromkeys(family_pairs(models) + chosen))
+        results = [_compare(preds, runs, arch, a, b) for a, b in family]
+        table = _adjust_family(pd.DataFrame([r[0] for r in results]), [r[2] for r in results])
+        frames.append(table.set_index(["model_a", "model_b"], drop=False).loc[chosen])
+    frames = [f.reset_index(drop=True) for f in frames if len(f)]
+    if not randomized:
+        controls = ("_random", "_permuted")
+        frames = [f[~(f.model_a.str.endswith(controls) | f.model_b.str.endswith(controls))]
+                  for f in frames]
     frames = [f for f in frames if len(f)]
     if not frames:
         return pd.DataFrame(columns=COMPARISON_COLUMNS)
     return pd.concat(frames, ignore_index=True)[COMPARISON_COLUMNS]
 
 
-def _adjust_family(frame: pd.DataFrame, pairs: list) -> pd.DataFrame:
-    """Holm-adjusted p, simultaneous intervals and the verdict over one family."""
-    if frame.empty:
-        return frame
+def _holm(p: np.ndarray) -> np.ndarray:
     from statsmodels.stats.multitest import multipletests
 
-    m = len(frame)
-    p = frame.corrected_p.to_numpy(float)
-    holm = np.full(m, np.nan)
+    out = np.full(len(p), np.nan)
     ok = ~np.isnan(p)
     if ok.any():
-        holm[ok] = multipletests(p[ok], method="holm")[1]
+        out[ok] = multipletests(p[ok], method="holm")[1]
+    return out
+
+
+def _adjust_family(frame: pd.DataFrame, pairs: list) -> pd.DataFrame:
+    """Holm-adjusted p (corrected t-test and DeLong), Bonferroni simultaneous intervals, the
+    minimum detectable difference and the verdict over one family."""
+    if frame.empty:
+        return frame
+    m = len(frame)
+    holm = _holm(frame.corrected_p.to_numpy(float))
     level = 1 - (1 - paired.LEVEL) / m
     mdd = power.comparisons_mdd(frame.assign(n_comparisons=m))
     lows, highs, verdicts = [], [], []
-    for row, (x, y), detectable in zip(frame.itertuples(), pairs, mdd):
+    for row, (x, y), detectable, adjusted in zip(frame.itertuples(), pairs, mdd, holm):
         n_train, n_test = row.n_train, row.n_test
         wide = (paired.corrected_t_test(x, y, n_train, n_test, level=level)
                 if np.isfinite(n_train) else paired.paired_difference(x, y, level=level))
         lows.append(wide.ci_low)
         highs.append(wide.ci_high)
         verdicts.append(paired.verdict(row.model_a, row.model_b, wide, family=m,
-                                       mdd=detectable))
-    return frame.assign(holm_p=holm, holm_ci_low=lows, holm_ci_high=highs, n_comparisons=m,
+                                       mdd=detectable, adjusted_p=adjusted))
+    return frame.assign(holm_p=holm, delong_holm_p=_holm(frame.delong_p.to_numpy(float)),
+                        simultaneous_ci_low=lows, simultaneous_ci_high=highs, n_comparisons=m,
                         mdd=mdd.to_numpy(), verdict=verdicts)
-
-
-def report(profile: str, out, results=None) -> dict[str, pd.DataFrame]:
-    """Write ``table5.csv``, ``table4.csv``, ``paired.csv`` (chapter 07's comparisons),
-    ``controls.csv`` (chapter 08's), ``claims.csv`` (:mod:`enhance_utils.stats.evidence`),
-    ``split_aucs.csv`` and ``missing_runs.csv`` for what the
-    store of ``profile`` holds; returns the tables.
-
-    A store without a single finished run, or with a damaged run folder, is a
-    :class:`enhance_utils.learning.store.StoreError` naming it: nothing is written then.
-    """
-    from pathlib import Path
-
-    from ..data import paths
-    from . import store
-
-    runs = load_runs(profile, results)
-    if runs.empty:
-        root = Path(results) if results else paths.results_dir()
-        raise store.StoreError(f"no finished run in {root / profile}: train first "
-                               f"(`enhance train --profile {profile}`) or check --results")
-    predictions = load_predictions(profile, results)
-    t5 = table5(runs, predictions)
-    tables = {
-        "table5": t5,
-        "table4": table4(t5),
-        "paired": paired_comparisons(runs, predictions),
-        "controls": paired_comparisons(runs, predictions, pairs=control_pairs),
-        "split_aucs": split_aucs(model_predictions(predictions)),
-        "missing_runs": missing_members(predictions),
-    }
-    from ..stats import evidence  # it builds on this module
-
-    tables["claims"] = evidence.claims(runs, predictions)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    for name, frame in tables.items():
-        frame.to_csv(out / f"{name}.csv", index=False)
-    return tables
 
 
 # ------------------------------------------------------- another profile's store (06–08)

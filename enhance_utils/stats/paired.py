@@ -166,31 +166,39 @@ def delong_across_splits(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
 
 # --------------------------------------------------------------------------- in words
 def verdict(name_a: str, name_b: str, result: PairedResult, scale: float = 100,
-            family: int = 1, mdd: float | None = None) -> str:
-    """One sentence: does the (corrected) CI of ``a - b`` exclude zero?
+            family: int = 1, mdd: float | None = None, adjusted_p: float | None = None) -> str:
+    """One sentence: are ``a`` and ``b`` separated?
 
-    ``family`` > 1 says that ``result`` holds a simultaneous interval over that many
-    comparisons (Bonferroni level, matching Holm-adjusted p values). ``mdd``, the design's
-    minimum detectable difference (:mod:`enhance_utils.stats.power`), is said with a verdict
-    that cannot separate the two.
+    Without ``adjusted_p``, they are when the (corrected) CI of ``a - b`` excludes zero. With
+    it (Holm's adjusted p of a family), they are when it is below ``1 - LEVEL``, and the
+    sentence gives it. ``family`` > 1 says that ``result`` holds a Bonferroni simultaneous
+    interval over that many comparisons. ``mdd``, the design's minimum detectable difference
+    (:mod:`enhance_utils.stats.power`), is said with a verdict that cannot separate the two.
     """
     if result.n_pairs < 2 or np.isnan(result.ci_low):
         return (f"{result.n_pairs} split(s) in common: too few to compare {name_a} with "
                 f"{name_b}.")
     diff, low, high = (scale * v for v in (result.mean_diff, result.ci_low, result.ci_high))
-    kind = "95% CI" if family <= 1 else f"95% CI adjusted for {family} comparisons"
+    kind = ("95% CI" if family <= 1
+            else f"Bonferroni 95% simultaneous CI over {family} comparisons")
     ci = f"{diff:+.1f} AUC points ({kind} {low:+.1f} to {high:+.1f})"
     if low < -scale or high > scale:  # an AUC difference lies within ±1
         ci = f"{diff:+.1f} AUC points ({kind} wider than the whole range of AUC differences)"
-    if low <= 0 <= high:
+    if adjusted_p is None or np.isnan(adjusted_p):
+        separated, said = not low <= 0 <= high, ""
+    else:
+        separated = adjusted_p < 1 - LEVEL
+        said = f"Holm-adjusted p = {adjusted_p:.3g}; "
+    if not separated:
         detectable = (f" This design detects a true difference of {scale * mdd:.1f} points "
                       f"with 80% power." if mdd is not None and np.isfinite(mdd) else "")
         return (f"{result.n_pairs} splits cannot separate {name_a} from {name_b}: "
-                f"{ci} includes zero.{detectable}")
+                f"{said}{ci}.{detectable}")
     better, worse = (name_a, name_b) if diff > 0 else (name_b, name_a)
     caveat = (f" With only {result.n_pairs} splits the spread of the differences is itself "
               f"barely known: do not trust this." if result.n_pairs < 3 else "")
-    return f"{better} is better than {worse} over {result.n_pairs} splits: {ci}.{caveat}"
+    return (f"{better} is better than {worse} over {result.n_pairs} splits: {said}{ci}."
+            f"{caveat}")
 
 
 def plot_forest(comparisons: pd.DataFrame, title: str = "", ax=None, scale: float = 100):

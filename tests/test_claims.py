@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import fakestore
-from enhance_utils.stats import evidence
+from enhance_utils.learning import claims
 from enhance_utils import profiles
 from enhance_utils.learning.results import load_predictions, load_runs
 
@@ -33,7 +33,7 @@ def store(tmp_path):
 
 def test_claims_supported_when_every_split_agrees(store):
     runs = load_runs("smoke", store)
-    table = evidence.claims(runs, load_predictions("smoke", store)).set_index("claim")
+    table = claims.claims(runs, load_predictions("smoke", store)).set_index("claim")
     assert set(table.index) == {"single", "ensemble", "ensemble_vs_baselines",
                                 "real_vs_uniform", "real_vs_permuted"}  # no joint model stored
     for claim in ("ensemble", "ensemble_vs_baselines", "real_vs_uniform", "real_vs_permuted"):
@@ -47,18 +47,19 @@ def test_claims_supported_when_every_split_agrees(store):
 def test_claim_statement_when_intervals_include_zero():
     row = {"paper": "X beats Y", "arch": "small", "n_comparisons": 9, "n_splits": 5,
            "n_positive": 4, "n_separated_up": 0, "n_separated_down": 0, "diff_min": -1.2,
-           "diff_max": 2.6, "holm_low_min": -4.0, "holm_high_max": 6.1}
-    text = evidence.statement(row)
+           "diff_max": 2.6, "holm_p_min": 0.41, "simultaneous_low_min": -4.0,
+           "simultaneous_high_max": 6.1, "mdd_max": 7.3}
+    text = claims.statement(row)
     assert "4 of 9" in text and "-1.2 to +2.6" in text and "neither confirm nor refute" in text
-    assert "-4.0 to +6.1" in text
-    wide = evidence.statement(dict(row, holm_low_min=-574.7))
+    assert "-4.0 to +6.1" in text and "0.41" in text and "from about 7.3 points" in text
+    wide = claims.statement(dict(row, simultaneous_low_min=-574.7))
     assert "wider than the whole range" in wide and "574" not in wide
-    against = evidence.statement(dict(row, n_separated_down=2))
+    against = claims.statement(dict(row, n_separated_down=2))
     assert "goes against the claim" in against
 
 
 def test_limits_name_what_differs_from_the_paper():
     cpu, paper = (profiles.get_profile(p).training for p in ("cpu", "paper"))
-    text = evidence.limits(cpu, paper)
+    text = claims.limits(cpu, paper)
     assert "64 px" in text and "384 px" in text and "random weights" in text
-    assert evidence.limits(paper, paper) == ""
+    assert claims.limits(paper, paper) == ""
