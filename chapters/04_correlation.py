@@ -56,7 +56,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from enhance_utils import annotations, correlation, datasets, prose, reference
+from enhance_utils import annotations, correlation, datasets, explorers, prose, reference
 from enhance_utils.profiles import get_profile
 
 settings = get_profile(profile)
@@ -252,7 +252,7 @@ prose.glue_all(prose.correlation_numbers(table, variants, comparison, ann.long, 
 # In the static book the view below is the first choice, ISIC 2017 automated asymmetry.
 
 # %%
-correlation.explorer(ann.long, resamples=resamples, seed=seed,
+explorers.correlation_explorer(ann.long, resamples=resamples, seed=seed,
                      show_static=static_views)
 
 # %% [markdown]

@@ -62,8 +62,8 @@ import pandas as pd
 from IPython.display import Markdown
 from sklearn.metrics import roc_auc_score
 
-from enhance_utils import (config, datasets, ensembles, evidence, experiments, paired, prose,
-                           prose_training, results, verdicts)
+from enhance_utils import (config, datasets, ensembles, evidence, experiments, explorers, paired,
+                           prose, prose_training, results, verdicts)
 from enhance_utils.profiles import get_profile
 
 if train:  # a chapter run on its own (Colab, Binder) first trains chapter 6's grid; else a no-op
@@ -144,7 +144,7 @@ else:
 # store has it.
 
 # %%
-ensembles.roc_explorer(preds, show_static=static_views)
+explorers.roc_explorer(preds, show_static=static_views)
 
 # %% [markdown]
 # ## Is the difference real?

@@ -69,7 +69,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from enhance_utils import experiments, explain, gradcam, prose
+from enhance_utils import experiments, explain, explorers, gradcam, prose
 from enhance_utils.profiles import get_profile
 
 settings = get_profile(profile).training
@@ -178,7 +178,7 @@ plt.tight_layout()
 # first abnormal lesion with the first model whose map for "abnormal" is not empty.
 
 # %%
-explain.explorer(tables, maps, show_static=static_views)
+explorers.gradcam_explorer(tables, maps, show_static=static_views)
 
 # %% [markdown]
 # ## The annotation head next to the real score

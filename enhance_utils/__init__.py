@@ -32,7 +32,8 @@ CHAPTER_MODULES = {
     "ensembles": "learning.ensembles", "verdicts": "learning.verdicts",
     "explain": "learning.explanations", "gradcam": "learning.gradcam",
     "variants": "learning.variants",
-    "figures": "book.figures", "prose": "book.prose", "prose_training": "book.prose_training",
+    "figures": "book.figures",
+    "explorers": "book.explorers", "prose": "book.prose", "prose_training": "book.prose_training",
 }
 
 

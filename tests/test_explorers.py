@@ -12,7 +12,7 @@ import pytest  # noqa: E402
 
 from enhance_utils.stats import agreement, bootstrap, correlation
 from enhance_utils.data import annotations, datasets
-from enhance_utils.learning import ensembles, explanations, gradcam
+from enhance_utils.learning import ensembles, gradcam
 from enhance_utils.book import figures
 from enhance_utils.book import explorers
 
@@ -149,7 +149,7 @@ def test_bootstrap_view_is_the_rows_interval(data_root, scores):
 @pytest.mark.parametrize("show_static", [True, False])
 def test_correlation_explorer_switches_source_feature_and_rule(data_root, long, scores,
                                                                no_kernel, show_static):
-    correlation.explorer(long, data_root, resamples=200, show_static=show_static)
+    explorers.correlation_explorer(long, data_root, resamples=200, show_static=show_static)
     widgets, tables = _split(no_kernel)
     controls = _controls(widgets[0])
     assert set(controls) == {"scores", "feature", "student rule"}
@@ -195,10 +195,10 @@ def model_preds(tmp_path):
 
 @pytest.mark.parametrize("show_static", [True, False])
 def test_roc_explorer_per_split_and_model(model_preds, no_kernel, show_static):
-    ensembles.roc_explorer(model_preds, show_static=show_static)
+    explorers.roc_explorer(model_preds, show_static=show_static)
     widgets, tables = _split(no_kernel)
     controls = _controls(widgets[0])
-    assert list(controls["split"].options) == [ensembles.ALL_SPLITS, "seed1970", "seed1972"]
+    assert list(controls["split"].options) == [explorers.ALL_SPLITS, "seed1970", "seed1972"]
     assert "baseline" not in controls["model"].options and controls["model"].value == "crowdABC"
     if not show_static:
         assert tables == [] and plt.get_fignums() == []
@@ -214,14 +214,14 @@ def test_roc_explorer_per_split_and_model(model_preds, no_kernel, show_static):
 
 def test_explorers_draw_no_static_copy_by_default(model_preds, no_kernel):
     """Called as a reader would, an explorer shows its widget only (the view is in it)."""
-    ensembles.roc_explorer(model_preds)
-    explanations.explorer(*_explanations())
+    explorers.roc_explorer(model_preds)
+    explorers.gradcam_explorer(*_explanations())
     widgets, tables = _split(no_kernel)
     assert len(widgets) == 2 and tables == [] and plt.get_fignums() == []
 
 
 def test_roc_explorer_without_runs_shows_no_controls(no_kernel, capsys):
-    ensembles.roc_explorer(pd.DataFrame(columns=["arch", "model", "split", "lesion_id",
+    explorers.roc_explorer(pd.DataFrame(columns=["arch", "model", "split", "lesion_id",
                                                  "label", "score"]))
     assert no_kernel == [] and "nothing to explore" in capsys.readouterr().out
 
@@ -256,7 +256,7 @@ def _explanations():
 @pytest.mark.parametrize("show_static", [True, False])
 def test_explain_explorer_picks_lesion_model_and_class(no_kernel, show_static):
     tables, maps = _explanations()
-    explanations.explorer(tables, maps, show_static=show_static)
+    explorers.gradcam_explorer(tables, maps, show_static=show_static)
     widgets, shown_tables = _split(no_kernel)
     controls = _controls(widgets[0])
     assert [v for _, v in controls["lesion"].options] == ["ISIC_0000001", "ISIC_0000002"]

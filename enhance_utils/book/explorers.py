@@ -7,15 +7,24 @@ view as ordinary output (figure and table), which is what the book's HTML shows.
 so explicitly: it sets the chapter's parameter ``static_views``
 (:func:`enhance_utils.book.build.chapter_parameters`), which the chapter passes on as
 ``show_static``. In Jupyter(Lab), Colab or Binder (``static_views`` off) the view is drawn once,
-inside the widget, whose controls redraw it. The explorers themselves live with the chapter's
-logic: :func:`enhance_utils.book.figures.lesion_explorer` (chapter 01), the ABC explorer (03),
-:func:`enhance_utils.stats.correlation.explorer` (04),
-:func:`enhance_utils.learning.ensembles.roc_explorer` (07) and
-:func:`enhance_utils.learning.explanations.explorer` (09).
+inside the widget, whose controls redraw it.
+
+The explorers are the book's: they draw with what the analysis returns (data and figures),
+which knows nothing of widgets. Here: :func:`correlation_explorer` (chapter 04),
+:func:`roc_explorer` (07) and :func:`gradcam_explorer` (09); the figures' own,
+:func:`enhance_utils.book.figures.lesion_explorer` (01) and the ABC explorer (03), in
+:mod:`enhance_utils.book.figures`.
 """
 from __future__ import annotations
 
 from typing import Callable
+
+import pandas as pd
+
+from ..options import DEFAULT_RESAMPLES, DEFAULT_SEED, STUDENT_RULES
+
+#: the split choice of :func:`roc_explorer` that pools every split
+ALL_SPLITS = "all splits"
 
 
 def show(render: Callable[..., None], controls: dict, show_static: bool = False) -> None:
@@ -60,3 +69,131 @@ def toggle(options, description: str, value=None):
     options = list(options)
     return widgets.ToggleButtons(options=options, value=options[0] if value is None else value,
                                  description=description)
+
+
+# --------------------------------------------------------------------------- the chapters'
+def correlation_explorer(long: pd.DataFrame, root=None, resamples: int = DEFAULT_RESAMPLES,
+                         seed: int | None = DEFAULT_SEED, show_static: bool = False) -> None:
+    """Switch source, feature and student rule: the correlation with the label, its band and
+    its bootstrap interval (chapter 04; :mod:`enhance_utils.stats.correlation`).
+
+    Parameters
+    ----------
+    long : pandas.DataFrame
+        ``annotations.load().long``.
+    show_static : bool
+        Also draw the first view (ISIC 2017, automated A, the paper's student rule) as plain
+        output, what a page without kernel shows (:func:`show`). Only the book build turns it
+        on (the chapter's ``static_views``): in a live kernel the view is drawn once, in the
+        widget.
+    """
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    from ..data import annotations
+    from ..stats import correlation
+
+    by_rule = {rule: annotations.per_lesion(long, student_rule=rule) for rule in STUDENT_RULES}
+    lesion_labels = correlation.labels(root)
+
+    def render(scores_of, feature, student_rule):
+        row, draws = correlation.bootstrap_view(by_rule[student_rule], lesion_labels,
+                                                *scores_of, feature, resamples, seed)
+        shown = correlation.interpret(pd.DataFrame([row], columns=correlation.TABLE3_COLUMNS))
+        display(shown.assign(student_rule=student_rule if scores_of[1] == "student" else "")
+                .round(3))
+        correlation.plot_bootstrap(draws, row)
+        plt.show()
+
+    options = [(f"{d}: {s}", (d, s)) for d, names in correlation.LABEL_SOURCES.items()
+               for s in names]
+    controls = {"scores_of": dropdown(options, "scores"),
+                "feature": toggle(annotations.FEATURES, "feature"),
+                "student_rule": toggle(STUDENT_RULES, "student rule")}
+    show(render, controls, show_static)
+
+
+def roc_explorer(model_preds: pd.DataFrame, show_static: bool = False) -> None:
+    """ROC curves per split and model (chapter 07): pick the architecture, one split (or all)
+    and a model, drawn beside the baseline, with their test AUCs per split
+    (:mod:`enhance_utils.learning.ensembles`).
+
+    Parameters
+    ----------
+    model_preds : pandas.DataFrame
+        Test predictions of the models and ensembles
+        (:func:`enhance_utils.learning.ensembles.model_predictions`).
+    show_static : bool
+        Also draw the first view as plain output, what a page without kernel shows
+        (:func:`show`). Only the book build turns it on (the chapter's ``static_views``): in a
+        live kernel the view is drawn once, in the widget.
+    """
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    from ..learning import ensembles
+    from ..learning.targets import model_order
+
+    if model_preds.empty:
+        print("no test predictions in the store yet: nothing to explore")
+        return
+    models = sorted(set(model_preds.model), key=model_order)
+    others = [m for m in models if m != "baseline"] or models
+
+    def render(arch, split, model):
+        part = model_preds[model_preds.arch == arch]
+        part = part if split == ALL_SPLITS else part[part.split == split]
+        shown = list(dict.fromkeys(["baseline", model]))
+        ensembles.plot_roc(part, arch, shown, title=f"test ROC, {arch}, {split}")
+        plt.show()
+        aucs = ensembles.split_aucs(part[part.model.isin(shown)])
+        display(aucs.pivot_table(index="split", columns="model", values="auc", sort=False)
+                .reindex(columns=shown).round(3))
+
+    controls = {
+        "arch": dropdown(dict.fromkeys(model_preds.arch), "architecture"),
+        "split": dropdown([ALL_SPLITS, *sorted(set(model_preds.split))], "split"),
+        "model": dropdown(others, "model", value="crowdABC" if "crowdABC" in others else None),
+    }
+    show(render, controls, show_static)
+
+
+def gradcam_explorer(tables: dict[str, pd.DataFrame], maps: dict[str, dict],
+                     show_static: bool = False) -> None:
+    """Pick a test lesion, a model and the class explained: the Grad-CAM over the image and
+    what the model predicted (chapter 09; :mod:`enhance_utils.learning.explanations`).
+
+    Parameters
+    ----------
+    tables, maps : dict
+        Per class explained (``"abnormal"``, ``"normal"``), the table and the maps that
+        :func:`enhance_utils.learning.explanations.compare` returns.
+    show_static : bool
+        Also draw the first view as plain output, what a page without kernel shows
+        (:func:`show`): the first abnormal lesion, with the first model whose map for the first
+        class is not empty. Only the book build turns it on (the chapter's ``static_views``):
+        in a live kernel the view is drawn once, in the widget.
+    """
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    from ..learning import explanations
+
+    towards, first = next(iter(tables.items()))
+    labels = first.drop_duplicates("lesion_id").set_index("lesion_id").label
+    lesion = next((i for i in labels.index if labels[i] == 1), labels.index[0])
+    models = list(dict.fromkeys(first.model))
+    model = next((m for m in models if not maps[towards][(lesion, m)].empty), models[0])
+
+    def render(lesion_id, model, towards):
+        table = tables[towards]
+        rows = table[(table.lesion_id == lesion_id) & (table.model == model)]
+        explanations.plot_lesions(rows, maps[towards], [model])
+        plt.show()
+        display(rows[explanations.EXPLORER_COLUMNS].round(3))
+
+    lesions = [(f"{i} ({'abnormal' if labels[i] == 1 else 'normal'})", i) for i in labels.index]
+    controls = {"lesion_id": dropdown(lesions, "lesion", value=lesion),
+                "model": dropdown(models, "model", value=model),
+                "towards": toggle(tables, "explains")}
+    show(render, controls, show_static)

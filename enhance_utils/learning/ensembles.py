@@ -283,52 +283,6 @@ def plot_rocs(model_preds: pd.DataFrame, models=("baseline", "crowdABC"), title:
             for arch in archs]
 
 
-ALL_SPLITS = "all splits"
-
-
-def roc_explorer(model_preds: pd.DataFrame, show_static: bool = False) -> None:
-    """ROC curves per split and model (chapter 07): pick the architecture, one split (or all)
-    and a model, drawn beside the baseline, with their test AUCs per split.
-
-    Parameters
-    ----------
-    model_preds : pandas.DataFrame
-        Test predictions of the models and ensembles (:func:`model_predictions`).
-    show_static : bool
-        Also draw the first view as plain output, what a page without kernel shows
-        (:func:`enhance_utils.book.explorers.show`). Only the book build turns it on (the chapter's
-        ``static_views``): in a live kernel the view is drawn once, in the widget.
-    """
-    import matplotlib.pyplot as plt
-    from IPython.display import display
-
-    from ..book import explorers
-
-    if model_preds.empty:
-        print("no test predictions in the store yet: nothing to explore")
-        return
-    models = sorted(set(model_preds.model), key=model_order)
-    others = [m for m in models if m != "baseline"] or models
-
-    def render(arch, split, model):
-        part = model_preds[model_preds.arch == arch]
-        part = part if split == ALL_SPLITS else part[part.split == split]
-        shown = list(dict.fromkeys(["baseline", model]))
-        plot_roc(part, arch, shown, title=f"test ROC, {arch}, {split}")
-        plt.show()
-        aucs = split_aucs(part[part.model.isin(shown)])
-        display(aucs.pivot_table(index="split", columns="model", values="auc", sort=False)
-                .reindex(columns=shown).round(3))
-
-    controls = {
-        "arch": explorers.dropdown(dict.fromkeys(model_preds.arch), "architecture"),
-        "split": explorers.dropdown([ALL_SPLITS, *sorted(set(model_preds.split))], "split"),
-        "model": explorers.dropdown(others, "model",
-                                    value="crowdABC" if "crowdABC" in others else None),
-    }
-    explorers.show(render, controls, show_static)
-
-
 def control_overview(context, lesion_ids, split_seed: int = 0, features=None) -> pd.DataFrame:
     """What the two controls change, per annotation: the same lesions are annotated, but the
     values are uniform [0, 1) (the paper's control) or the real values shuffled among the

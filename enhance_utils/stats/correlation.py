@@ -18,7 +18,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from ..data import annotations, datasets
-from ..options import DEFAULT_RESAMPLES, DEFAULT_SEED, STUDENT_RULES
+from ..options import DEFAULT_RESAMPLES, DEFAULT_SEED
 from .bootstrap import bootstrap_pearson, correlate
 
 #: Lower edge of each of the paper's bands for ``|r|`` (section 4.1).
@@ -280,45 +280,6 @@ def plot_bootstrap(draws: np.ndarray, row: dict, ax=None):
     ax.set_title(f"{name}: r = {row['r']:.3f}, 95% CI [{row['ci_low']:.3f}, "
                  f"{row['ci_high']:.3f}], n = {row['n']}", fontsize=10)
     return ax
-
-
-def explorer(long: pd.DataFrame, root=None, resamples: int = DEFAULT_RESAMPLES,
-             seed: int | None = DEFAULT_SEED, show_static: bool = False) -> None:
-    """Switch source, feature and student rule: the correlation with the label, its band and
-    its bootstrap interval (chapter 04).
-
-    Parameters
-    ----------
-    long : pandas.DataFrame
-        ``annotations.load().long``.
-    show_static : bool
-        Also draw the first view (ISIC 2017, automated A, the paper's student rule) as plain
-        output, what a page without kernel shows (:func:`enhance_utils.book.explorers.show`). Only
-        the book build turns it on (the chapter's ``static_views``): in a live kernel the view
-        is drawn once, in the widget.
-    """
-    import matplotlib.pyplot as plt
-    from IPython.display import display
-
-    from ..book import explorers
-
-    by_rule = {rule: annotations.per_lesion(long, student_rule=rule) for rule in STUDENT_RULES}
-    lesion_labels = labels(root)
-
-    def render(scores_of, feature, student_rule):
-        row, draws = bootstrap_view(by_rule[student_rule], lesion_labels, *scores_of, feature,
-                                    resamples, seed)
-        shown = interpret(pd.DataFrame([row], columns=TABLE3_COLUMNS))
-        display(shown.assign(student_rule=student_rule if scores_of[1] == "student" else "")
-                .round(3))
-        plot_bootstrap(draws, row)
-        plt.show()
-
-    options = [(f"{d}: {s}", (d, s)) for d, names in LABEL_SOURCES.items() for s in names]
-    controls = {"scores_of": explorers.dropdown(options, "scores"),
-                "feature": explorers.toggle(annotations.FEATURES, "feature"),
-                "student_rule": explorers.toggle(STUDENT_RULES, "student rule")}
-    explorers.show(render, controls, show_static)
 
 
 #: the two PH2 labels of :func:`variants`, as :func:`plot_ph2_variants` titles them
