@@ -90,7 +90,7 @@ print(f"{model.name}: {model.count_params():,} parameters, weights: {weights_ini
 # %% [markdown]
 # ### What the published scripts did, and what the text says
 #
-# Read next to the paper, the ENHANCE repository's training scripts differ from the text in a few places. The book implements both as *training variants* ({mod}`enhance_utils.learning.variants`), as chapter 3 has two modes: `published` repeats the scripts (the `paper` profile uses it, so that it reproduces what was run), `described` follows the text. The table is generated from the variants' definitions; the docstring of {mod}`enhance_utils.learning.variants` cites the Keras 2 source that decides what happened to the class weights of the two-output models.
+# Read next to the paper and the Keras 2.3.1 they ran under, the ENHANCE repository's training scripts differ from the text in several places. The book implements both as *training variants* ({mod}`enhance_utils.learning.variants`), as chapter 3 has two modes: `published` repeats what the scripts did on every aspect below (the `paper` profile uses it), `described` follows the text and, where the text is silent, ordinary Keras 3 practice. The table is generated from the variants' definitions; each aspect is a field of {class}`~enhance_utils.learning.variants.Variant`, documented with the line of the Keras 2 source that decides what the scripts did. What the `paper` profile runs is Keras 3 and TensorFlow on a GPU, not the original software, so its AUCs are a rerun of the published experiment, not its original numbers.
 
 # %%
 print(f"profile {profile} trains with the {settings.variant!r} variant and scores "
@@ -111,21 +111,28 @@ variants.differences()
 #
 # $$L = 0.5 \cdot \frac{1}{A}\sum_i a_i (y_i - \hat y_i)^2 + 0.5 \cdot L_c .$$
 #
-# Two details of Keras 3 matter here. Its losses divide by the batch size, not by $A$; and it
-# refuses `class_weight` for models with two outputs. So the availability $a_i$ travels inside
-# the annotation target, {func}`~enhance_utils.learning.models.masked_mse` divides by $A$ itself (and
-# returns zero for a batch without any annotation), and the balanced class weights become per-sample
-# weights of the diagnosis output. A batch of four lesions, two annotated:
+# Two details of Keras matter here. A loss given to Keras by name sums the weighted per-lesion
+# errors and divides by the batch size, not by $A$; and Keras 3 refuses `class_weight` for models
+# with two outputs. So the availability $a_i$ travels inside the annotation target,
+# {func}`~enhance_utils.learning.models.masked_mse` divides by $A$ itself (and returns zero for a
+# batch without any annotation), and the balanced class weights become per-sample weights of the
+# diagnosis output. The published scripts did not divide by $A$: they compiled Keras 2's `'mse'`
+# with the mask as sample weight, so their annotation term was $\sum_i a_i (y_i - \hat y_i)^2$
+# divided by the batch size; the `published` variant repeats that
+# ({func}`~enhance_utils.learning.models.masked_mse_per_batch`). A batch of four lesions, two annotated:
 
 # %%
 y_true = np.array([[0.5, 1], [9.0, 0], [-1.0, 1], [7.0, 0]], "float32")  # [value, available]
 y_pred = np.array([[0.0], [0.0], [0.0], [0.0]], "float32")
 print("masked MSE:", float(multitask.masked_mse(y_true, y_pred)), "= (0.5² + 1²) / 2")
 print("no annotations:", float(multitask.masked_mse(y_true * [1, 0], y_pred)))
+print("published (Keras 2, / batch size):", float(multitask.masked_mse_per_batch(y_true, y_pred)),
+      "= (0.5² + 1²) / 4")
 
 # %% [markdown]
 # The test suite checks the full compiled loss of a model against the same computation by hand,
-# with some, none and all lesions annotated (`tests/test_multitask.py`).
+# with some, none and all lesions annotated, and the `published` loss on a batch with half the
+# annotations missing (`tests/test_models.py`).
 #
 # ## Splits
 #

@@ -12,6 +12,7 @@ each of the two larger networks takes over a minute of CI's two cores.
 from __future__ import annotations
 
 import json
+from dataclasses import asdict, fields
 
 import pandas as pd
 import pytest
@@ -75,4 +76,30 @@ def test_baseline_head_follows_the_variant(arch, variant, dense):
 def test_variant_table_lists_every_difference():
     table = variants.differences()
     assert list(table.columns) == ["aspect", "paper's text", "published", "described"]
-    assert len(table) == 4 and (table.published != table.described).all()
+    aspects = [f.name for f in fields(variants.Variant) if f.name != "name"]
+    assert len(table) == len(aspects) >= 8 and (table.published != table.described).all()
+    assert {"annotation loss divided by", "image resize", "order of the training images",
+            "RMSprop's ε"} <= set(table.aspect)
+    assert table.notna().all().all()
+
+
+def test_every_aspect_of_each_variant():
+    """What each variant does on each aspect (their effects are tested where they act:
+    test_models.py for the loss and RMSprop, test_pipeline.py for resize and order)."""
+    published, described = variants.VARIANTS["published"], variants.VARIANTS["described"]
+    assert asdict(published) == dict(
+        name="published", baseline_dense=("vgg16", "small"), scaling="unit",
+        multitask_class_weights="none", resnet50="resnet50v2", annotation_loss="batch",
+        resize="nearest", order="fixed", rmsprop_epsilon="outside")
+    assert asdict(described) == dict(
+        name="described", baseline_dense=variants.ALL_ARCHS, scaling="own",
+        multitask_class_weights="balanced", resnet50="resnet50", annotation_loss="annotated",
+        resize="bilinear", order="reshuffled", rmsprop_epsilon="inside")
+
+
+@pytest.mark.parametrize("profile, variant", [("smoke", "described"), ("cpu", "described"),
+                                              ("paper", "published")])
+def test_each_profile_trains_its_variant(profile, variant):
+    """``cpu`` keeps ``described`` (its committed store was trained so); ``paper`` repeats the
+    published scripts."""
+    assert profiles.get_profile(profile).training.variant == variant

@@ -100,3 +100,52 @@ def test_augmentations_plot_one_panel_per_version(images):
     assert all(0 <= a.min() and a.max() <= 1 for a in shown)
     assert not np.allclose(shown[0], shown[1])  # each version is augmented on its own
     plt.close("all")
+
+
+def _ids(dataset, n_batches):
+    """The annotation values (used as lesion ids) of the first ``n_batches`` batches."""
+    batches = [b for _, b in zip(range(n_batches), dataset)]
+    return [int(v) for b in batches for v in b[1]["annotation"].numpy()[:, 0]]
+
+
+def test_fixed_order_is_the_same_every_epoch_and_wraps_inside_a_batch(images):
+    """``published``: the generator's one order, never reshuffled; a batch runs over the end
+    of the list into its start and the next pass goes on from there."""
+    ids = [0, 1, 2, 3]
+    kwargs = dict(annotation=ids, available=[1] * 4, training=True, seed=1, order="fixed")
+    once = pipeline.make_dataset(images, [0, 1, 0, 1], 16, 4, lambda x: x, **kwargs)
+    assert _ids(once, 1) == ids and _ids(once, 1) == ids      # two epochs, one order
+    endless = pipeline.make_dataset(images, [0, 1, 0, 1], 16, 3, lambda x: x, repeat=True,
+                                    **kwargs)
+    assert _ids(endless, 3) == [0, 1, 2, 3, 0, 1, 2, 3, 0]
+
+
+def test_reshuffled_order_changes_between_epochs(images):
+    ds = pipeline.make_dataset(images * 3, [0, 1] * 6, 16, 12, lambda x: x,
+                               annotation=list(range(12)), available=[1] * 12, training=True,
+                               seed=1)
+    first, second = _ids(ds, 1), _ids(ds, 1)
+    assert sorted(first) == sorted(second) == list(range(12)) and first != second
+    with pytest.raises(ValueError, match="unknown order"):
+        pipeline.make_dataset(images, [0] * 4, 16, 2, lambda x: x, order="sorted")
+
+
+def test_nearest_and_bilinear_resize_by_hand():
+    """2×2 → 1×1: nearest (Keras 2's ``load_img``) keeps the pixel at (1, 1), the
+    antialiased bilinear resize averages the four."""
+    image = np.array([[0, 40], [80, 120]], np.uint8)[..., None].repeat(3, axis=2)
+    assert pipeline.resize(image, 1, "nearest").numpy()[0, 0].tolist() == [120] * 3
+    assert pipeline.resize(image, 1, "bilinear").numpy()[0, 0].tolist() == [60] * 3
+    with pytest.raises(ValueError, match="unknown resize"):
+        pipeline.resize(image, 1, "bicubic")
+
+
+def test_nearest_resize_is_pillows():
+    """8 rows → 6: Pillow adds 8/6 to 0.5 × 8/6 row by row and lands just below 6 on the
+    fifth (row 5); TensorFlow's nearest neighbour computes 4.5 × 8/6 = 6 (row 6)."""
+    image = np.arange(8, dtype=np.uint8)[:, None, None].repeat(2, 1).repeat(3, 2)
+    rows = pipeline.resize(image, 6, "nearest").numpy()[:, 0, 0].tolist()
+    assert rows == [0, 2, 3, 4, 5, 7]
+    pillow = np.asarray(Image.fromarray(image).resize((6, 6), Image.NEAREST))
+    assert rows == pillow[:, 0, 0].tolist()
+    assert tf.image.resize(image, (6, 6), method="nearest").numpy()[4, 0, 0] == 6

@@ -23,6 +23,21 @@ def paper_table(name: str) -> pd.DataFrame:
     return pd.read_csv(path, comment="#")
 
 
+def printed_decimals(name: str, keys: list[str], value: str | list[str]) -> dict[tuple, int]:
+    """The digits after the decimal point of each value of a table as printed (``0.230``:
+    3), by the values of ``keys``; ``value`` as :func:`beside_paper` takes it (several columns
+    are stacked into a last key, the ``dataset``). Empty cells are left out."""
+    path = _FOLDER / f"{name}.csv"
+    if not path.is_file():
+        paper_table(name)  # the clear error
+    text = pd.read_csv(path, comment="#", dtype=str)
+    if isinstance(value, list):
+        text = text.melt(id_vars=keys, value_vars=value, var_name="dataset", value_name="_v")
+        keys, value = keys + ["dataset"], "_v"
+    return {tuple(row[:-1]): len(row[-1].partition(".")[2])
+            for row in text[keys + [value]].dropna().itertuples(index=False, name=None)}
+
+
 def beside_paper(computed: pd.DataFrame, name: str, keys: list[str],
                  value: str | list[str]) -> pd.DataFrame:
     """Computed values next to the paper's, with their difference (computed − paper).

@@ -42,15 +42,16 @@ def find_conv_layer(model, name: str | None = None):
     return found[-1]
 
 
-def model_input(image, image_size: int) -> np.ndarray:
+def model_input(image, image_size: int, method: str = "bilinear") -> np.ndarray:
     """An RGB image (any size, 0–255) resized as the training pipeline resizes it
-    (:func:`enhance_utils.learning.pipeline.resize`)."""
+    (:func:`enhance_utils.learning.pipeline.resize`; ``method`` is the training variant's
+    resize)."""
     from . import pipeline
 
     image = np.asarray(image)
     if image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"expected an RGB image of shape (rows, cols, 3), got {image.shape}")
-    return pipeline.resize(image.astype(np.float32), image_size).numpy()
+    return pipeline.resize(image.astype(np.float32), image_size, method).numpy()
 
 
 def read_image(path) -> np.ndarray:
@@ -129,6 +130,8 @@ def explain_image(model, image, arch: str = "small", layer=None,
     """
     import tensorflow as tf
 
+    from .variants import get_variant
+
     if towards not in ("abnormal", "normal", "predicted"):
         raise ValueError(f"towards must be 'abnormal', 'normal' or 'predicted', not {towards!r}")
     image = np.asarray(image)
@@ -138,8 +141,9 @@ def explain_image(model, image, arch: str = "small", layer=None,
     else:
         conv_layer = layer
     grad_model, head = _grad_model(model, conv_layer)
-    # the input scaling of the variant the run was trained with
-    x = models.preprocess_input(arch, variant)(model_input(image, size)[None].astype(np.float32))
+    # the resize and the input scaling of the variant the run was trained with
+    resized = model_input(image, size, get_variant(variant).resize)
+    x = models.preprocess_input(arch, variant)(resized[None].astype(np.float32))
     x = tf.convert_to_tensor(x, tf.float32)
     with tf.GradientTape() as tape:
         out = grad_model(x, training=False)

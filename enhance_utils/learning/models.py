@@ -13,6 +13,10 @@ outputs, so here the availability ``a_i`` travels inside the annotation target
 (``y = [value, a]``), :func:`masked_mse` divides by ``A`` itself (0 for a batch without
 annotations), and the balanced class weights are passed as per-sample weights of the
 diagnosis output.
+
+The ``published`` training variant (:mod:`~enhance_utils.learning.variants`) repeats what
+Keras 2.3.1 did with the published scripts instead: :func:`masked_mse_per_batch` divides by the
+batch size, and :class:`Keras2RMSprop` adds RMSprop's ε outside the square root.
 """
 from __future__ import annotations
 
@@ -81,6 +85,69 @@ def masked_mse(y_true, y_pred):
     return ops.sum(squared) / ops.maximum(ops.sum(available), 1.0)
 
 
+def masked_mse_per_batch(y_true, y_pred):
+    """The masked squared error as Keras 2.3.1 reduced the published ``'mse'`` with the
+    mask as sample weight: Σ aᵢ(yᵢ − ŷᵢ)² divided by the batch size, not by ``A``.
+
+    ``get_loss_function`` (``keras/engine/training_utils.py``) wrapped the string loss with
+    ``Reduction.SUM_OVER_BATCH_SIZE`` and ``reduce_weighted_loss``
+    (``keras/utils/losses_utils.py``) divided the weighted sum by ``_num_elements``, the batch
+    size (:attr:`enhance_utils.learning.variants.Variant.annotation_loss`). A batch without
+    annotations gives 0, as under :func:`masked_mse`.
+    """
+    y_pred = ops.convert_to_tensor(y_pred)
+    y_true = ops.cast(y_true, y_pred.dtype)
+    value, available = y_true[:, 0], y_true[:, 1]
+    squared = available * ops.square(value - ops.reshape(y_pred, (-1,)))
+    return ops.sum(squared) / ops.cast(ops.shape(squared)[0], squared.dtype)
+
+
+#: the annotation loss of each value of ``Variant.annotation_loss``
+ANNOTATION_LOSSES = {"annotated": masked_mse, "batch": masked_mse_per_batch}
+
+
+@keras.saving.register_keras_serializable(package="enhance_utils")
+class Keras2RMSprop(keras.optimizers.RMSprop):
+    """RMSprop with Keras 2.3.1's update: ε outside the square root.
+
+    Keras 2.3.1 (``keras/optimizers.py``, ``RMSprop.get_updates``) computes
+    ``a = rho * a + (1 - rho) * g**2`` and ``p = p - lr * g / (sqrt(a) + epsilon)``; Keras 3's
+    :class:`keras.optimizers.RMSprop` divides by ``sqrt(a + epsilon)``. The two differ where
+    ``a`` is near ``epsilon`` (small gradients, the first steps). Only the plain form the
+    published scripts used (no momentum, not centred) is offered; ``rho`` and ``epsilon``
+    default to Keras 2's (0.9 and ``K.epsilon()`` = 1e-7, also Keras 3's).
+    """
+
+    def __init__(self, learning_rate=0.001, rho=0.9, epsilon=1e-7, name="keras2_rmsprop",
+                 **kwargs):
+        if kwargs.pop("momentum", 0.0) or kwargs.pop("centered", False):
+            raise ValueError("Keras2RMSprop has neither momentum nor centring (Keras 2.3.1's "
+                             "RMSprop had neither)")
+        super().__init__(learning_rate=learning_rate, rho=rho, epsilon=epsilon, name=name,
+                         **kwargs)
+
+    def update_step(self, gradient, variable, learning_rate):
+        """One update of ``variable``: Keras 2.3.1's ``new_a`` and ``new_p``."""
+        lr = ops.cast(learning_rate, variable.dtype)
+        gradient = ops.cast(gradient, variable.dtype)
+        velocity = self._velocities[self._get_variable_index(variable)]
+        self.assign(velocity, ops.add(ops.multiply(self.rho, velocity),
+                                      ops.multiply(1 - self.rho, ops.square(gradient))))
+        self.assign_sub(variable, ops.divide(ops.multiply(lr, gradient),
+                                             ops.add(ops.sqrt(velocity), self.epsilon)))
+
+
+def optimizer(learning_rate: float, variant: str = "described"):
+    """RMSprop at ``learning_rate`` as a variant has it: Keras 3's (ε inside the root) or
+    :class:`Keras2RMSprop` (ε outside;
+    :attr:`enhance_utils.learning.variants.Variant.rmsprop_epsilon`)."""
+    from .variants import get_variant
+
+    if get_variant(variant).rmsprop_epsilon == "outside":
+        return Keras2RMSprop(learning_rate)
+    return keras.optimizers.RMSprop(learning_rate)
+
+
 def _small_base(inputs):
     x = inputs
     for filters in (16, 32, 64, 128):
@@ -115,7 +182,9 @@ def build_model(arch: str, image_size: int, features: tuple[str, ...] = (),
     The multi-task model has one linear head per annotation feature in ``features`` (one for
     the paper's models, three for a joint model) on the shared dense layer. Its loss is
     eq. (1): ``0.5 * diagnosis + 0.5 * annotation``, the annotation half split equally among
-    the heads of a joint model.
+    the heads of a joint model. Under the ``published`` variant the annotation half is
+    divided by the batch size instead of ``A`` (:func:`masked_mse_per_batch`) and the optimizer
+    is :class:`Keras2RMSprop` (:func:`optimizer`), as Keras 2.3.1 ran the published scripts.
 
     Returns
     -------
@@ -139,11 +208,11 @@ def build_model(arch: str, image_size: int, features: tuple[str, ...] = (),
         loss_weights[DIAGNOSIS] = 0.5
         for name in head_names(tuple(features)).values():
             outputs[name] = layers.Dense(1, activation="linear", name=name)(hidden)
-            losses[name] = masked_mse
+            losses[name] = ANNOTATION_LOSSES[get_variant(variant).annotation_loss]
             loss_weights[name] = 0.5 / len(features)
     kind = "multitask" if features else "baseline"
     model = keras.Model(inputs, outputs, name=f"{base_name}_{kind}")
-    model.compile(optimizer=keras.optimizers.RMSprop(learning_rate), loss=losses,
+    model.compile(optimizer=optimizer(learning_rate, variant), loss=losses,
                   loss_weights=loss_weights, metrics={DIAGNOSIS: [keras.metrics.AUC(name="auc")]})
     return model, weights_init
 

@@ -1,8 +1,9 @@
 """The training input pipeline (chapter 06): tf.data instead of a Python generator.
 
-decode → resize → cache → shuffle → batch → augment (on whole batches) → preprocess →
-prefetch. The cache holds the resized ``uint8`` images, so decoding happens once per run and
-every epoch still gets fresh augmentations (caching *after* augmentation would freeze them).
+decode → resize → cache → shuffle (unless the order is fixed) → batch → augment (on whole
+batches) → preprocess → prefetch. The cache holds the resized ``uint8`` images, so decoding
+happens once per run and every epoch still gets fresh augmentations (caching *after*
+augmentation would freeze them).
 
 The augmentation follows the paper's Keras 2 ``ImageDataGenerator`` settings — rotation
 0–360°, shifts of 10%, shear 0.2, zoom 20%, channel shift 20, both flips, nearest fill —
@@ -123,21 +124,49 @@ def decode(path):
     return tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
 
 
-def resize(image, image_size: int):
-    """An RGB image (any size, 0–255) at the models' input size as training sees it:
-    antialiased bilinear resize to ``image_size`` square, rounded to ``uint8``."""
+#: the resizes :func:`resize` offers (:attr:`enhance_utils.learning.variants.Variant.resize`)
+RESIZE_METHODS = ("bilinear", "nearest")
+#: the orders :func:`make_dataset` offers (:attr:`enhance_utils.learning.variants.Variant.order`)
+ORDERS = ("reshuffled", "fixed")
+
+
+def _pil_nearest(image: np.ndarray, image_size: int) -> np.ndarray:
+    """Pillow's nearest-neighbour resize, the call Keras 2's ``load_img`` made
+    (``img.resize(width_height_tuple, resample)`` with ``resample = pil_image.NEAREST``)."""
+    return np.asarray(Image.fromarray(np.asarray(image, np.uint8)).resize(
+        (image_size, image_size), Image.NEAREST))
+
+
+def resize(image, image_size: int, method: str = "bilinear"):
+    """An RGB image (any size, 0–255) at the models' input size as training sees it,
+    ``uint8``, ``image_size`` square.
+
+    ``method`` is ``"bilinear"`` (antialiased bilinear, rounded: the ``described`` variant) or
+    ``"nearest"`` (Pillow's nearest neighbour, what Keras 2.3.1's
+    ``load_img(path, target_size=...)`` did by default: keras-preprocessing 1.1.0,
+    ``keras_preprocessing/image/utils.py``, ``interpolation='nearest'``; the ``published``
+    variant). Pillow itself resizes there, because TensorFlow's nearest neighbour picks other
+    rows for some sizes (its float32 coordinates against Pillow's float64 ones).
+    """
+    if method == "nearest":
+        out = tf.numpy_function(lambda a: _pil_nearest(a, image_size),
+                                [tf.cast(image, tf.uint8)], tf.uint8, stateful=False)
+        return tf.ensure_shape(out, (image_size, image_size, 3))
+    if method != "bilinear":
+        raise ValueError(f"unknown resize {method!r}; choose from {RESIZE_METHODS}")
     image = tf.image.resize(image, (image_size, image_size), antialias=True)
     return tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
 
 
-def _load(path, image_size: int):
-    return resize(decode(path), image_size)
+def _load(path, image_size: int, method: str = "bilinear"):
+    return resize(decode(path), image_size, method)
 
 
 def make_dataset(paths, labels, image_size: int, batch_size: int, preprocess, *,
                  annotation=None, available=None, heads: dict | None = None,
                  class_weights: dict | None = None, training: bool = False, seed: int = 0,
-                 cache: bool = True) -> tf.data.Dataset:
+                 cache: bool = True, resize_method: str = "bilinear",
+                 order: str = "reshuffled", repeat: bool = False) -> tf.data.Dataset:
     """A batched dataset of ``(images, targets, sample_weights)``.
 
     Targets are ``{"diagnosis": label}`` plus, for a multi-task model, one entry per
@@ -149,7 +178,20 @@ def make_dataset(paths, labels, image_size: int, batch_size: int, preprocess, *,
     A training dataset is reproducible: its shuffle is seeded by ``seed``, and each batch's
     augmentation by a per-batch seed drawn from a seeded, per-epoch re-randomized stream
     (``tf.data.Dataset.random``), so epoch *k* of a run sees the same batches on every rerun.
+
+    ``resize_method`` is :func:`resize`'s ``method``. ``order`` (training only) is
+    ``"reshuffled"`` (a new order every pass) or ``"fixed"``: the lesions in the order given,
+    never reshuffled, as the published generator walked them (``generate_data.py``: an index
+    that wraps to 0; :attr:`enhance_utils.learning.variants.Variant.order`). ``repeat`` makes
+    the dataset endless (for a fit with ``steps_per_epoch``): in the fixed order the lesions
+    repeat *before* batching, so that a batch runs over the end of the list into its start,
+    as the published generator's did, and the next epoch goes on where the last stopped
+    (Keras 3's fit keeps one iterator across epochs when ``steps_per_epoch`` is given, as
+    Keras 2.3.1's ``fit_generator`` kept its ``output_generator``).
     """
+    if order not in ORDERS:
+        raise ValueError(f"unknown order {order!r}; choose from {ORDERS}")
+    fixed = training and order == "fixed"
     labels = np.asarray(labels, np.float32).reshape(-1, 1)
     weights = np.ones(len(labels), np.float32)
     if class_weights:
@@ -165,11 +207,14 @@ def make_dataset(paths, labels, image_size: int, batch_size: int, preprocess, *,
                                   np.asarray(present, np.float32)], axis=1)
         sample_weights[name] = np.ones(len(labels), np.float32)
     data = tf.data.Dataset.from_tensor_slices(([str(p) for p in paths], targets, sample_weights))
-    data = data.map(lambda p, t, w: (_load(p, image_size), t, w), num_parallel_calls=AUTOTUNE)
+    data = data.map(lambda p, t, w: (_load(p, image_size, resize_method), t, w),
+                    num_parallel_calls=AUTOTUNE)
     if cache:
         data = data.cache()
-    if training:
+    if training and not fixed:
         data = data.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
+    if fixed and repeat:
+        data = data.repeat()
     data = data.batch(batch_size)
     if training:
         keys = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
@@ -185,6 +230,8 @@ def make_dataset(paths, labels, image_size: int, batch_size: int, preprocess, *,
             return preprocess(tf.cast(images, tf.float32)), targets, weights
 
     data = data.map(prepare, num_parallel_calls=AUTOTUNE)
+    if repeat and not fixed:
+        data = data.repeat()
     return data.prefetch(AUTOTUNE)
 
 

@@ -34,15 +34,17 @@ def _versions() -> dict:
             "keras": keras.__version__, "numpy": np.__version__, "enhance_utils": __version__}
 
 
-def make_deterministic(seed: int) -> dict:
+def make_deterministic(seed: int, order: str = "reshuffled") -> dict:
     """Seed Python, NumPy, TensorFlow and Keras and switch on TensorFlow's op determinism;
-    returns what was enforced (recorded in ``run.json``)."""
+    returns what was enforced (recorded in ``run.json``; ``order`` is the variant's order of
+    the training images)."""
     import keras
     import tensorflow as tf
 
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
-    return {"seed": seed, "op_determinism": True, "data_order": "seeded shuffle",
+    return {"seed": seed, "op_determinism": True,
+            "data_order": "seeded shuffle" if order == "reshuffled" else "fixed",
             "augmentation": "stateless, seeded per batch"}
 
 
@@ -109,9 +111,12 @@ def train_one(spec: RunSpec, context: Context, root: Path, progress: bool = True
 
     from . import models, pipeline
 
+    from .variants import get_variant
+
     settings = settings or get_profile(spec.profile).training
+    variant = get_variant(settings.variant)
     logging.getLogger("tensorflow").setLevel(logging.ERROR)  # retracing notes, one per run
-    determinism = make_deterministic(spec.init_seed)
+    determinism = make_deterministic(spec.init_seed, variant.order)
     by_id = context.lesions.set_index("lesion_id")
     missing = [i for part in (spec.split.train, spec.split.validation, spec.split.test)
                for i in part if i not in by_id.index]
@@ -133,15 +138,15 @@ def train_one(spec: RunSpec, context: Context, root: Path, progress: bool = True
         return pipeline.make_dataset(
             list(frame.path), frame.label, settings.image_size, settings.batch_size, preprocess,
             heads={head_of[f]: v for f, v in heads[name].items()}, training=training,
-            class_weights=class_weights if training else None, seed=spec.init_seed)
+            class_weights=class_weights if training else None, seed=spec.init_seed,
+            resize_method=variant.resize, order=variant.order,
+            repeat=training and bool(settings.steps_per_epoch))
 
     model, weights_init = models.build_model(spec.arch, settings.image_size, features,
                                                 weights=settings.weights,
                                                 learning_rate=settings.learning_rate,
                                                 variant=settings.variant)
     train = dataset("train", True)
-    if settings.steps_per_epoch:
-        train = train.repeat()
     watch = _epoch_watch(claim)
     callbacks = [watch]
     if progress:
