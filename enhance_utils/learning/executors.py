@@ -11,8 +11,11 @@ that trains one run under its claim and writes it into the store:
     ``address`` (``ray start --head`` on one machine, ``ray start --address=…`` on the others,
     or a SLURM allocation), or a one-machine cluster started here and stopped at the end. A
     task asks for one GPU where the cluster has GPUs, else :attr:`RayExecutor.cpus_per_run`
-    CPUs (:attr:`RayExecutor.threads_per_run` limits TensorFlow's threads to match, which
-    changes the floating-point results: a run is reproduced by the same number of threads).
+    CPUs. Every run pins TensorFlow's thread pools at the same size wherever it trains
+    (:data:`enhance_utils.learning.run.TRAINING_THREADS`), so a task gives the local
+    executor's bytes on any node with the same kind of CPU;
+    :attr:`RayExecutor.threads_per_run` pins another size, which changes the floating-point
+    results.
     Ray retries a task whose worker or node died (:attr:`RayExecutor.max_retries`); the
     retry takes over the dead attempt's claim (same driver token, see
     :class:`enhance_utils.learning.store.Claim`) and the dead attempt never left a visible run
@@ -71,8 +74,8 @@ class RayExecutor:
     cpus_per_run: float = 1
     #: how often Ray runs a task again whose worker process or node died
     max_retries: int = 3
-    #: TensorFlow's thread pools in a task without a GPU; None: TensorFlow's default (all
-    #: cores), which gives the same numbers as the local executor on the same machine
+    #: TensorFlow's thread pools in a task; None: every run's
+    #: (:data:`enhance_utils.learning.run.TRAINING_THREADS`), the local executor's numbers
     threads_per_run: int | None = None
     name = "ray"
 
@@ -91,34 +94,21 @@ class RayExecutor:
         started = connect(ray, self.address)
         try:
             resources = self.resources(ray)
-            threads = None if "num_gpus" in resources else self.threads_per_run
             task = ray.remote(max_retries=self.max_retries, **resources)(_train)
-            shipped = ray.put(dataclasses.replace(job, progress=False))
-            index = {task.remote(shipped, spec, threads): k for k, spec in enumerate(specs)}
+            shipped = ray.put(dataclasses.replace(job, progress=False,
+                                                  threads=self.threads_per_run or job.threads))
+            index = {task.remote(shipped, spec): k for k, spec in enumerate(specs)}
             return _gather(ray, index, progress)
         finally:
             if started:
                 ray.shutdown()
 
 
-def _train(job, spec, threads: int | None = None) -> str:
-    """The body of a Ray task: one run (runs in a worker process of any node), with
-    TensorFlow's thread pools at ``threads`` (None: TensorFlow's default)."""
-    if threads:
-        limit_threads(threads)
+def _train(job, spec) -> str:
+    """The body of a Ray task: one run (runs in a worker process of any node; the run pins
+    TensorFlow's thread pools at ``job.threads``, which in a reused worker process are
+    pinned already and stay as they are)."""
     return job(spec)
-
-
-def limit_threads(threads: int) -> None:
-    """TensorFlow's intra- and inter-op thread pools at ``threads`` (in a reused worker
-    process they are set already and stay as they are)."""
-    import tensorflow as tf
-
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
-    except RuntimeError:  # TensorFlow's runtime is initialised: the first task set them
-        pass
 
 
 def _gather(ray, index: dict, progress: bool) -> list[str]:

@@ -4,10 +4,33 @@
 (:func:`enhance_utils.learning.training.run_grid`); it writes the run into the store
 (:func:`enhance_utils.learning.store.write_run`) under the claim it was given.
 
-Training is reproducible: the same run (seed, data, versions, machine) gives the same
-predictions. Keras, NumPy and Python are seeded per run, TensorFlow's op determinism is on,
-and the input pipeline's shuffle and augmentation are seeded
-(:func:`enhance_utils.learning.pipeline.make_dataset`); ``run.json`` records what was enforced.
+Training is reproducible: the same run (seed, data, versions, kind of CPU) gives the same
+predictions, on any number of cores. Keras, NumPy and Python are seeded per run, TensorFlow's op
+determinism is on, the input pipeline's shuffle and augmentation are seeded
+(:func:`enhance_utils.learning.pipeline.make_dataset`), and TensorFlow's thread pools are pinned
+at :data:`TRAINING_THREADS` (:func:`pin_threads`); ``run.json`` records what was enforced and
+the thread layout the run had (:func:`thread_layout`).
+
+Why the pools are pinned: op determinism makes a run repeatable with one thread layout only.
+On the CPU the size of TensorFlow's intra-op pool decides how a kernel splits a reduction
+among threads, hence the order of its floating-point sums. Measured on the small CNN (32 px,
+TensorFlow 2.21, Keras 3.15), one intra-op thread against two: the forward pass and the dense
+layers agree bit for bit, but the gradients of the convolution filters (``Conv2DBackpropFilter``),
+of the biases (``BiasAddGrad``) and of batch normalisation (``FusedBatchNormGradV3``) differ
+(up to 1e-3 on one kernel), with oneDNN on and with it off (``TF_ENABLE_ONEDNN_OPTS=0``) alike;
+after one epoch on 60 lesions 18 of 19 baseline predictions differed (by up to 1e-7), and the
+issue's smoke run moved AUCs by 0.03. Turning oneDNN off therefore does not help (and made a
+training step about twice as slow on two cores); a pool of fixed size does: the pool, not the
+cores it runs on, fixes the split, so two threads on one core (``taskset -c 0``) give the bytes
+of two threads on two cores (``tests/test_determinism.py``), as they would on more cores of
+the same kind. Two is the default of this project's two-core
+machines, so the committed ``cpu`` store, trained with TensorFlow's default there, is what a
+pinned run gives, at the same speed; a machine with more cores trains a run no faster than two
+cores would (run several runs side by side instead: ``enhance train --executor ray``).
+``TF_NUM_INTRAOP_THREADS`` and ``TF_NUM_INTEROP_THREADS`` are overridden where the pin takes
+effect; an executor can pin another count
+(:attr:`enhance_utils.learning.executors.RayExecutor.threads_per_run`), which ``run.json`` then
+records.
 """
 from __future__ import annotations
 
@@ -26,6 +49,11 @@ from ..profiles import Training, get_profile
 from . import store
 from .training import PARTS, Context, RunSpec, run_dir
 
+#: the size of TensorFlow's intra- and inter-op thread pools in a training process (see the
+#: module's description): the pools, not the cores, decide the floating-point results
+TRAINING_THREADS = 2
+
+
 def _versions() -> dict:
     import keras
     import tensorflow as tf
@@ -34,18 +62,73 @@ def _versions() -> dict:
             "keras": keras.__version__, "numpy": np.__version__, "enhance_utils": __version__}
 
 
-def make_deterministic(seed: int, order: str = "reshuffled") -> dict:
-    """Seed Python, NumPy, TensorFlow and Keras and switch on TensorFlow's op determinism;
-    returns what was enforced (recorded in ``run.json``; ``order`` is the variant's order of
-    the training images)."""
+def pin_threads(threads: int = TRAINING_THREADS) -> bool:
+    """Size TensorFlow's intra- and inter-op thread pools at ``threads`` (before the runtime
+    starts; afterwards a call with the same count changes nothing). Returns whether the pools
+    have that size: False when TensorFlow already ran an op with pools of another size in this
+    process (a notebook's earlier cell, a worker reused with another count), which stay."""
+    import tensorflow as tf
+
+    config = tf.config.threading
+    try:
+        config.set_intra_op_parallelism_threads(threads)
+        config.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:  # "cannot be modified after initialization"
+        pass
+    layout = thread_layout()
+    return layout["intra_op_threads"] == layout["inter_op_threads"] == threads
+
+
+def _pool_size(configured: int, variable: str, cpus: int) -> int:
+    """A pool's size as TensorFlow chooses it: the configured count, else the environment
+    variable's, else the CPUs this process may use."""
+    from_environment = os.environ.get(variable, "")
+    if configured > 0:
+        return configured
+    return int(from_environment) if from_environment.isdigit() and int(from_environment) else cpus
+
+
+def thread_layout() -> dict:
+    """TensorFlow's thread pools (``intra_op_threads``, ``inter_op_threads``), the machine's
+    ``cpu_count``, the CPUs this process may use (``affinity``, as ``taskset`` sets it) and
+    whether TensorFlow's oneDNN kernels are on (``onednn``; None where it cannot tell)."""
+    import tensorflow as tf
+
+    try:  # TensorFlow's own reading of TF_ENABLE_ONEDNN_OPTS and of the platform's default
+        from tensorflow.python.util._pywrap_util_port import IsMklEnabled
+
+        onednn = bool(IsMklEnabled())
+    except ImportError:
+        onednn = None
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    config = tf.config.threading
+    return {"intra_op_threads": _pool_size(config.get_intra_op_parallelism_threads(),
+                                           "TF_NUM_INTRAOP_THREADS", cpus),
+            "inter_op_threads": _pool_size(config.get_inter_op_parallelism_threads(),
+                                           "TF_NUM_INTEROP_THREADS", cpus),
+            "cpu_count": os.cpu_count(), "affinity": cpus, "onednn": onednn}
+
+
+def make_deterministic(seed: int, threads: int = TRAINING_THREADS,
+                       order: str = "reshuffled") -> dict:
+    """Pin TensorFlow's thread pools at ``threads`` (:func:`pin_threads`), seed Python, NumPy,
+    TensorFlow and Keras and switch on TensorFlow's op determinism; returns what was enforced
+    and the thread layout (recorded in ``run.json``; ``order`` is the variant's order of the
+    training images). Pools that could not be pinned are named in one printed note."""
     import keras
     import tensorflow as tf
 
+    pinned = pin_threads(threads)
+    layout = thread_layout()
+    if not pinned:
+        print(f"note: TensorFlow runs with {layout['intra_op_threads']} intra-op and "
+              f"{layout['inter_op_threads']} inter-op threads, not {threads} (it started before "
+              f"this run); its results hold for that layout, recorded in run.json")
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
     return {"seed": seed, "op_determinism": True,
             "data_order": "seeded shuffle" if order == "reshuffled" else "fixed",
-            "augmentation": "stateless, seeded per batch"}
+            "augmentation": "stateless, seeded per batch", "threads_pinned": pinned, **layout}
 
 
 def _epoch_watch(claim: store.Claim | None, monitor: str = "val_diagnosis_auc"):
@@ -98,13 +181,14 @@ def _prediction_table(part_frames, heads, last, best) -> pd.DataFrame:
 
 def train_one(spec: RunSpec, context: Context, root: Path, progress: bool = True,
               claim: store.Claim | None = None, keep_weights: bool | None = None,
-              settings: Training | None = None) -> dict:
+              settings: Training | None = None, threads: int | None = None) -> dict:
     """Train and evaluate one run and store it; returns its ``run.json`` content.
 
     ``keep_weights`` overrides the profile's choice (the explanation chapter keeps the
     weights of the few runs it explains, in a side store). ``settings`` are the profile's
     (:attr:`enhance_utils.profiles.Profile.training`; looked up by the run's profile name
-    when not given): a grid hands its driver's over, wherever the run trains.
+    when not given): a grid hands its driver's over, wherever the run trains. ``threads``:
+    TensorFlow's pools (:func:`pin_threads`; None: :data:`TRAINING_THREADS`).
     """
     import keras
     from sklearn.metrics import roc_auc_score
@@ -116,7 +200,7 @@ def train_one(spec: RunSpec, context: Context, root: Path, progress: bool = True
     settings = settings or get_profile(spec.profile).training
     variant = get_variant(settings.variant)
     logging.getLogger("tensorflow").setLevel(logging.ERROR)  # retracing notes, one per run
-    determinism = make_deterministic(spec.init_seed, variant.order)
+    determinism = make_deterministic(spec.init_seed, threads or TRAINING_THREADS, variant.order)
     by_id = context.lesions.set_index("lesion_id")
     missing = [i for part in (spec.split.train, spec.split.validation, spec.split.test)
                for i in part if i not in by_id.index]

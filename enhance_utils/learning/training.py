@@ -184,6 +184,9 @@ class GridJob:
     token: str
     progress: bool = True
     keep_weights: bool | None = None
+    #: TensorFlow's thread pools in every run (None:
+    #: :data:`enhance_utils.learning.run.TRAINING_THREADS`)
+    threads: int | None = None
 
     def __call__(self, spec: RunSpec) -> str:
         """Train ``spec`` under its claim: ``"trained"``, ``"busy"`` (claimed by another
@@ -197,7 +200,7 @@ class GridJob:
             from . import run  # TensorFlow: only where a run trains
 
             run.train_one(spec, self.context, self.root, self.progress, claim, self.keep_weights,
-                          settings=self.profile.training)
+                          settings=self.profile.training, threads=self.threads)
         return "trained"
 
 
