@@ -543,3 +543,97 @@ def test_a_retry_takes_over_its_own_claim_only(tmp_path):
     assert store.Claim.take(folder) is None
     retry = store.Claim.take(folder, token="driver-1")
     assert retry is not None and store.Claim.holder(retry.path)["host"] == socket.gethostname()
+
+
+# --------------------------------------------------------------------------- stranded claims
+def _holder(pid: int, **fields) -> str:
+    return json.dumps(dict({"host": socket.gethostname(), "pid": pid,
+                            "started": store.started(pid), "id": "x"}, **fields))
+
+
+def test_a_claim_of_a_reused_pid_is_stale(tmp_path):
+    """A claim records its process's start time: a live process of that PID started at
+    another time is another process, and the claim is taken over."""
+    folder = tmp_path / "small" / "crowd-A" / "seed1970"
+    claim = store.Claim.take(folder)
+    assert json.loads(claim.path.read_text())["started"] == store.started(os.getpid())
+    claim.path.write_text(_holder(os.getppid()))
+    assert store.Claim.take(folder) is None  # the live process that took it
+    claim.path.write_text(_holder(os.getppid(), started=store.started(os.getppid()) - 3600))
+    assert store.Claim.take(folder) is not None  # its PID now belongs to another process
+
+
+def test_a_claim_without_heartbeat_is_stale_on_this_host_too(tmp_path):
+    assert store.CLAIM_STALE_SECONDS <= 10 * 60  # minutes, not hours
+    folder = tmp_path / "small" / "crowd-A" / "seed1970"
+    claim = store.Claim.take(folder)
+    claim.path.write_text(_holder(os.getppid()))  # a live holder …
+    old = time.time() - store.CLAIM_STALE_SECONDS - 1
+    os.utime(claim.path, (old, old))  # … that stopped beating
+    assert store.Claim.take(folder) is not None
+
+
+def test_a_held_claim_keeps_beating_until_released(tmp_path):
+    claim = store.Claim.take(tmp_path / "small" / "crowd-A" / "seed1970")
+    old = time.time() - store.CLAIM_STALE_SECONDS - 1
+    os.utime(claim.path, (old, old))
+    claim.keep_alive(interval=0.05)
+    deadline = time.time() + 10
+    while claim.path.stat().st_mtime < time.time() - 60 and time.time() < deadline:
+        time.sleep(0.05)
+    assert claim.path.stat().st_mtime > time.time() - 60  # fresh again
+    taker = claim.path.read_bytes()
+    claim.path.write_text(_holder(os.getppid()))  # taken over by another process
+    os.utime(claim.path, (old, old))
+    time.sleep(0.3)
+    assert claim.path.stat().st_mtime == pytest.approx(old)  # not ours: not touched
+    claim.path.write_bytes(taker)
+    claim.release()
+    assert not claim.path.exists()
+
+
+_TERMINATED = textwrap.dedent("""
+    import sys, time
+    from enhance_utils import cli
+    from enhance_utils.learning import store, training
+
+    def run_grid(*args, **kwargs):
+        with store.Claim.take(sys.argv[1]):
+            print("claimed", flush=True)
+            time.sleep(60)
+
+    training.run_grid = run_grid
+    sys.exit(cli.main(["train", "--profile", "smoke", "--run", "small/crowd-A/seed1970"]))
+""")
+
+
+def test_sigterm_releases_claims_like_ctrl_c(tmp_path):
+    folder = tmp_path / "small" / "crowd-A" / "seed1970"
+    trainer = subprocess.Popen([sys.executable, "-c", _TERMINATED, str(folder)], cwd=PROJECT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert trainer.stdout.readline().strip() == "claimed"
+    assert store.Claim.path_of(folder).exists()
+    trainer.send_signal(signal.SIGTERM)
+    _, err = trainer.communicate(timeout=60)
+    assert trainer.returncode == 128 + signal.SIGTERM and "error: terminated" in err
+    assert not store.Claim.path_of(folder).exists()  # released on the way out
+
+
+@pytest.mark.parametrize("by_name", [True, False])
+def test_train_run_that_is_claimed_exits_nonzero_naming_the_holder(no_images, tmp_path, capsys,
+                                                                   by_name):
+    spec, = training.grid("smoke", targets=["crowd:A"], seeds=[1970], lesions=LESIONS)
+    claim = store.Claim.path_of(training.run_dir(tmp_path, spec))
+    claim.parent.mkdir(parents=True)
+    claim.write_text(_holder(os.getppid(), host=socket.gethostname(), since="2026-01-01T00:00"))
+    args = ["train", "--profile", "smoke", "--targets", "crowd:A", "--splits", "1970",
+            "--results", str(tmp_path)] + (["--run", spec.run_id] if by_name else [])
+    code = cli.main(args)
+    out, err = capsys.readouterr()
+    assert f"skipped {spec.run_id}: claimed by {socket.gethostname()} pid {os.getppid()}" in out
+    if by_name:  # a batch job asked for this run and did not train it
+        assert code == cli.EXIT_CLAIMED
+        assert f"error: nothing trained for {spec.run_id}: claimed by" in err
+        assert str(claim) in err
+    else:  # a grid leaves a claimed run to its holder
+        assert code == 0
