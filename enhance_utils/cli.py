@@ -15,7 +15,8 @@ Each subcommand is a thin wrapper over a function of the package:
 ``enhance train --profile smoke|cpu|paper [--arch ...] [--targets ...] [--splits ...]``
     train the grid of baseline and multi-task models; finished runs are skipped;
     ``--executor ray [--address ADDR]`` trains on a Ray cluster, ``--list-runs`` and
-    ``--run KEY`` split the grid over a batch system's jobs;
+    ``--run KEY`` split the grid over a batch system's jobs (``--run`` exits with
+    :data:`EXIT_CLAIMED` when another trainer holds that run, naming it);
 ``enhance report --profile smoke|cpu|paper --out DIR``
     Tables 5 and 4 with ensembles, and paired comparisons, from the experiment store;
 ``enhance book [--profile smoke|cpu|paper]``
@@ -24,8 +25,11 @@ Each subcommand is a thin wrapper over a function of the package:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -47,6 +51,34 @@ class _Lazy:
 agreement, annotations, bootstrap, paths, correlation, fetch, registry = (
     _Lazy(name) for name in ("stats.agreement", "data.annotations", "stats.bootstrap",
                              "data.paths", "stats.correlation", "data.fetch", "data.registry"))
+
+
+#: exit code of ``enhance train --run KEY`` that trained nothing because another trainer holds
+#: the run (EX_TEMPFAIL: try again later)
+EXIT_CLAIMED = 75
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a batch system's time limit, ``kill``), raised like Ctrl-C's
+    KeyboardInterrupt so that every claim and temporary folder is released on the way out."""
+
+
+@contextlib.contextmanager
+def terminate_as_interrupt():
+    """While in this block, SIGTERM raises :class:`Terminated` in the main thread (the handler
+    before it is restored at the end); in another thread, which cannot set signal handlers,
+    nothing changes."""
+    def raise_terminated(signum, frame):
+        raise Terminated(f"signal {signum}")
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def profile_choices() -> tuple[str, ...]:
@@ -149,6 +181,9 @@ def _cmd_train(args) -> int:
     except (ValueError, FileNotFoundError, ImportError, store.StoreError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except experiments.RunClaimed as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_CLAIMED
     summary = runs.groupby(["arch", "model"]).auc.agg(["mean", "std", "count"]).round(3)
     print(summary.to_string())
     return 0
@@ -404,13 +439,18 @@ def set_environment(args) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; an expected failure (missing data, a failed download, an unknown id or
-    profile) ends in one ``error:`` line on stderr and exit code 2, without a traceback."""
+    profile) ends in one ``error:`` line on stderr and exit code 2, without a traceback.
+    Ctrl-C and SIGTERM end it as cleanly (claims released), with exit code 130 and 143."""
     args = build_parser().parse_args(argv)
     set_environment(args)
     try:
-        return args.func(args)
+        with terminate_as_interrupt():
+            return args.func(args)
     except input_errors() as err:
         return _refuse(err)
+    except Terminated:
+        print("error: terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130

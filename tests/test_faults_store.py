@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import roc_auc_score
 
 import fakestore
 from enhance_utils import cli
@@ -82,8 +83,33 @@ def test_leftover_partial_folder_changes_nothing(five_splits, tmp_path, stray):
     (lambda f: (f / store.PREDICTIONS).write_text("lesion_id,score\nL0,1\n"), "missing column"),
     (lambda f: (f / store.HISTORY).write_bytes(b"\x00\xff" * 10), "history.csv"),
     (lambda f: (f / store.RECORD).write_text(json.dumps({"auc": 0.7})), "store layout 1"),
-    (lambda f: (f / store.RECORD).write_text(json.dumps(dict(
-        json.loads((f / store.RECORD).read_text()), target="dermatologist:A"))), "unknown target"),
+    (lambda f: _edit_record(f, target="dermatologist:A"), "unknown target"),
+    # a run is what its folder says
+    (lambda f: _edit_record(f, target="crowd:B"), "says target 'crowd:B'"),
+    (lambda f: _edit_record(f, arch="vgg16"), "says arch 'vgg16'"),
+    (lambda f: _edit_record(f, split="seed1970"), "says split 'seed1970'"),
+    (lambda f: _edit_record(f, profile="cpu"), "says profile 'cpu'"),
+    (lambda f: _edit_record(f, model="crowdB"), "model 'crowdB'"),
+    # its AUCs are those of its predictions, and its numbers numbers
+    (lambda f: _edit_record(f, auc=0.99), "auc is 0.99, but the test scores"),
+    (lambda f: _edit_record(f, auc_last=0.5), "auc_last is 0.5, but the test scores"),
+    (lambda f: _edit_record(f, auc=float("nan")), "auc is nan, not a finite number"),
+    (lambda f: _edit_record(f, auc="0.72"), "auc is '0.72', not a finite number"),
+    (lambda f: _edit_record(f, n_test=True), "n_test is True, not an integer"),
+    (lambda f: _edit_record(f, selection="first"), "selection is 'first'"),
+    # its predictions hold each lesion once, 0/1 labels and probabilities
+    (lambda f: _edit_predictions(f, lambda p: pd.concat([p, p.iloc[[0]]])), "appears twice"),
+    (lambda f: _edit_predictions(f, lambda p: p.assign(score_best=np.where(
+        p.index == 0, np.nan, p.score_best))), "score_best of test lesion L0 is nan"),
+    (lambda f: _edit_predictions(f, lambda p: p.assign(score_last=p.score_last * 2)),
+     "not a score in [0, 1]"),
+    (lambda f: _edit_predictions(f, lambda p: p.assign(label=p.label * 2)), "label 2"),
+    (lambda f: _edit_predictions(f, lambda p: p.assign(part="train")), "unknown part"),
+    # an edit that keeps every check above is found by the recorded sha256
+    (lambda f: _edit_predictions(f, lambda p: p.assign(score_last=p.score_last * 0.99)),
+     "predictions.csv: its content is not what was written"),
+    (lambda f: (f / store.HISTORY).write_text("epoch,loss\n0,0.1\n"),
+     "history.csv: its content is not what was written"),
 ])
 def test_damaged_run_is_named_by_report_and_redone_by_train(five_splits, tmp_path, capsys,
                                                              damage, reason):
@@ -99,7 +125,153 @@ def test_damaged_run_is_named_by_report_and_redone_by_train(five_splits, tmp_pat
     specs = training.grid("smoke", targets=["crowd:A"], seeds=[2008], lesions=lesions)
     state = training.plan(specs, five_splits)
     assert state["todo"] == specs and state["damaged"][0][0] == folder
-    assert reason in state["damaged"][0][1]
+    assert reason in state["damaged"][0][1]  # train and --list-runs: the same reason
+
+
+def _edit_record(folder, **fields):
+    record = json.loads((folder / store.RECORD).read_text())
+    (folder / store.RECORD).write_text(json.dumps(dict(record, **fields)))
+
+
+def _edit_predictions(folder, change):
+    change(pd.read_csv(folder / store.PREDICTIONS)).to_csv(folder / store.PREDICTIONS,
+                                                           index=False)
+
+
+def _refused_by_report(root, out, capsys, path, reason):
+    """``enhance report`` exits 2 with one error naming ``path`` and ``reason``."""
+    code, table = _report(root, out)
+    err = capsys.readouterr().err
+    assert code == 2 and table is None, err
+    assert err.startswith("error: 1 run folder(s)") and reason in err and str(path) in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("name", ["old", "seed1970-copy"])
+def test_a_copy_of_a_run_under_another_name_is_refused(five_splits, tmp_path, capsys, name):
+    """A copy of a run folder in a target folder (``crowd-A/old``) holds no run of its own:
+    named and refused, and the store's numbers are not read from it."""
+    source = store.run_dir(five_splits, "smoke", "small", "crowd:A", "seed1970")
+    copy = source.with_name(name)
+    copy.mkdir()
+    for path in source.iterdir():
+        (copy / path.name).write_bytes(path.read_bytes())
+    _refused_by_report(five_splits, tmp_path / "out", capsys, copy / store.RECORD,
+                       f"says split 'seed1970', but its folder is smoke/small/crowd-A/{name}")
+    runs = load_runs("smoke", five_splits, strict=False)
+    assert len(runs) == 10 and not runs.duplicated(["arch", "target", "split"]).any()
+
+
+def test_a_run_of_another_target_copied_in_is_refused(five_splits, tmp_path, capsys):
+    source = store.run_dir(five_splits, "smoke", "small", "baseline", "seed1970")
+    stray = store.run_dir(five_splits, "smoke", "small", "crowd:A", "seed2021")
+    stray.mkdir()
+    for path in source.iterdir():
+        (stray / path.name).write_bytes(path.read_bytes())
+    _refused_by_report(five_splits, tmp_path / "out", capsys, stray / store.RECORD,
+                       "says target 'baseline', split 'seed1970'")
+
+
+def test_a_file_among_run_folders_is_refused(five_splits, tmp_path, capsys):
+    stray = store.run_dir(five_splits, "smoke", "small", "crowd:A", "seed1970").with_name("notes")
+    stray.write_text("an old run was here")
+    _refused_by_report(five_splits, tmp_path / "out", capsys, stray, "holds only run folders")
+
+
+def _relabel(folder, lesion):
+    """Flip one test label, with run.json's AUCs and no sha256 to match: a run that is
+    consistent in itself, and wrong."""
+    _edit_predictions(folder, lambda p: p.assign(label=np.where(p.lesion_id == lesion,
+                                                                1 - p.label, p.label)))
+    frame = pd.read_csv(folder / store.PREDICTIONS).query("part == 'test'")
+    record = json.loads((folder / store.RECORD).read_text())
+    auc = roc_auc_score(frame.label, frame.score_best)
+    record.update(auc=auc, auc_last=auc, auc_best=auc)
+    del record[store.DIGESTS]
+    (folder / store.RECORD).write_text(json.dumps(record))
+
+
+def test_a_label_that_the_other_runs_contradict_is_refused(five_splits, tmp_path, capsys):
+    """The store's readers have no ground truth: a lesion has the label most runs give it."""
+    folder = store.run_dir(five_splits, "smoke", "small", "crowd:A", "seed2008")
+    _relabel(folder, "L2")
+    assert store.validate(folder) is None  # consistent in itself
+    _refused_by_report(five_splits, tmp_path / "out", capsys, folder / store.PREDICTIONS,
+                       "lesion L2 is labelled 1, other runs of the store label it 0")
+
+
+def test_a_run_without_sha256_stays_valid(five_splits):
+    """Runs written before the store recorded sha256 are read as they are."""
+    folder = store.run_dir(five_splits, "smoke", "small", "crowd:A", "seed2008")
+    record = json.loads((folder / store.RECORD).read_text())
+    assert set(record[store.DIGESTS]) == {store.PREDICTIONS, store.HISTORY}
+    _edit_record(folder, **{store.DIGESTS: {}})
+    assert store.validate(folder) is None
+
+
+def test_the_committed_store_passes_every_check():
+    """``results/cpu``: every run is valid, once, under its own name."""
+    good, bad = store.scan(PROJECT / "results", "cpu")
+    assert bad == [] and len(good) == 165
+
+
+# --------------------------------------------------------------------------- training's view
+LESIONS = pd.DataFrame({"lesion_id": [f"ISIC_{i:07d}" for i in range(40)], "label": [0, 1] * 20})
+
+
+@pytest.fixture
+def no_images(monkeypatch):
+    """A training context of :data:`LESIONS` (no data read, no image)."""
+    context = training.Context(LESIONS.assign(path=""), [], pd.DataFrame(
+        columns=["source", "feature", "lesion_id", "score"]))
+    monkeypatch.setattr(training, "build_context", lambda n, root=None: context)
+    return context
+
+
+def _spec_run(root, spec):
+    """A finished fake run of ``spec``, its lesions and labels those of :data:`LESIONS`."""
+    truth = LESIONS.set_index("lesion_id").label
+    test = list(spec.split.test)
+    return fakestore.write_run(root, spec.target.spec, spec.split.name, test, truth[test],
+                               truth[test] + np.linspace(-0.1, 0.1, len(test)),
+                               validation=(spec.split.validation,
+                                           truth[list(spec.split.validation)]))
+
+
+def test_training_checks_labels_and_lesions_against_its_ground_truth(tmp_path):
+    spec, other = training.grid("smoke", targets=["crowd:A"], seeds=[1970, 1972],
+                                lesions=LESIONS)
+    truth = LESIONS.set_index("lesion_id").label
+    folder = _spec_run(tmp_path, spec)
+    assert training.plan([spec], tmp_path, truth)["done"] == [spec]
+    _relabel(folder, spec.split.test[0])
+    state = training.plan([spec], tmp_path, truth)
+    assert state["todo"] == [spec]
+    assert f"lesion {spec.split.test[0]} is labelled" in state["damaged"][0][1]
+    assert "the ground truth says" in state["damaged"][0][1]
+    assert not training.is_finished(tmp_path, spec, truth)
+    # a run of other lesions (another sample, another split) is not this split's run
+    moved = _spec_run(tmp_path / "moved", other)
+    moved.rename(store.run_dir(tmp_path / "moved", "smoke", "small", "crowd:A", "seed1970"))
+    _edit_record(store.run_dir(tmp_path / "moved", "smoke", "small", "crowd:A", "seed1970"),
+                 split="seed1970", seed=1970)
+    reason = training.plan([spec], tmp_path / "moved")["damaged"][0][1]
+    assert "lesions are not those of split seed1970" in reason
+
+
+def test_list_runs_lists_a_refused_run_with_its_reason(no_images, tmp_path, capsys):
+    spec, = training.grid("smoke", targets=["crowd:A"], seeds=[1970], lesions=LESIONS)
+    folder = _spec_run(tmp_path, spec)
+    args = ["train", "--profile", "smoke", "--targets", "crowd:A", "--splits", "1970",
+            "--results", str(tmp_path), "--list-runs"]
+    assert cli.main(args) == 0
+    assert capsys.readouterr().out == ""  # finished
+    _edit_predictions(folder, lambda p: p.assign(score_best=np.where(
+        p.index == p.index[-1], np.nan, p.score_best)))
+    assert cli.main(args) == 0
+    out, err = capsys.readouterr()
+    assert out.split() == [spec.run_id]
+    assert str(folder / store.PREDICTIONS) in err and "is nan, not a score" in err
 
 
 def test_a_run_without_run_json_is_unfinished(five_splits):
@@ -171,7 +343,7 @@ def test_temporary_folder_of_a_live_or_remote_writer_is_kept(five_splits):
     live.mkdir()
     remote.mkdir()
     assert store.clean_temporaries(five_splits, "smoke") == []
-    old = time.time() - store.STALE_SECONDS - 60
+    old = time.time() - store.TEMP_STALE_SECONDS - 60
     os.utime(remote, (old, old))
     assert store.clean_temporaries(five_splits, "smoke") == [remote]
 
@@ -195,7 +367,7 @@ def test_claims_are_exclusive_and_stale_ones_are_taken_over(tmp_path):
     assert json.loads(second.path.read_text())["pid"] == os.getpid()
     second.path.write_text(json.dumps({"host": "elsewhere", "pid": 1}))
     assert store.Claim.take(folder) is None  # another host, fresh heartbeat
-    old = time.time() - store.STALE_SECONDS - 60
+    old = time.time() - store.CLAIM_STALE_SECONDS - 60
     os.utime(second.path, (old, old))
     assert store.Claim.take(folder) is not None  # another host, no heartbeat for hours
     second.path.write_text("garbage")
@@ -371,3 +543,97 @@ def test_a_retry_takes_over_its_own_claim_only(tmp_path):
     assert store.Claim.take(folder) is None
     retry = store.Claim.take(folder, token="driver-1")
     assert retry is not None and store.Claim.holder(retry.path)["host"] == socket.gethostname()
+
+
+# --------------------------------------------------------------------------- stranded claims
+def _holder(pid: int, **fields) -> str:
+    return json.dumps(dict({"host": socket.gethostname(), "pid": pid,
+                            "started": store.started(pid), "id": "x"}, **fields))
+
+
+def test_a_claim_of_a_reused_pid_is_stale(tmp_path):
+    """A claim records its process's start time: a live process of that PID started at
+    another time is another process, and the claim is taken over."""
+    folder = tmp_path / "small" / "crowd-A" / "seed1970"
+    claim = store.Claim.take(folder)
+    assert json.loads(claim.path.read_text())["started"] == store.started(os.getpid())
+    claim.path.write_text(_holder(os.getppid()))
+    assert store.Claim.take(folder) is None  # the live process that took it
+    claim.path.write_text(_holder(os.getppid(), started=store.started(os.getppid()) - 3600))
+    assert store.Claim.take(folder) is not None  # its PID now belongs to another process
+
+
+def test_a_claim_without_heartbeat_is_stale_on_this_host_too(tmp_path):
+    assert store.CLAIM_STALE_SECONDS <= 10 * 60  # minutes, not hours
+    folder = tmp_path / "small" / "crowd-A" / "seed1970"
+    claim = store.Claim.take(folder)
+    claim.path.write_text(_holder(os.getppid()))  # a live holder …
+    old = time.time() - store.CLAIM_STALE_SECONDS - 1
+    os.utime(claim.path, (old, old))  # … that stopped beating
+    assert store.Claim.take(folder) is not None
+
+
+def test_a_held_claim_keeps_beating_until_released(tmp_path):
+    claim = store.Claim.take(tmp_path / "small" / "crowd-A" / "seed1970")
+    old = time.time() - store.CLAIM_STALE_SECONDS - 1
+    os.utime(claim.path, (old, old))
+    claim.keep_alive(interval=0.05)
+    deadline = time.time() + 10
+    while claim.path.stat().st_mtime < time.time() - 60 and time.time() < deadline:
+        time.sleep(0.05)
+    assert claim.path.stat().st_mtime > time.time() - 60  # fresh again
+    taker = claim.path.read_bytes()
+    claim.path.write_text(_holder(os.getppid()))  # taken over by another process
+    os.utime(claim.path, (old, old))
+    time.sleep(0.3)
+    assert claim.path.stat().st_mtime == pytest.approx(old)  # not ours: not touched
+    claim.path.write_bytes(taker)
+    claim.release()
+    assert not claim.path.exists()
+
+
+_TERMINATED = textwrap.dedent("""
+    import sys, time
+    from enhance_utils import cli
+    from enhance_utils.learning import store, training
+
+    def run_grid(*args, **kwargs):
+        with store.Claim.take(sys.argv[1]):
+            print("claimed", flush=True)
+            time.sleep(60)
+
+    training.run_grid = run_grid
+    sys.exit(cli.main(["train", "--profile", "smoke", "--run", "small/crowd-A/seed1970"]))
+""")
+
+
+def test_sigterm_releases_claims_like_ctrl_c(tmp_path):
+    folder = tmp_path / "small" / "crowd-A" / "seed1970"
+    trainer = subprocess.Popen([sys.executable, "-c", _TERMINATED, str(folder)], cwd=PROJECT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert trainer.stdout.readline().strip() == "claimed"
+    assert store.Claim.path_of(folder).exists()
+    trainer.send_signal(signal.SIGTERM)
+    _, err = trainer.communicate(timeout=60)
+    assert trainer.returncode == 128 + signal.SIGTERM and "error: terminated" in err
+    assert not store.Claim.path_of(folder).exists()  # released on the way out
+
+
+@pytest.mark.parametrize("by_name", [True, False])
+def test_train_run_that_is_claimed_exits_nonzero_naming_the_holder(no_images, tmp_path, capsys,
+                                                                   by_name):
+    spec, = training.grid("smoke", targets=["crowd:A"], seeds=[1970], lesions=LESIONS)
+    claim = store.Claim.path_of(training.run_dir(tmp_path, spec))
+    claim.parent.mkdir(parents=True)
+    claim.write_text(_holder(os.getppid(), host=socket.gethostname(), since="2026-01-01T00:00"))
+    args = ["train", "--profile", "smoke", "--targets", "crowd:A", "--splits", "1970",
+            "--results", str(tmp_path)] + (["--run", spec.run_id] if by_name else [])
+    code = cli.main(args)
+    out, err = capsys.readouterr()
+    assert f"skipped {spec.run_id}: claimed by {socket.gethostname()} pid {os.getppid()}" in out
+    if by_name:  # a batch job asked for this run and did not train it
+        assert code == cli.EXIT_CLAIMED
+        assert f"error: nothing trained for {spec.run_id}: claimed by" in err
+        assert str(claim) in err
+    else:  # a grid leaves a claimed run to its holder
+        assert code == 0

@@ -260,7 +260,8 @@ def train_one(spec: RunSpec, context: Context, root: Path, progress: bool = True
         "seed": spec.split.seed, "init_seed": spec.init_seed,
         "selection": settings.selection, "auc": aucs[settings.selection],
         "auc_last": aucs["last"], "auc_best": aucs["best"],
-        "best_epoch": watch.best_epoch, "val_auc_best": watch.best,
+        "best_epoch": watch.best_epoch,
+        "val_auc_best": watch.best if np.isfinite(watch.best) else None,
         "n_train": len(part["train"]), "n_validation": len(part["validation"]), "n_test": len(test),
         "heads": {f: {"n_train_annotated": int(a.sum()),
                       "train_mean": (float(np.nanmean(np.where(a > 0, v, np.nan))) if a.any()

@@ -8,6 +8,7 @@ another live trainer alone. :mod:`enhance_utils.learning.results` reads what the
 """
 from __future__ import annotations
 
+import sys
 import uuid
 import zlib
 from dataclasses import dataclass
@@ -24,7 +25,11 @@ from ..profiles import get_profile
 from .targets import Target
 
 SOURCES = targets_module.SOURCES
-PARTS = ("validation", "test")
+PARTS = store.PARTS
+
+
+class RunClaimed(RuntimeError):
+    """Runs asked for by name (``enhance train --run``) that another trainer holds."""
 
 
 @dataclass(frozen=True)
@@ -65,9 +70,10 @@ def run_dir(root: Path, spec: RunSpec) -> Path:
     return store.run_dir(root, spec.profile, spec.arch, spec.target, spec.split.name)
 
 
-def is_finished(root: Path, spec: RunSpec) -> bool:
-    """A complete, valid run folder exists for ``spec``."""
-    return store.validate(run_dir(root, spec)) is None
+def is_finished(root: Path, spec: RunSpec, labels=None) -> bool:
+    """A complete, valid run folder exists for ``spec``: :func:`store.validate`, with the
+    lesions of its split and, where given, ``labels`` (lesion_id → label) as ground truth."""
+    return store.validate(run_dir(root, spec), spec.split, labels) is None
 
 
 # --------------------------------------------------------------------------- context
@@ -107,6 +113,11 @@ class Context:
                 values = targets_module.permuted_values(target, values, available, split_seed, part)
             out[feature] = (values, available)
         return out
+
+    @property
+    def labels(self) -> pd.Series:
+        """The ground truth of the lesions: label by lesion_id."""
+        return self.lesions.set_index("lesion_id").label
 
     def annotation(self, target, lesion_ids) -> tuple[np.ndarray, np.ndarray]:
         """Values and availability of a one-feature target (training part of split 0)."""
@@ -156,12 +167,17 @@ def _nonempty(items, what: str):
     return items
 
 
-def plan(specs: list[RunSpec], root: Path) -> dict[str, list]:
-    """Sort a grid into ``done``, ``todo`` and ``damaged`` (folder, reason) runs."""
+def plan(specs: list[RunSpec], root: Path, labels=None) -> dict[str, list]:
+    """Sort a grid into ``done``, ``todo`` and ``damaged`` (folder, reason) runs.
+
+    A run is done when its folder passes :func:`store.validate` with the lesions of its split
+    and, where given, ``labels`` (lesion_id → label, :attr:`Context.labels`) as ground truth:
+    the check that ``enhance report`` makes, so a run it refuses is never "done".
+    """
     done, todo, damaged = [], [], []
     for spec in specs:
         folder = run_dir(root, spec)
-        reason = store.validate(folder) if folder.exists() else "absent"
+        reason = store.validate(folder, spec.split, labels) if folder.exists() else "absent"
         if reason is None:
             done.append(spec)
         else:
@@ -195,7 +211,8 @@ class GridJob:
         if claim is None:
             return "busy"
         with claim:
-            if is_finished(self.root, spec):
+            claim.keep_alive()
+            if is_finished(self.root, spec, self.context.labels):
                 return "done"
             from . import run  # TensorFlow: only where a run trains
 
@@ -219,12 +236,16 @@ def select_runs(specs: list[RunSpec], run_ids) -> list[RunSpec]:
 def missing_runs(profile: str | profiles.Profile, archs=None, targets=None, seeds=None,
                  kfold: bool = False, results=None, data_root=None) -> list[RunSpec]:
     """The runs of the grid that the store does not hold (absent or damaged), in grid order:
-    what ``enhance train --list-runs`` prints for a batch system's array job."""
+    what ``enhance train --list-runs`` prints for a batch system's array job. Each damaged
+    one's reason goes to stderr."""
     profile = get_profile(profile)
     root = store_root(results)
     context = build_context(profile.training.n_lesions, data_root)
     specs = grid(profile, archs, targets, seeds, context.lesions, kfold)
-    return plan(specs, root)["todo"]
+    state = plan(specs, root, context.labels)
+    for _, reason in state["damaged"]:
+        print(f"damaged, to redo: {reason}", file=sys.stderr, flush=True)
+    return state["todo"]
 
 
 def run_grid(profile: str | profiles.Profile, archs=None, targets=None, seeds=None,
@@ -234,7 +255,9 @@ def run_grid(profile: str | profiles.Profile, archs=None, targets=None, seeds=No
     """Train every run of the grid that the store does not hold yet; returns all runs.
 
     Damaged run folders are named and trained again; runs that another live trainer has
-    claimed are skipped (and named); temporary folders of dead trainers are removed.
+    claimed are skipped (and named, with their holder); temporary folders of dead trainers
+    are removed. When ``runs`` names the runs to train, a run skipped for its claim is a
+    :class:`RunClaimed` error (a batch job asked for that run, and did not train it).
 
     ``executor`` is ``"local"`` (one run after the other in this process) or ``"ray"`` (one
     Ray task per run, on the cluster at ``address`` or on one started here; see
@@ -249,18 +272,21 @@ def run_grid(profile: str | profiles.Profile, archs=None, targets=None, seeds=No
     if runs is not None:
         specs = select_runs(specs, runs)
     store.clean_temporaries(root, name)
-    state = plan(specs, root)
+    state = plan(specs, root, context.labels)
     for folder, reason in state["damaged"]:
         print(f"redoing a damaged run: {reason}", flush=True)
     print(f"{name}: {len(specs)} runs in the grid, {len(state['done'])} already in "
           f"{root / name}, {len(state['todo'])} to train ({engine.name} executor)", flush=True)
     job = GridJob(context, root, profile, uuid.uuid4().hex, progress, keep_weights)
     outcomes = engine.map(job, state["todo"], progress)
-    busy = [spec for spec, outcome in zip(state["todo"], outcomes) if outcome == "busy"]
-    for spec in busy:
-        print(f"skipped {spec.run_id}: claimed by another trainer", flush=True)
+    busy = [f"{spec.run_id}: claimed by {store.Claim.describe(run_dir(root, spec))}"
+            for spec, outcome in zip(state["todo"], outcomes) if outcome == "busy"]
+    for line in busy:
+        print(f"skipped {line}", flush=True)
     print(f"{name}: trained {outcomes.count('trained')} run(s), skipped {len(busy)} claimed "
           f"by another trainer", flush=True)
+    if busy and runs is not None:
+        raise RunClaimed(f"nothing trained for {'; '.join(busy)}")
     from .results import load_runs
 
     return load_runs(name, root)
