@@ -9,7 +9,9 @@ The environment is a virtualenv in ``.venv`` (or ``$ENHANCE_VENV``) with the pin
 ``requirements.txt`` and this package; it is reinstalled only when those files change.
 ``profile=paper`` is accepted as a synonym of ``--profile paper``. An expected failure (an
 unknown profile, ``ENHANCE_DATA_DIR`` not a folder, a failed install) ends in one ``error:``
-line on stderr and exit code 2, checked before anything is installed.
+line on stderr and exit code 2, checked before anything is installed. Relative folders in the
+``ENHANCE_*`` variables (``ENHANCE_DATA_DIR=../shared/data``) are made absolute first: the
+commands run in the project, JupyterLab's kernels in ``chapters/``.
 """
 from __future__ import annotations
 
@@ -100,6 +102,22 @@ def lab_command(args: list[str]) -> list[str]:
     return cmd + args
 
 
+def child_environment(environ: dict[str, str], cwd: Path | None = None) -> dict[str, str]:
+    """The environment of the process ``dev.py`` starts: ``environ`` without ``MPLBACKEND``
+    (notebook figures need the inline backend) and with every folder variable
+    (:data:`enhance_utils.data.paths.PATH_VARIABLES`) absolute, read from ``cwd`` (default: the
+    current folder), since that process runs in the project and its kernels in ``chapters/``."""
+    sys.path.insert(0, str(ROOT))
+    from enhance_utils.data.paths import PATH_VARIABLES  # the standard library only
+
+    env = {k: v for k, v in environ.items() if k != "MPLBACKEND"}
+    base = Path(cwd or Path.cwd())
+    for name in PATH_VARIABLES:
+        if env.get(name):
+            env[name] = os.path.abspath(base / Path(env[name]).expanduser())
+    return env
+
+
 def _profile(args: list[str]) -> list[str]:
     out = []
     for arg in args:
@@ -123,8 +141,7 @@ def main(argv: list[str]) -> int:
         print(f"error: installing the environment in {VENV} failed ({' '.join(err.cmd[2:4])} "
               f"exited with {err.returncode}; pip's messages are above)", file=sys.stderr)
         return 2
-    env = dict(os.environ)
-    env.pop("MPLBACKEND", None)  # notebook figures need the inline backend
+    env = child_environment(dict(os.environ))
     if argv[1] == "book":
         cmd = [str(_bin("enhance")), "book"] + _profile(argv[2:])
     elif argv[1] == "lab":

@@ -27,6 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
+#: the environment variables that name folders; a relative value is read from the current folder
+#: (``dev.py`` makes them absolute for the processes it starts in another folder)
+PATH_VARIABLES = ("ENHANCE_DATA_DIR", "ENHANCE_DOWNLOAD_DIR", "ENHANCE_CACHE_DIR",
+                  "ENHANCE_RESULTS_DIR")
 _CHECKOUT_DIR = PACKAGE_DIR.parent
 
 
