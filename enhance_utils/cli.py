@@ -201,7 +201,24 @@ def _seeds(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"split seeds are integers, got {text!r}") from None
 
 
+#: the modules of the ``book`` extra that ``enhance book`` imports or runs
+BOOK_MODULES = ("nbformat", "nbclient", "papermill", "ipykernel", "yaml", "jupyter_book",
+                "sphinx_exercise")
+
+
+def missing_book_modules() -> list[str]:
+    """The modules of :data:`BOOK_MODULES` that cannot be imported here."""
+    from importlib.util import find_spec
+
+    return [name for name in BOOK_MODULES if find_spec(name) is None]
+
+
 def _cmd_book(args) -> int:
+    missing = missing_book_modules()
+    if missing:
+        return _refuse(f"building the book needs the book extra, which lacks "
+                       f"{', '.join(missing)} here: pip install \"enhance-utils[book]\", or "
+                       "python3 dev.py book in a checkout (it installs everything)")
     from .book import build as book  # papermill and jupyter-book are only needed here
 
     try:

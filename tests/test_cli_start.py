@@ -95,3 +95,16 @@ def test_dev_py_refuses_bad_input_in_one_line_before_installing(args, message, t
     assert done.returncode == 2
     assert done.stderr.startswith(message) and len(done.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "venv").exists()
+
+
+def test_book_without_the_book_extra_is_one_error_line():
+    """``enhance book`` where nbformat is missing (``None`` in ``sys.modules`` makes its import
+    fail as an absent module does) names the install command instead of a traceback."""
+    code = ("import sys; sys.modules['nbformat'] = None; from enhance_utils import cli; "
+            "sys.exit(cli.main(['book']))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, cwd=PROJECT)
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: building the book needs the book extra, which lacks "
+                                  "nbformat here: pip install \"enhance-utils[book]\"")
+    assert len(done.stderr.strip().splitlines()) == 1
