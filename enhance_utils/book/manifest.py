@@ -49,6 +49,9 @@ class Chapter:
 #: what the three numbers of :attr:`Chapter.seconds` measured
 TIMINGS = ("`smoke`, first run (trains, recomputes)", "`smoke`, store and caches filled",
            "`cpu`, with the committed `cpu` store")
+#: the profile of each number of :attr:`Chapter.seconds`, and how it ran (:data:`TIMINGS` in
+#: short, for ``enhance chapters``)
+TIMING_RUNS = (("smoke", "first run"), ("smoke", "caches filled"), ("cpu", "first run, committed store"))
 
 CHAPTERS = (
     Chapter(stem="01_datasets", title="Datasets", section="section 3.1, Table 1, Fig. 1",
@@ -92,3 +95,10 @@ CHAPTERS = (
 
 #: the chapters by stem
 BY_STEM = {chapter.stem: chapter for chapter in CHAPTERS}
+
+
+def measured_seconds(stem: str, profile: str) -> list[tuple[str, int]]:
+    """The measured seconds of chapter ``stem`` in ``profile`` (:attr:`Chapter.seconds`), each
+    with how it ran (:data:`TIMING_RUNS`); empty for a profile never measured (``paper``)."""
+    runs = zip(TIMING_RUNS, BY_STEM[stem].seconds, strict=True)
+    return [(how, seconds) for (measured, how), seconds in runs if measured == profile]
