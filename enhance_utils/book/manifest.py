@@ -51,7 +51,8 @@ TIMINGS = ("`smoke`, first run (trains, recomputes)", "`smoke`, store and caches
            "`cpu`, with the committed `cpu` store")
 #: the profile of each number of :attr:`Chapter.seconds`, and how it ran (:data:`TIMINGS` in
 #: short, for ``enhance chapters``)
-TIMING_RUNS = (("smoke", "first run"), ("smoke", "caches filled"), ("cpu", "first run, committed store"))
+TIMING_RUNS = (("smoke", "first run"), ("smoke", "caches filled"),
+               ("cpu", "first run, committed store"))
 
 CHAPTERS = (
     Chapter(stem="01_datasets", title="Datasets", section="section 3.1, Table 1, Fig. 1",
