@@ -16,8 +16,9 @@ Each subcommand is a thin wrapper over a function of the package:
     train the grid of baseline and multi-task models; finished runs are skipped;
     ``--executor ray [--address ADDR]`` trains on a Ray cluster, ``--list-runs`` and
     ``--run KEY`` split the grid over a batch system's jobs;
-``enhance report --profile smoke|cpu|paper --out DIR``
-    Tables 5 and 4 with ensembles, and paired comparisons, from the experiment store;
+``enhance report [--profile smoke|cpu|paper] --out DIR``
+    Tables 5 and 4 with ensembles, and paired comparisons, from the experiment store of a
+    profile (default: the committed ``cpu`` store the book shows);
 ``enhance book [--profile smoke|cpu|paper]``
     execute every chapter with papermill and render the HTML.
 """
@@ -309,8 +310,17 @@ def _cmd_scorecard(args) -> int:
     return 0
 
 
+#: the ``--profile`` help of the commands that read a store (``report``, ``scorecard``)
+STORE_HELP = ("whose experiment store to read, the folder PROFILE of --results (default: "
+              "%(default)s, the committed store that the book shows in chapters 06-09)")
+#: the program's description in ``enhance --help``: plain text (the module docstring is
+#: reStructuredText for the API page)
+DESCRIPTION = ("The enhance command line: the ENHANCE paper's data, analyses, models and book, "
+               "one subcommand each.")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="enhance", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="enhance", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -372,8 +382,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("report", help="write Tables 5 and 4 and paired comparisons from the store")
-    p.add_argument("--profile", default="smoke", choices=profile_choices(),
-                   help="how much work (default: %(default)s)")
+    p.add_argument("--profile", default=options.COMMITTED_STORE, choices=profile_choices(),
+                   help=STORE_HELP)
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--results", default=None, help="experiment store (default: results/)")
     p.set_defaults(func=_cmd_report)
@@ -384,8 +394,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="build folder (default: _build)")
     p.add_argument("--only", nargs="*", help="chapter stems to execute, e.g. 01_datasets")
     p.add_argument("--training-profile", default=None, choices=profile_choices(),
-                   help="profile of the deep-learning chapters 06-09; default: cpu for a smoke "
-                        "book (the committed cpu store: nothing trained but the few runs "
+                   help="profile of the deep-learning chapters 06-09; default: "
+                        f"{options.COMMITTED_STORE} for a smoke book (the committed "
+                        f"{options.COMMITTED_STORE} store: nothing trained but the few runs "
                         "chapter 09 explains), else the book's profile (its grid is trained)")
     p.set_defaults(func=_cmd_book)
 
@@ -410,8 +421,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("scorecard", help="write scorecard.csv: the paper's numbers, the book's "
                                          "and a verdict per number")
     p.add_argument("--out", required=True, help="folder for scorecard.csv")
-    p.add_argument("--profile", default="cpu", choices=profile_choices(),
-                   help="store answering Tables 4-5 (default: %(default)s)")
+    p.add_argument("--profile", default=options.COMMITTED_STORE, choices=profile_choices(),
+                   help=STORE_HELP)
     p.add_argument("--resamples", type=int, default=options.SCORECARD_RESAMPLES,
                    help="bootstrap resamples of the correlation intervals (default: %(default)s)")
     p.set_defaults(func=_cmd_scorecard)

@@ -79,6 +79,31 @@ def test_missing_data_is_one_error_line(tmp_path, monkeypatch, capsys):
     assert err.startswith("error: ") and len(err.strip().splitlines()) == 1
 
 
+def _parsers() -> dict[str, argparse.ArgumentParser]:
+    parser = cli.build_parser()
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return {"enhance": parser, **subparsers.choices}
+
+
+def test_help_is_plain_text():
+    """No reStructuredText (````enhance````, roles) in any ``--help``."""
+    marked = [name for name, parser in _parsers().items()
+              if "``" in parser.format_help() or ":mod:" in parser.format_help()]
+    assert marked == []
+    assert cli.build_parser().description.startswith("The enhance command line")
+
+
+def test_store_commands_default_to_the_store_the_book_shows():
+    """``report`` and ``scorecard`` read the same store by default, the one a default (smoke)
+    book shows in chapters 06-09, and say that it is a store."""
+    from enhance_utils.book import build
+
+    for name in ("report", "scorecard"):
+        action = next(a for a in _parsers()[name]._actions if a.dest == "profile")
+        assert action.default == build.default_training_profile("smoke") == "cpu", name
+        assert "store" in action.help and "work" not in action.help, name
+
+
 def test_every_option_has_help_text():
     subparsers = next(a for a in cli.build_parser()._actions
                       if isinstance(a, argparse._SubParsersAction))

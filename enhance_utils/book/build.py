@@ -25,6 +25,7 @@ import papermill
 import yaml
 
 from ..data import paths as config, registry
+from ..options import COMMITTED_STORE
 from . import manifest, student, teaching
 from ..profiles import get_profile
 
@@ -58,10 +59,10 @@ EXPLORER_CHAPTERS = tuple(c.stem for c in manifest.CHAPTERS if c.explorer)
 
 
 def default_training_profile(profile: str) -> str:
-    """The profile of chapters 06–09 when a build names none: the committed ``cpu`` store for a
-    ``smoke`` book (what the README's first command and the published site show), else
-    ``profile`` itself."""
-    return "cpu" if profile == "smoke" else profile
+    """The profile of chapters 06–09 when a build names none: the committed ``cpu`` store
+    (:data:`enhance_utils.options.COMMITTED_STORE`) for a ``smoke`` book (what the README's
+    first command and the published site show), else ``profile`` itself."""
+    return COMMITTED_STORE if profile == "smoke" else profile
 
 
 def chapter_parameters(stem: str, profile: str, training: str | None = None,
