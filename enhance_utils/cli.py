@@ -2,7 +2,7 @@
 
 Each subcommand is a thin wrapper over a function of the package:
 
-``enhance fetch [--verify] [PATH ...]``, ``enhance fetch --chapter NAME [--profile P]``
+``enhance fetch [--verify] [PATH ...]``, ``enhance fetch --chapter NN [--profile P]``
     download (and unpack) the registry's files, or only what one chapter reads, or check an
     existing tree;
 ``enhance annotations --out DIR``
@@ -84,7 +84,9 @@ def _cmd_fetch(args) -> int:
         if args.chapter:
             from .data import chapter_data
 
-            root = chapter_data.ensure(args.chapter, args.profile)
+            from .book import manifest
+
+            root = chapter_data.ensure(manifest.chapter_stem(args.chapter), args.profile)
         else:
             root = fetch.fetch(args.paths or None)
     except input_errors() as err:
@@ -224,7 +226,8 @@ def _cmd_book(args) -> int:
 
     try:
         training = args.training_profile or book.default_training_profile(args.profile)
-        html = book.build(args.profile, out=args.out, only=args.only or None, training=training)
+        only = [book.manifest.chapter_stem(name) for name in args.only or ()]
+        html = book.build(args.profile, out=args.out, only=only or None, training=training)
     except book.ChapterFailed as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
@@ -332,7 +335,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("fetch", help="download the data, or verify ENHANCE_DATA_DIR")
     p.add_argument("paths", nargs="*", help="registry paths to fetch (default: all)")
     p.add_argument("--verify", action="store_true", help="check checksums, download nothing")
-    p.add_argument("--chapter", help="only the files this chapter reads, e.g. 06_multitask")
+    p.add_argument("--chapter", help="only the files this chapter reads: its number or "
+                                      "stem, e.g. 06 or 06_multitask")
     p.add_argument("--profile", default="smoke", choices=profile_choices(),
                    help="the chapter's profile (default: %(default)s)")
     p.set_defaults(func=_cmd_fetch)
@@ -392,7 +396,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", default="smoke", choices=profile_choices(),
                    help="how much work (default: %(default)s)")
     p.add_argument("--out", default=None, help="build folder (default: _build)")
-    p.add_argument("--only", nargs="*", help="chapter stems to execute, e.g. 01_datasets")
+    p.add_argument("--only", nargs="*",
+                   help="chapters to execute, by number or stem, e.g. 01 03_automated_abc")
     p.add_argument("--training-profile", default=None, choices=profile_choices(),
                    help="profile of the deep-learning chapters 06-09; default: "
                         f"{options.COMMITTED_STORE} for a smoke book (the committed "
