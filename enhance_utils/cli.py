@@ -197,6 +197,17 @@ def _targets(text: str) -> list[str]:
         raise argparse.ArgumentTypeError(str(err)) from None
 
 
+def _positive(text: str) -> int:
+    """A whole number of at least 1 (``--workers``, ``--limit``); argparse refuses others."""
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {number}")
+    return number
+
+
 def _seeds(text: str) -> list[int]:
     try:
         return [int(s) for s in _list(text)]
@@ -413,9 +424,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", default="published", choices=options.ABC_MODES,
                    help="as the published code computes them, or as the paper describes "
                         "them (default: %(default)s)")
-    p.add_argument("--limit", type=int, default=None, help="only the first N lesions")
+    p.add_argument("--limit", type=_positive, default=None, help="only the first N lesions")
     p.add_argument("--ids", default=None, help="file with one lesion id per line")
-    p.add_argument("--workers", type=int, default=2, help="processes (default 2)")
+    p.add_argument("--workers", type=_positive, default=2, help="processes (default 2)")
     p.add_argument("--no-cache", action="store_true",
                    help="recompute every lesion and replace its cached result")
     p.add_argument("--allow-failures", action="store_true",

@@ -118,6 +118,21 @@ def test_an_abc_run_with_a_bad_mode_is_refused_by_the_parser(capsys):
     assert exit_.value.code == 2 and "invalid choice: 'nope'" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("option, value, message", [
+    ("--workers", "0", "must be at least 1, not 0"),
+    ("--workers", "-2", "must be at least 1, not -2"),
+    ("--workers", "two", "'two' is not a whole number"),
+    ("--limit", "0", "must be at least 1, not 0")])
+def test_a_count_below_one_is_refused_by_the_parser(option, value, message, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["abc", "--dataset", "ph2", "--feature", "A", option, value,
+                  "--out", str(tmp_path / "a.csv")])
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
+    assert exit_.value.code == 2
+    assert errors == [f"enhance abc: error: argument {option}: {message}"]
+    assert not (tmp_path / "a.csv").exists()
+
+
 @pytest.mark.parametrize("args, message", [
     (["book", "--profile", "nope"], "error: unknown profile 'nope'; the profiles are smoke"),
     (["book", "profile=nope"], "error: unknown profile 'nope'"),
