@@ -208,6 +208,30 @@ def _positive(text: str) -> int:
     return number
 
 
+def _archs(text: str) -> list[str]:
+    """Comma-separated architectures, checked here (pandas only): an unknown one is refused
+    before TensorFlow is imported, whose start-up lines would precede the error."""
+    from .learning.variants import ALL_ARCHS
+
+    archs = _list(text)
+    unknown = [a for a in archs if a not in ALL_ARCHS]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown architecture(s) {', '.join(unknown)}; "
+                                         f"choose from {', '.join(ALL_ARCHS)}")
+    return archs
+
+
+def _run_key(text: str) -> str:
+    """A run of the grid as ``arch/target/split``, its form and architecture checked before
+    TensorFlow is imported (whether the grid holds it is checked when the grid is built)."""
+    parts = text.split("/")
+    if len(parts) != 3 or not all(parts):
+        raise argparse.ArgumentTypeError(f"{text!r} is not arch/target/split, e.g. "
+                                         "small/crowd-A/seed1970")
+    _archs(parts[0])
+    return text
+
+
 def _seeds(text: str) -> list[int]:
     try:
         return [int(s) for s in _list(text)]
@@ -368,7 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train baseline and multi-task models (resumable)")
     p.add_argument("--profile", default="smoke", choices=profile_choices(),
                    help="which grid to train (default: %(default)s)")
-    p.add_argument("--arch", type=_list, default=None, help="e.g. small or vgg16,resnet50")
+    p.add_argument("--arch", type=_archs, default=None, help="e.g. small or vgg16,resnet50")
     p.add_argument("--targets", type=_targets, default=None,
                    help="e.g. baseline,crowd:A,crowd:ABC,random:student:C,permuted:crowd:B; "
                         "groups: 'real' = baseline and the nine annotations, 'random' (or "
@@ -392,7 +416,7 @@ def build_parser() -> argparse.ArgumentParser:
     one.add_argument("--list-runs", action="store_true",
                      help="print the grid's missing runs, one arch/target/split per line, and "
                           "train nothing (for a batch system's array job)")
-    one.add_argument("--run", metavar="KEY", default=None,
+    one.add_argument("--run", metavar="KEY", type=_run_key, default=None,
                      help="train only this run of the grid, e.g. small/crowd-A/seed1970")
     p.set_defaults(func=_cmd_train)
 

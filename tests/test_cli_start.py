@@ -3,6 +3,7 @@ chapters`, and expected failures as one ``error:`` line (exit 2)."""
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -131,6 +132,25 @@ def test_a_count_below_one_is_refused_by_the_parser(option, value, message, tmp_
     assert exit_.value.code == 2
     assert errors == [f"enhance abc: error: argument {option}: {message}"]
     assert not (tmp_path / "a.csv").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--arch", "small,nope"], "argument --arch: unknown architecture(s) nope; choose from vgg16"),
+    (["--run", "nope/baseline/seed1970"], "argument --run: unknown architecture(s) nope"),
+    (["--run", "small-baseline"], "argument --run: 'small-baseline' is not arch/target/split"),
+    (["--targets", "crowd:Z"], "argument --targets: "), (["--splits", "x"], "argument --splits:")])
+def test_an_invalid_train_call_is_one_error_line_before_tensorflow(args, message, data_root,
+                                                                  tmp_path):
+    """Refused before TensorFlow is imported: no start-up lines (oneDNN, absl) before it."""
+    env = {**os.environ, "ENHANCE_DATA_DIR": str(data_root), "PYTHONPATH": str(PROJECT)}
+    done = subprocess.run([sys.executable, "-m", "enhance_utils.cli", "train", *args,
+                           "--results", str(tmp_path / "store")], capture_output=True,
+                          text=True, timeout=300, cwd=PROJECT, env=env)
+    errors = [line for line in done.stderr.splitlines() if "error:" in line]
+    assert done.returncode == 2 and len(errors) == 1, done.stderr
+    assert errors[0].startswith(f"enhance train: error: {message}")
+    assert [line for line in done.stderr.splitlines() if not line.startswith(("usage:", " "))
+            ] == errors  # argparse's usage, then the error: nothing from TensorFlow
 
 
 @pytest.mark.parametrize("args, message", [
