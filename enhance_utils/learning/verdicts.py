@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..data import paths
 from ..stats import paired
 from . import targets as targets_module
 from .ensembles import (missing_members, model_predictions, real_only, split_aucs, table4,
@@ -168,14 +169,13 @@ def report(profile: str, out, results=None) -> dict[str, pd.DataFrame]:
     """
     from pathlib import Path
 
-    from ..data import paths
     from . import store
 
     runs = load_runs(profile, results)
     if runs.empty:
         root = Path(results) if results else paths.results_dir()
-        raise store.StoreError(f"no finished run in {root / profile}: train first "
-                               f"(`enhance train --profile {profile}`) or check --results")
+        raise store.StoreError(f"no finished run in {paths.shown(root / profile)}: train "
+                               f"first (`enhance train --profile {profile}`) or check --results")
     predictions = load_predictions(profile, results)
     t5 = table5(runs, predictions)
     tables = {
@@ -260,7 +260,7 @@ def show_other_store(view: str, profile: str = "cpu", results=None) -> dict[str,
     from ..profiles import get_profile
 
     shown = other_store(view, profile, results)
-    runs, where = shown["runs"], store_root(results) / profile
+    runs, where = shown["runs"], paths.shown(store_root(results) / profile)
     training = get_profile(profile).training
     model = f"{training.archs[0]} CNN, {training.image_size} px"
     if view == "multitask":
