@@ -9,11 +9,14 @@ The environment is a virtualenv in ``.venv`` (or ``$ENHANCE_VENV``) with the pin
 ``requirements.txt`` and this package; it is reinstalled only when those files change.
 ``profile=paper`` is accepted as a synonym of ``--profile paper``. An expected failure (an
 unknown profile, ``ENHANCE_DATA_DIR`` not a folder, a failed install) ends in one ``error:``
-line on stderr and exit code 2, checked before anything is installed.
+line on stderr and exit code 2, checked before anything is installed. Relative folders in the
+``ENHANCE_*`` variables (``ENHANCE_DATA_DIR=../shared/data``) are made absolute first: the
+commands run in the project, JupyterLab's kernels in ``chapters/``.
 """
 from __future__ import annotations
 
 import hashlib
+import importlib
 import os
 import subprocess
 import sys
@@ -54,15 +57,21 @@ def ensure_environment() -> None:
     stamp.write_text(_fingerprint())
 
 
+def _local(module: str):
+    """``enhance_utils.<module>`` of this checkout, for the modules that import only the standard
+    library (this script runs before the environment exists)."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    return importlib.import_module(f"enhance_utils.{module}")
+
+
 class Refused(Exception):
     """An expected failure: its message is printed as one ``error:`` line (exit code 2)."""
 
 
 def check_inputs(command: str, args: list[str]) -> None:
     """Refuse an unknown profile or a data folder that is not there, before installing."""
-    sys.path.insert(0, str(ROOT))
-    from enhance_utils.data import paths  # neither imports a third-party library
-    from enhance_utils.profiles import PROFILES
+    paths, PROFILES = _local("data.paths"), _local("profiles").PROFILES
 
     if command == "book":
         pairs = [a.split("=", 1) for a in args if a.startswith("--") and "=" in a]
@@ -79,14 +88,12 @@ def check_inputs(command: str, args: list[str]) -> None:
 
 
 def chapter_notebook(name: str) -> Path:
-    """``chapters/<stem>.ipynb`` named by its stem, its number (``03``) or its file name."""
-    stem = Path(name).name.removesuffix(".ipynb")
-    found = [n for n in sorted((ROOT / "chapters").glob("*.ipynb"))
-             if n.stem == stem or n.stem.split("_", 1)[0] == stem]
-    if len(found) != 1:
-        names = ", ".join(n.stem for n in sorted((ROOT / "chapters").glob("*.ipynb")))
-        raise Refused(f"no chapter {name!r}; the chapters are {names}")
-    return found[0]
+    """``chapters/<stem>.ipynb`` named by its stem, its number (``03``, ``3``) or its file name
+    (:func:`enhance_utils.book.manifest.chapter_stem`)."""
+    try:
+        return ROOT / "chapters" / f"{_local('book.manifest').chapter_stem(name)}.ipynb"
+    except ValueError as err:
+        raise Refused(err) from None
 
 
 def lab_command(args: list[str]) -> list[str]:
@@ -98,6 +105,19 @@ def lab_command(args: list[str]) -> list[str]:
     if args and not args[0].startswith("-"):
         return cmd + [str(chapter_notebook(args[0]))] + args[1:]
     return cmd + args
+
+
+def child_environment(environ: dict[str, str], cwd: Path | None = None) -> dict[str, str]:
+    """The environment of the process ``dev.py`` starts: ``environ`` without ``MPLBACKEND``
+    (notebook figures need the inline backend) and with every folder variable
+    (:data:`enhance_utils.data.paths.PATH_VARIABLES`) absolute, read from ``cwd`` (default: the
+    current folder), since that process runs in the project and its kernels in ``chapters/``."""
+    env = {k: v for k, v in environ.items() if k != "MPLBACKEND"}
+    base = Path(cwd or Path.cwd())
+    for name in _local("data.paths").PATH_VARIABLES:
+        if env.get(name):
+            env[name] = os.path.abspath(base / Path(env[name]).expanduser())
+    return env
 
 
 def _profile(args: list[str]) -> list[str]:
@@ -123,8 +143,7 @@ def main(argv: list[str]) -> int:
         print(f"error: installing the environment in {VENV} failed ({' '.join(err.cmd[2:4])} "
               f"exited with {err.returncode}; pip's messages are above)", file=sys.stderr)
         return 2
-    env = dict(os.environ)
-    env.pop("MPLBACKEND", None)  # notebook figures need the inline backend
+    env = child_environment(dict(os.environ))
     if argv[1] == "book":
         cmd = [str(_bin("enhance")), "book"] + _profile(argv[2:])
     elif argv[1] == "lab":

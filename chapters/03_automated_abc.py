@@ -63,7 +63,7 @@ from enhance_utils.profiles import get_profile
 settings = get_profile(profile)
 n_recompute = lesions.recompute_count(settings.name, n_recompute)  # None = every lesion
 print(f"profile {settings.name}: {settings.description}; recomputing "
-      f"{n_recompute or 'all'} lesions per dataset, cache in {config.cache_dir()}")
+      f"{n_recompute or 'all'} lesions per dataset, cache in {config.shown(config.cache_dir())}")
 
 # %% [markdown]
 # ## Two readings of one method

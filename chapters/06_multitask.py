@@ -188,7 +188,7 @@ if train:
     runs = experiments.run_grid(profile, progress=progress, executor=executor)
 else:
     runs = results.load_runs(profile)
-print(f"{len(runs)} runs of profile {profile} in {config.results_dir() / profile}")
+print(f"{len(runs)} runs of profile {profile} in {config.shown(config.results_dir() / profile)}")
 runs.sort_values(["arch", "target", "split"]).reset_index(drop=True)
 
 # %% [markdown]

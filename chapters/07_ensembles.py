@@ -70,7 +70,7 @@ if train:  # a chapter run on its own (Colab, Binder) first trains chapter 6's g
     experiments.run_grid(profile, progress=progress, executor=executor)
 runs = results.load_runs(profile)
 predictions = results.load_predictions(profile)
-print(f"{len(runs)} finished runs of profile {profile} in {config.results_dir() / profile}")
+print(f"{len(runs)} finished runs of profile {profile} in {config.shown(config.results_dir() / profile)}")
 
 # %% [markdown]
 # ## Averaging three models

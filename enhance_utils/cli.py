@@ -2,7 +2,7 @@
 
 Each subcommand is a thin wrapper over a function of the package:
 
-``enhance fetch [--verify] [PATH ...]``, ``enhance fetch --chapter NAME [--profile P]``
+``enhance fetch [--verify] [PATH ...]``, ``enhance fetch --chapter NN [--profile P]``
     download (and unpack) the registry's files, or only what one chapter reads, or check an
     existing tree;
 ``enhance annotations --out DIR``
@@ -17,8 +17,9 @@ Each subcommand is a thin wrapper over a function of the package:
     ``--executor ray [--address ADDR]`` trains on a Ray cluster, ``--list-runs`` and
     ``--run KEY`` split the grid over a batch system's jobs (``--run`` exits with
     :data:`EXIT_CLAIMED` when another trainer holds that run, naming it);
-``enhance report --profile smoke|cpu|paper --out DIR``
-    Tables 5 and 4 with ensembles, and paired comparisons, from the experiment store;
+``enhance report [--profile smoke|cpu|paper] --out DIR``
+    Tables 5 and 4 with ensembles, and paired comparisons, from the experiment store of a
+    profile (default: the committed ``cpu`` store the book shows);
 ``enhance book [--profile smoke|cpu|paper]``
     execute every chapter with papermill and render the HTML.
 """
@@ -115,7 +116,9 @@ def _cmd_fetch(args) -> int:
         if args.chapter:
             from .data import chapter_data
 
-            root = chapter_data.ensure(args.chapter, args.profile)
+            from .book import manifest
+
+            root = chapter_data.ensure(manifest.chapter_stem(args.chapter), args.profile)
         else:
             root = fetch.fetch(args.paths or None)
     except input_errors() as err:
@@ -229,6 +232,41 @@ def _targets(text: str) -> list[str]:
         raise argparse.ArgumentTypeError(str(err)) from None
 
 
+def _positive(text: str) -> int:
+    """A whole number of at least 1 (``--workers``, ``--limit``); argparse refuses others."""
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {number}")
+    return number
+
+
+def _archs(text: str) -> list[str]:
+    """Comma-separated architectures, checked here (pandas only): an unknown one is refused
+    before TensorFlow is imported, whose start-up lines would precede the error."""
+    from .learning.variants import ALL_ARCHS
+
+    archs = _list(text)
+    unknown = [a for a in archs if a not in ALL_ARCHS]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown architecture(s) {', '.join(unknown)}; "
+                                         f"choose from {', '.join(ALL_ARCHS)}")
+    return archs
+
+
+def _run_key(text: str) -> str:
+    """A run of the grid as ``arch/target/split``, its form and architecture checked before
+    TensorFlow is imported (whether the grid holds it is checked when the grid is built)."""
+    parts = text.split("/")
+    if len(parts) != 3 or not all(parts):
+        raise argparse.ArgumentTypeError(f"{text!r} is not arch/target/split, e.g. "
+                                         "small/crowd-A/seed1970")
+    _archs(parts[0])
+    return text
+
+
 def _seeds(text: str) -> list[int]:
     try:
         return [int(s) for s in _list(text)]
@@ -236,12 +274,30 @@ def _seeds(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"split seeds are integers, got {text!r}") from None
 
 
+#: the modules of the ``book`` extra that ``enhance book`` imports or runs
+BOOK_MODULES = ("nbformat", "nbclient", "papermill", "ipykernel", "yaml", "jupyter_book",
+                "sphinx_exercise")
+
+
+def missing_book_modules() -> list[str]:
+    """The modules of :data:`BOOK_MODULES` that cannot be imported here."""
+    from importlib.util import find_spec
+
+    return [name for name in BOOK_MODULES if find_spec(name) is None]
+
+
 def _cmd_book(args) -> int:
+    missing = missing_book_modules()
+    if missing:
+        return _refuse(f"building the book needs the book extra, which lacks "
+                       f"{', '.join(missing)} here: pip install \"enhance-utils[book]\", or "
+                       "python3 dev.py book in a checkout (it installs everything)")
     from .book import build as book  # papermill and jupyter-book are only needed here
 
     try:
         training = args.training_profile or book.default_training_profile(args.profile)
-        html = book.build(args.profile, out=args.out, only=args.only or None, training=training)
+        only = [book.manifest.chapter_stem(name) for name in args.only or ()]
+        html = book.build(args.profile, out=args.out, only=only or None, training=training)
     except book.ChapterFailed as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
@@ -288,18 +344,33 @@ def _last_run_seconds(chapter: str, profile: str) -> float | None:
     return None
 
 
+def _run_time(chapter: str, profile: str) -> str:
+    """The last build's seconds of ``chapter`` in ``profile``, else the manifest's measured
+    ones (:func:`enhance_utils.book.manifest.measured_seconds`), saying which."""
+    from .book import manifest
+
+    seconds = _last_run_seconds(chapter, profile)
+    if seconds is not None:
+        return f"{seconds:.0f} s (last build)"
+    measured = manifest.measured_seconds(chapter, profile)
+    if not measured:
+        return "not run yet, not measured"
+    return ", ".join(f"{s} s {how}" for how, s in measured) + " (measured)"
+
+
 def _cmd_chapters(args) -> int:
-    """One line per chapter: the ISIC files it reads in the profile and its last run time."""
+    """One line per chapter: the ISIC files it reads in the profile and its run time."""
     from .data import chapter_data
 
     root = paths.data_dir()
-    print(f"{'chapter':18s} {'images':>6s} {'masks':>6s}  last run ({args.profile}); "
-          "every chapter also reads the annotations and the ISIC and PH2 tables")
+    print(f"{'chapter':18s} {'images':>6s} {'masks':>6s}  run time ({args.profile}); every "
+          "chapter also reads the annotations and the ISIC and PH2 tables")
     for chapter in chapter_data.CHAPTERS:
         needs = chapter_data.needs(chapter, args.profile, root)
-        seconds = _last_run_seconds(chapter, args.profile)
-        run = f"{seconds:.0f} s" if seconds is not None else "not run yet"
-        print(f"{chapter:18s} {needs.n_images:6d} {needs.n_masks:6d}  {run}")
+        print(f"{chapter:18s} {needs.n_images:6d} {needs.n_masks:6d}  "
+              f"{_run_time(chapter, args.profile)}")
+    print("last build: kept in this checkout's _build/executed; measured: the manifest's "
+          "times on 2 shared cores (enhance_utils/book/manifest.py), the data already there")
     return 0
 
 
@@ -312,12 +383,21 @@ def _cmd_scorecard(args) -> int:
     return 0
 
 
+#: the ``--profile`` help of the commands that read a store (``report``, ``scorecard``)
+STORE_HELP = ("whose experiment store to read, the folder PROFILE of --results (default: "
+              "%(default)s, the committed store that the book shows in chapters 06-09)")
+#: the program's description in ``enhance --help``: plain text (the module docstring is
+#: reStructuredText for the API page)
+DESCRIPTION = ("The enhance command line: the ENHANCE paper's data, analyses, models and book, "
+               "one subcommand each.")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="enhance", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="enhance", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("chapters", help="list the chapters, what each reads and its last run time")
+    p = sub.add_parser("chapters", help="list the chapters, what each reads and its run time")
     p.add_argument("--profile", default="smoke", choices=profile_choices(),
                    help="profile whose data and run times to show (default: %(default)s)")
     p.set_defaults(func=_cmd_chapters)
@@ -325,7 +405,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("fetch", help="download the data, or verify ENHANCE_DATA_DIR")
     p.add_argument("paths", nargs="*", help="registry paths to fetch (default: all)")
     p.add_argument("--verify", action="store_true", help="check checksums, download nothing")
-    p.add_argument("--chapter", help="only the files this chapter reads, e.g. 06_multitask")
+    p.add_argument("--chapter", help="only the files this chapter reads: its number or "
+                                      "stem, e.g. 06 or 06_multitask")
     p.add_argument("--profile", default="smoke", choices=profile_choices(),
                    help="the chapter's profile (default: %(default)s)")
     p.set_defaults(func=_cmd_fetch)
@@ -346,7 +427,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train baseline and multi-task models (resumable)")
     p.add_argument("--profile", default="smoke", choices=profile_choices(),
                    help="which grid to train (default: %(default)s)")
-    p.add_argument("--arch", type=_list, default=None, help="e.g. small or vgg16,resnet50")
+    p.add_argument("--arch", type=_archs, default=None, help="e.g. small or vgg16,resnet50")
     p.add_argument("--targets", type=_targets, default=None,
                    help="e.g. baseline,crowd:A,crowd:ABC,random:student:C,permuted:crowd:B; "
                         "groups: 'real' = baseline and the nine annotations, 'random' (or "
@@ -370,13 +451,13 @@ def build_parser() -> argparse.ArgumentParser:
     one.add_argument("--list-runs", action="store_true",
                      help="print the grid's missing runs, one arch/target/split per line, and "
                           "train nothing (for a batch system's array job)")
-    one.add_argument("--run", metavar="KEY", default=None,
+    one.add_argument("--run", metavar="KEY", type=_run_key, default=None,
                      help="train only this run of the grid, e.g. small/crowd-A/seed1970")
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("report", help="write Tables 5 and 4 and paired comparisons from the store")
-    p.add_argument("--profile", default="smoke", choices=profile_choices(),
-                   help="how much work (default: %(default)s)")
+    p.add_argument("--profile", default=options.COMMITTED_STORE, choices=profile_choices(),
+                   help=STORE_HELP)
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--results", default=None, help="experiment store (default: results/)")
     p.set_defaults(func=_cmd_report)
@@ -385,10 +466,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", default="smoke", choices=profile_choices(),
                    help="how much work (default: %(default)s)")
     p.add_argument("--out", default=None, help="build folder (default: _build)")
-    p.add_argument("--only", nargs="*", help="chapter stems to execute, e.g. 01_datasets")
+    p.add_argument("--only", nargs="*",
+                   help="chapters to execute, by number or stem, e.g. 01 03_automated_abc")
     p.add_argument("--training-profile", default=None, choices=profile_choices(),
-                   help="profile of the deep-learning chapters 06-09; default: cpu for a smoke "
-                        "book (the committed cpu store: nothing trained but the few runs "
+                   help="profile of the deep-learning chapters 06-09; default: "
+                        f"{options.COMMITTED_STORE} for a smoke book (the committed "
+                        f"{options.COMMITTED_STORE} store: nothing trained but the few runs "
                         "chapter 09 explains), else the book's profile (its grid is trained)")
     p.set_defaults(func=_cmd_book)
 
@@ -400,9 +483,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", default="published", choices=options.ABC_MODES,
                    help="as the published code computes them, or as the paper describes "
                         "them (default: %(default)s)")
-    p.add_argument("--limit", type=int, default=None, help="only the first N lesions")
+    p.add_argument("--limit", type=_positive, default=None, help="only the first N lesions")
     p.add_argument("--ids", default=None, help="file with one lesion id per line")
-    p.add_argument("--workers", type=int, default=2, help="processes (default 2)")
+    p.add_argument("--workers", type=_positive, default=2, help="processes (default 2)")
     p.add_argument("--no-cache", action="store_true",
                    help="recompute every lesion and replace its cached result")
     p.add_argument("--allow-failures", action="store_true",
@@ -413,8 +496,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("scorecard", help="write scorecard.csv: the paper's numbers, the book's "
                                          "and a verdict per number")
     p.add_argument("--out", required=True, help="folder for scorecard.csv")
-    p.add_argument("--profile", default="cpu", choices=profile_choices(),
-                   help="store answering Tables 4-5 (default: %(default)s)")
+    p.add_argument("--profile", default=options.COMMITTED_STORE, choices=profile_choices(),
+                   help=STORE_HELP)
     p.add_argument("--resamples", type=int, default=options.SCORECARD_RESAMPLES,
                    help="bootstrap resamples of the correlation intervals (default: %(default)s)")
     p.set_defaults(func=_cmd_scorecard)

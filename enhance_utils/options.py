@@ -19,3 +19,7 @@ SCORECARD_RESAMPLES = 1000
 DATASETS = ("isic2017", "ph2")
 FEATURES = ("A", "B", "C")
 ABC_MODES = ("published", "described")
+#: the profile whose experiment store is committed (``results/cpu``): what a ``smoke`` book shows
+#: in chapters 06–09 (:func:`enhance_utils.book.build.default_training_profile`), and what
+#: ``enhance report`` and ``enhance scorecard`` read unless told otherwise
+COMMITTED_STORE = "cpu"

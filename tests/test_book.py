@@ -140,6 +140,24 @@ def test_executed_chapters_keep_no_widget_state(tmp_path):
     assert "widgets" not in executed.metadata
 
 
+def test_the_build_hides_the_injected_parameters_and_its_kernel_warns_nothing(tmp_path, capfd):
+    """The injected parameters' cell (the builder's ``data_dir``) is tagged ``remove-cell``,
+    the chapter's own ``parameters`` cell is not; the kernel, local over IPC, does not warn
+    "Kernel is running over TCP without encryption" (on its stderr, which is ours)."""
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("profile = 'smoke'\ndata_dir = None",
+                                  metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("print(profile, data_dir)")], metadata={"kernelspec": KERNEL})
+    nbformat.write(notebook, tmp_path / "in.ipynb")
+    book.execute_chapter(tmp_path / "in.ipynb", tmp_path / "out.ipynb",
+                         {"profile": "cpu", "data_dir": "../../../data"}, cwd=tmp_path)
+    assert "without encryption" not in capfd.readouterr().err
+    cells = nbformat.read(tmp_path / "out.ipynb", as_version=4).cells
+    tags = [cell.metadata.get("tags", []) for cell in cells]
+    assert tags[:2] == [["parameters"], ["injected-parameters", "remove-cell"]]
+    assert cells[-1].outputs[0].text == "cpu ../../../data\n"
+
+
 def test_book_command_defaults_to_the_cpu_store_for_a_smoke_book(monkeypatch):
     seen = {}
     monkeypatch.setattr(book, "build", lambda profile, **kw: seen.update(kw, profile=profile)

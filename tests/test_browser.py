@@ -65,17 +65,26 @@ def _inspect(browser, page_file: Path, html: Path) -> dict:
     name = page_file.relative_to(html).as_posix().replace("/", "__").replace(".html", ".png")
     page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
     page.close()
-    return {"images": images, "hrefs": hrefs, "error_outputs": errors,
+    return {"images": images, "hrefs": hrefs, "error_outputs": errors, "text": text,
             "traceback": "Traceback (most recent call last)" in text}
 
 
-def test_every_page_in_a_browser(built_book, browser):
+def _builder_folders(html: Path, data_root: Path, tests_tmp: Path) -> list[str]:
+    """The builder's own absolute folders, which no page may show: the build folder, the
+    project, the data tree and the tests' temporary folders (the cache); the pages show paths
+    relative to them (:func:`enhance_utils.data.paths.shown`)."""
+    return [str(Path(f).resolve()) for f in (html.parents[2], PROJECT, data_root, tests_tmp)]
+
+
+def test_every_page_in_a_browser(built_book, browser, data_root, tmp_path_factory):
     html = built_book
     pages = _pages(html)
     assert any(p.parent.name == "chapters" for p in pages)
-    broken, missing, error_pages = [], [], []
+    broken, missing, error_pages, leaks = [], [], [], []
+    folders = _builder_folders(html, data_root, tmp_path_factory.getbasetemp())
     for page_file in pages:
         seen = _inspect(browser, page_file, html)
+        leaks += [f"{page_file.name}: {f}" for f in folders if f in seen["text"]]
         missing += [f"{page_file.name}: {i['src']}" for i in seen["images"] if not i["ok"]]
         broken += [f"{page_file.name}: {h}" for h in _broken_links(page_file, seen["hrefs"], html)]
         if seen["error_outputs"] or seen["traceback"]:
@@ -85,6 +94,7 @@ def test_every_page_in_a_browser(built_book, browser):
     assert not broken, broken
     assert not missing, missing
     assert not error_pages, error_pages
+    assert not leaks, leaks  # absolute folders of the builder's machine
 
 
 def test_index_redirects_to_the_intro(built_book):

@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pandas as pd
+import pytest
 
 from enhance_utils import cli
 
@@ -39,10 +40,17 @@ def test_fetch_chapter_command(data_root, tmp_path, monkeypatch, capsys):
     assert cli.main(["fetch", "--chapter", "06_multitask", "--profile", "smoke"]) == 0
     assert f"data ready under {data_root}" in capsys.readouterr().out
     assert cli.main(["fetch", "--chapter", "10_nope"]) == 2
-    assert "unknown chapter '10_nope'" in capsys.readouterr().err
+    assert "no chapter '10_nope'; the chapters are 01_datasets, " in capsys.readouterr().err
     monkeypatch.setenv("ENHANCE_DATA_DIR", str(tmp_path))  # an empty tree: the tables are missing
     assert cli.main(["fetch", "--chapter", "02_annotations"]) == 2
     assert "lacks" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["03", "3", "03_automated_abc"])
+def test_fetch_names_a_chapter_as_dev_py_lab_does(name, data_root, monkeypatch, capsys):
+    monkeypatch.setenv("ENHANCE_DATA_DIR", str(data_root))
+    assert cli.main(["fetch", "--chapter", name]) == 0
+    assert f"data ready under {data_root}" in capsys.readouterr().out
 
 
 def test_console_script_is_installed():

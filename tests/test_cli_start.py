@@ -3,6 +3,7 @@ chapters`, and expected failures as one ``error:`` line (exit 2)."""
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -49,11 +50,27 @@ def test_every_profile_option_offers_the_profiles():
 def test_chapters_lists_what_each_chapter_reads(data_root, monkeypatch, capsys):
     monkeypatch.setenv("ENHANCE_DATA_DIR", str(data_root))
     assert cli.main(["chapters", "--profile", "smoke"]) == 0
-    lines = capsys.readouterr().out.splitlines()[1:]
+    lines = capsys.readouterr().out.splitlines()[1:-1]
     assert [line.split()[0] for line in lines] == list(chapter_data.CHAPTERS)
     needs = chapter_data.needs("03_automated_abc", "smoke", data_root)
     row = next(line.split() for line in lines if line.startswith("03_"))
     assert row[1:3] == [str(needs.n_images), str(needs.n_masks)]
+
+
+@pytest.mark.parametrize("profile, shown", [
+    ("smoke", "38 s first run, 12 s caches filled (measured)"),
+    ("cpu", "157 s first run, committed store (measured)"), ("paper", "not run yet, not measured")])
+def test_chapters_outside_a_built_checkout_shows_the_measured_times(profile, shown, data_root,
+                                                                    monkeypatch, capsys):
+    from enhance_utils.data import paths
+
+    monkeypatch.setenv("ENHANCE_DATA_DIR", str(data_root))
+    monkeypatch.setattr(paths, "project_dir", lambda: None)  # an installed package: no _build
+    assert cli.main(["chapters", "--profile", profile]) == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.startswith("03_automated_abc"))
+    assert row.endswith(f"  {shown}")
+    assert "enhance_utils/book/manifest.py" in out.splitlines()[-1]
 
 
 def test_missing_data_is_one_error_line(tmp_path, monkeypatch, capsys):
@@ -61,6 +78,31 @@ def test_missing_data_is_one_error_line(tmp_path, monkeypatch, capsys):
     assert cli.main(["chapters"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and len(err.strip().splitlines()) == 1
+
+
+def _parsers() -> dict[str, argparse.ArgumentParser]:
+    parser = cli.build_parser()
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return {"enhance": parser, **subparsers.choices}
+
+
+def test_help_is_plain_text():
+    """No reStructuredText (````enhance````, roles) in any ``--help``."""
+    marked = [name for name, parser in _parsers().items()
+              if "``" in parser.format_help() or ":mod:" in parser.format_help()]
+    assert marked == []
+    assert cli.build_parser().description.startswith("The enhance command line")
+
+
+def test_store_commands_default_to_the_store_the_book_shows():
+    """``report`` and ``scorecard`` read the same store by default, the one a default (smoke)
+    book shows in chapters 06-09, and say that it is a store."""
+    from enhance_utils.book import build
+
+    for name in ("report", "scorecard"):
+        action = next(a for a in _parsers()[name]._actions if a.dest == "profile")
+        assert action.default == build.default_training_profile("smoke") == "cpu", name
+        assert "store" in action.help and "work" not in action.help, name
 
 
 def test_every_option_has_help_text():
@@ -75,6 +117,40 @@ def test_an_abc_run_with_a_bad_mode_is_refused_by_the_parser(capsys):
     with pytest.raises(SystemExit) as exit_:
         cli.main(["abc", "--dataset", "ph2", "--feature", "A", "--mode", "nope", "--out", "x"])
     assert exit_.value.code == 2 and "invalid choice: 'nope'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--workers", "0", "must be at least 1, not 0"),
+    ("--workers", "-2", "must be at least 1, not -2"),
+    ("--workers", "two", "'two' is not a whole number"),
+    ("--limit", "0", "must be at least 1, not 0")])
+def test_a_count_below_one_is_refused_by_the_parser(option, value, message, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["abc", "--dataset", "ph2", "--feature", "A", option, value,
+                  "--out", str(tmp_path / "a.csv")])
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
+    assert exit_.value.code == 2
+    assert errors == [f"enhance abc: error: argument {option}: {message}"]
+    assert not (tmp_path / "a.csv").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--arch", "small,nope"], "argument --arch: unknown architecture(s) nope; choose from vgg16"),
+    (["--run", "nope/baseline/seed1970"], "argument --run: unknown architecture(s) nope"),
+    (["--run", "small-baseline"], "argument --run: 'small-baseline' is not arch/target/split"),
+    (["--targets", "crowd:Z"], "argument --targets: "), (["--splits", "x"], "argument --splits:")])
+def test_an_invalid_train_call_is_one_error_line_before_tensorflow(args, message, data_root,
+                                                                  tmp_path):
+    """Refused before TensorFlow is imported: no start-up lines (oneDNN, absl) before it."""
+    env = {**os.environ, "ENHANCE_DATA_DIR": str(data_root), "PYTHONPATH": str(PROJECT)}
+    done = subprocess.run([sys.executable, "-m", "enhance_utils.cli", "train", *args,
+                           "--results", str(tmp_path / "store")], capture_output=True,
+                          text=True, timeout=300, cwd=PROJECT, env=env)
+    errors = [line for line in done.stderr.splitlines() if "error:" in line]
+    assert done.returncode == 2 and len(errors) == 1, done.stderr
+    assert errors[0].startswith(f"enhance train: error: {message}")
+    assert [line for line in done.stderr.splitlines() if not line.startswith(("usage:", " "))
+            ] == errors  # argparse's usage, then the error: nothing from TensorFlow
 
 
 @pytest.mark.parametrize("args, message", [
@@ -95,3 +171,16 @@ def test_dev_py_refuses_bad_input_in_one_line_before_installing(args, message, t
     assert done.returncode == 2
     assert done.stderr.startswith(message) and len(done.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "venv").exists()
+
+
+def test_book_without_the_book_extra_is_one_error_line():
+    """``enhance book`` where nbformat is missing (``None`` in ``sys.modules`` makes its import
+    fail as an absent module does) names the install command instead of a traceback."""
+    code = ("import sys; sys.modules['nbformat'] = None; from enhance_utils import cli; "
+            "sys.exit(cli.main(['book']))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, cwd=PROJECT)
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: building the book needs the book extra, which lacks "
+                                  "nbformat here: pip install \"enhance-utils[book]\"")
+    assert len(done.stderr.strip().splitlines()) == 1

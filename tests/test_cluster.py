@@ -198,7 +198,7 @@ def test_array_script_trains_its_line(tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["--executor", "spark"], "invalid choice"),
-    (["--list-runs", "--run", "x"], "not allowed with"),
+    (["--list-runs", "--run", "small/baseline/seed1970"], "not allowed with"),
 ])
 def test_bad_executor_arguments_exit_2(args, message, capsys):
     with pytest.raises(SystemExit) as stop:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -64,3 +65,42 @@ def test_a_chapter_is_named_by_number_stem_or_file(name):
 def test_an_unknown_chapter_is_refused():
     with pytest.raises(dev.Refused, match="no chapter '10'; the chapters are 01_datasets, "):
         dev.chapter_notebook("10")
+
+
+def test_lab_hands_the_server_absolute_folders(data_root, tmp_path, monkeypatch):
+    """The README's ``ENHANCE_DATA_DIR=../shared/data python3 dev.py lab 03``: the server (and
+    its kernels, which run in ``chapters/``) get the folder variables made absolute."""
+    started = {}
+    monkeypatch.setattr(dev, "ensure_environment", lambda: None)
+    monkeypatch.setattr(dev.subprocess, "run", lambda cmd, cwd, env: started.update(
+        cmd=cmd, cwd=cwd, env=env) or subprocess.CompletedProcess(cmd, 0))
+    monkeypatch.chdir(data_root.parent)
+    monkeypatch.setenv("ENHANCE_DATA_DIR", data_root.name)
+    monkeypatch.setenv("ENHANCE_RESULTS_DIR", "~/store")
+    monkeypatch.setenv("ENHANCE_STRICT_BUILD", "1")
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    assert dev.main(["dev.py", "lab", "03"]) == 0
+    env = started["env"]
+    assert env["ENHANCE_DATA_DIR"] == str(data_root)
+    assert env["ENHANCE_RESULTS_DIR"] == str(Path("~/store").expanduser())
+    assert env["ENHANCE_STRICT_BUILD"] == "1" and "MPLBACKEND" not in env
+    assert started["cwd"] == dev.ROOT
+
+
+def test_chapter_03_sets_up_in_a_kernel_of_chapters_with_the_lab_environment(data_root,
+                                                                             monkeypatch):
+    """Chapter 03's parameters and setup cells run in a kernel started as JupyterLab starts it
+    (in ``chapters/``) with the environment ``dev.py lab`` hands over from a relative
+    ``ENHANCE_DATA_DIR``."""
+    import nbclient
+    import nbformat
+
+    monkeypatch.chdir(data_root.parent)
+    monkeypatch.setenv("ENHANCE_DATA_DIR", data_root.name)
+    nb = nbformat.read(PROJECT / "chapters" / "03_automated_abc.ipynb", as_version=4)
+    setup = next(i for i, cell in enumerate(nb.cells) if "setup_chapter" in cell.source)
+    nb.cells = nb.cells[:setup + 1]
+    nbclient.NotebookClient(nb, kernel_name="python3", timeout=300).execute(
+        cwd=str(PROJECT / "chapters"), env=dev.child_environment(dict(os.environ)))
+    assert not any(o.get("output_type") == "error" for cell in nb.cells
+                   for o in cell.get("outputs", []))

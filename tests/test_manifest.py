@@ -45,3 +45,15 @@ def test_a_page_without_its_block_is_an_error():
     filled = generate_tables.fill(text, "x", "new")
     assert filled == "a\n<!-- BEGIN generated:x -->\n\nnew\n\n<!-- END generated:x -->\nb\n"
     assert generate_tables.fill(filled, "x", "new") == filled  # a second run changes nothing
+
+
+@pytest.mark.parametrize("name", ["03", "3", "003", "03_automated_abc", "03_automated_abc.ipynb",
+                                  "chapters/03_automated_abc.ipynb"])
+def test_a_chapter_is_named_by_number_stem_or_file(name):
+    assert manifest.chapter_stem(name) == "03_automated_abc"
+
+
+@pytest.mark.parametrize("name", ["10", "0", "automated", "", "03_automated"])
+def test_a_name_of_no_chapter_is_refused_with_the_chapters(name):
+    with pytest.raises(ValueError, match=f"no chapter '{name}'; the chapters are 01_datasets, "):
+        manifest.chapter_stem(name)

@@ -151,3 +151,31 @@ def test_ray_workers_get_their_settings_with_the_job(monkeypatch):
     assert options["runtime_env"] == {"env_vars": executors.RAY_WORKER_ENV}
     assert options["address"] is None and options["include_dashboard"] is False
     assert dict(os.environ) == before
+
+
+def test_shown_hides_the_builders_folders(bare_env, monkeypatch):
+    """Paths on a page: relative to the project, else to the workspace's data tree, cache or
+    store, else to the home folder; other paths as they are."""
+    data, store = bare_env / "data", bare_env / "store"
+    (data / "isic2017").mkdir(parents=True)
+    monkeypatch.setenv("ENHANCE_DATA_DIR", str(data))
+    monkeypatch.setenv("ENHANCE_RESULTS_DIR", str(store))
+    project = paths.project_dir()
+    assert paths.shown(project / "results" / "cpu") == "results/cpu"
+    assert paths.shown(project) == "."
+    assert paths.shown(data / "isic2017") == "<data>/isic2017"
+    assert paths.shown(paths.cache_dir() / "explain-runs") == "<cache>/explain-runs"
+    assert paths.shown(store / "smoke") == "<store>/smoke"
+    assert paths.shown(Path.home() / "elsewhere" / "x") == "~/elsewhere/x"
+    assert paths.shown("/nowhere/else") == "/nowhere/else"
+    with paths.using(paths.resolve(data=project / "data", store=project / "results")):
+        assert paths.shown(project / "data" / "cache") == "data/cache"  # project first
+
+
+def test_an_empty_store_is_named_without_the_builders_folder(bare_env, monkeypatch, tmp_path):
+    """The scorecard page shows this message for a store without runs."""
+    from enhance_utils.learning import store, verdicts
+
+    monkeypatch.setenv("ENHANCE_RESULTS_DIR", str(bare_env / "store"))
+    with pytest.raises(store.StoreError, match=r"^no finished run in <store>/smoke: train"):
+        verdicts.report("smoke", tmp_path / "out")

@@ -25,6 +25,7 @@ import papermill
 import yaml
 
 from ..data import paths as config, registry
+from ..options import COMMITTED_STORE
 from . import manifest, student, teaching
 from ..profiles import get_profile
 
@@ -58,10 +59,10 @@ EXPLORER_CHAPTERS = tuple(c.stem for c in manifest.CHAPTERS if c.explorer)
 
 
 def default_training_profile(profile: str) -> str:
-    """The profile of chapters 06–09 when a build names none: the committed ``cpu`` store for a
-    ``smoke`` book (what the README's first command and the published site show), else
-    ``profile`` itself."""
-    return "cpu" if profile == "smoke" else profile
+    """The profile of chapters 06–09 when a build names none: the committed ``cpu`` store
+    (:data:`enhance_utils.options.COMMITTED_STORE`) for a ``smoke`` book (what the README's
+    first command and the published site show), else ``profile`` itself."""
+    return COMMITTED_STORE if profile == "smoke" else profile
 
 
 def chapter_parameters(stem: str, profile: str, training: str | None = None,
@@ -91,23 +92,41 @@ def chapter_parameters(stem: str, profile: str, training: str | None = None,
     return parameters
 
 
+#: the tag papermill gives the cell of the parameters it injects, and the tags the build adds to
+#: it: myst-nb leaves the cell out of the page (it holds the builder's own data path)
+INJECTED_TAG = "injected-parameters"
+HIDDEN_TAGS = ("remove-cell",)
+
+
+def kernel_config():
+    """The configuration of the build's kernels: IPC transport on POSIX, as ipykernel asks for
+    local kernels (over TCP it warns "Kernel is running over TCP without encryption" on every
+    chapter); Windows has no IPC sockets and keeps TCP."""
+    from traitlets.config import Config
+
+    return Config({"KernelManager": {"transport": "ipc"}} if os.name == "posix" else {})
+
+
 def execute_chapter(notebook: Path, output: Path, profile: str | dict, cwd: Path) -> float:
     """Execute one chapter with papermill (``profile``: a profile name, or the chapter's whole
-    parameters); returns the seconds it took.
+    parameters) in a local kernel (:func:`kernel_config`); returns the seconds it took.
 
     The explorers' widget state is not kept: the page then loads no widget library, so it
     shows each explorer's static view and no control that would do nothing without a kernel.
+    The injected parameters' cell is left out of the page (:func:`hide_injected_parameters`).
     """
     output.parent.mkdir(parents=True, exist_ok=True)
     parameters = profile if isinstance(profile, dict) else {"profile": profile}
     start = time.perf_counter()
     try:
         papermill.execute_notebook(str(notebook), str(output), parameters=parameters,
-                                   kernel_name=KERNEL, cwd=str(cwd), progress_bar=False)
+                                   kernel_name=KERNEL, cwd=str(cwd), progress_bar=False,
+                                   config=kernel_config())
     except papermill.PapermillExecutionError as err:
         raise ChapterFailed(f"chapter {notebook.name} failed in cell {err.exec_count}: "
                             f"{err.ename}: {err.evalue} (executed copy: {output})") from err
     drop_widget_state(output)
+    hide_injected_parameters(output)
     return time.perf_counter() - start
 
 
@@ -116,6 +135,20 @@ def drop_widget_state(notebook: Path) -> None:
     runs output widgets, so it is dropped afterwards)."""
     nb = nbformat.read(notebook, as_version=4)
     if nb.metadata.pop("widgets", None) is not None:
+        nbformat.write(nb, notebook)
+
+
+def hide_injected_parameters(notebook: Path) -> None:
+    """Tag the cell of parameters papermill injected into ``notebook`` (:data:`INJECTED_TAG`)
+    with :data:`HIDDEN_TAGS`, so that the page does not show it: it names the builder's data
+    folder (``data_dir``); the chapter's own ``parameters`` cell stays, and the profile each
+    chapter ran in is on the intro's table of run times."""
+    nb = nbformat.read(notebook, as_version=4)
+    injected = [c for c in nb.cells if INJECTED_TAG in c.metadata.get("tags", [])]
+    for cell in injected:
+        tags = cell.metadata.setdefault("tags", [])
+        tags.extend(t for t in HIDDEN_TAGS if t not in tags)
+    if injected:
         nbformat.write(nb, notebook)
 
 

@@ -9,6 +9,7 @@ is the book's (``book/_toc.yml``, checked by the tests).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import PurePath
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,6 +50,10 @@ class Chapter:
 #: what the three numbers of :attr:`Chapter.seconds` measured
 TIMINGS = ("`smoke`, first run (trains, recomputes)", "`smoke`, store and caches filled",
            "`cpu`, with the committed `cpu` store")
+#: the profile of each number of :attr:`Chapter.seconds`, and how it ran (:data:`TIMINGS` in
+#: short, for ``enhance chapters``)
+TIMING_RUNS = (("smoke", "first run"), ("smoke", "caches filled"),
+               ("cpu", "first run, committed store"))
 
 CHAPTERS = (
     Chapter(stem="01_datasets", title="Datasets", section="section 3.1, Table 1, Fig. 1",
@@ -92,3 +97,25 @@ CHAPTERS = (
 
 #: the chapters by stem
 BY_STEM = {chapter.stem: chapter for chapter in CHAPTERS}
+
+
+def measured_seconds(stem: str, profile: str) -> list[tuple[str, int]]:
+    """The measured seconds of chapter ``stem`` in ``profile`` (:attr:`Chapter.seconds`), each
+    with how it ran (:data:`TIMING_RUNS`); empty for a profile never measured (``paper``)."""
+    runs = zip(TIMING_RUNS, BY_STEM[stem].seconds, strict=True)
+    return [(how, seconds) for (measured, how), seconds in runs if measured == profile]
+
+
+def chapter_stem(name) -> str:
+    """The stem of the chapter ``name`` names: its stem (``03_automated_abc``), its number
+    (``03`` or ``3``) or its notebook's file name or path (``chapters/03_automated_abc.ipynb``);
+    the one parser of chapter names (``enhance fetch --chapter``, ``enhance book --only``,
+    ``dev.py lab``). A ValueError names the chapters when ``name`` names none."""
+    stem = PurePath(str(name)).name.removesuffix(".ipynb")
+    if stem.isdigit():
+        stem = f"{int(stem):02d}"
+    found = [c.stem for c in CHAPTERS if stem in (c.stem, c.stem.split("_", 1)[0])]
+    if len(found) != 1:
+        raise ValueError(f"no chapter {str(name)!r}; the chapters are "
+                         f"{', '.join(BY_STEM)} (or their numbers, e.g. 03)")
+    return found[0]

@@ -27,6 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
+#: the environment variables that name folders; a relative value is read from the current folder
+#: (``dev.py`` makes them absolute for the processes it starts in another folder)
+PATH_VARIABLES = ("ENHANCE_DATA_DIR", "ENHANCE_DOWNLOAD_DIR", "ENHANCE_CACHE_DIR",
+                  "ENHANCE_RESULTS_DIR")
 _CHECKOUT_DIR = PACKAGE_DIR.parent
 
 
@@ -189,6 +193,25 @@ def _refuse(path: Path, what: str, data: Path) -> Path:
 def refuse_inside_data(path: Path, what: str) -> Path:
     """``path``, or a ValueError when it lies inside ``ENHANCE_DATA_DIR`` (read-only)."""
     return _refuse(path, what, data_dir()) if is_external_data_dir() else path
+
+
+def shown(path) -> str:
+    """``path`` as a page or a message shows it, without the builder's own folders: relative to
+    the project (``results/cpu``, ``data/cache``), else to the current workspace's data tree,
+    cache or store (``<data>/isic2017``, ``<cache>/explain-runs``, ``<store>/cpu``), else to the
+    home folder (``~/…``); else as it is."""
+    path = Path(path).expanduser().absolute()
+    roots = [("", project_dir())]
+    with contextlib.suppress(FileNotFoundError):  # a bad ENHANCE_DATA_DIR: the other roots
+        workspace = current()
+        roots += [("<data>", workspace.data), ("<cache>", workspace.cache),
+                  ("<store>", workspace.store)]
+    roots.append(("~", Path.home()))
+    for name, root in roots:
+        if root is not None and _is_relative_to(path, root):
+            relative = path.resolve().relative_to(Path(root).resolve()).as_posix()
+            return "/".join(part for part in (name, relative) if part not in ("", ".")) or "."
+    return str(path)
 
 
 def _is_relative_to(path: Path, other: Path) -> bool:

@@ -28,8 +28,8 @@ def report(profile: str, out, results=None) -> dict[str, pd.DataFrame]:
     runs = load_runs(profile, results)
     if runs.empty:
         root = Path(results) if results else paths.results_dir()
-        raise store.StoreError(f"no finished run in {root / profile}: train first "
-                               f"(`enhance train --profile {profile}`) or check --results")
+        raise store.StoreError(f"no finished run in {paths.shown(root / profile)}: train "
+                               f"first (`enhance train --profile {profile}`) or check --results")
     predictions = load_predictions(profile, results)
     t5 = table5(runs, predictions)
     tables = {

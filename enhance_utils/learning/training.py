@@ -276,7 +276,8 @@ def run_grid(profile: str | profiles.Profile, archs=None, targets=None, seeds=No
     for folder, reason in state["damaged"]:
         print(f"redoing a damaged run: {reason}", flush=True)
     print(f"{name}: {len(specs)} runs in the grid, {len(state['done'])} already in "
-          f"{root / name}, {len(state['todo'])} to train ({engine.name} executor)", flush=True)
+          f"{paths.shown(root / name)}, {len(state['todo'])} to train ({engine.name} executor)",
+          flush=True)
     job = GridJob(context, root, profile, uuid.uuid4().hex, progress, keep_weights)
     outcomes = engine.map(job, state["todo"], progress)
     busy = [f"{spec.run_id}: claimed by {store.Claim.describe(run_dir(root, spec))}"

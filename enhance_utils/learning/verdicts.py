@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..data import paths
 from ..stats import paired, power
 from . import targets as targets_module
 from .ensembles import (missing_members, model_predictions, real_only, split_aucs, table4,
@@ -260,7 +261,7 @@ def show_other_store(view: str, profile: str = "cpu", results=None) -> dict[str,
     from ..profiles import get_profile
 
     shown = other_store(view, profile, results)
-    runs, where = shown["runs"], store_root(results) / profile
+    runs, where = shown["runs"], paths.shown(store_root(results) / profile)
     training = get_profile(profile).training
     model = f"{training.archs[0]} CNN, {training.image_size} px"
     if view == "multitask":
