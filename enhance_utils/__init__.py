@@ -19,7 +19,7 @@ command line's choices) and :mod:`enhance_utils.cli` (``enhance``) sit at the to
 The chapters import modules by short names (``from enhance_utils import correlation``):
 :data:`CHAPTER_MODULES` maps each to its home, imported on first use.
 """
-__version__ = "0.1.0"
+from .version import __version__ as __version__
 
 #: the short names the chapters import, and the module each one stands for
 CHAPTER_MODULES = {
@@ -70,7 +70,7 @@ def setup_chapter(chapter: str, profile: str, data_dir=None, **options):
     resolved once (:func:`enhance_utils.data.paths.resolve`: ``data_dir``, the chapter's
     parameter that the book build sets, else ``ENHANCE_DATA_DIR`` or the downloads) and made
     this kernel's (:func:`enhance_utils.data.paths.use`). Then
-    :func:`enhance_utils.data.chapter_data.ensure` checks (a named data tree) or downloads the
+    :func:`enhance_utils.book.chapter_data.ensure` checks (a named data tree) or downloads the
     files ``chapter`` reads in ``profile``; ``options`` are the chapter's parameters that change
     them (:attr:`enhance_utils.book.manifest.Chapter.data_parameters`). Returns the workspace.
     """
@@ -83,7 +83,8 @@ def setup_chapter(chapter: str, profile: str, data_dir=None, **options):
 
         added = colab.install(Path(__file__).resolve().parents[1])
         print("installed:", ", ".join(added) or "nothing new")
-    from .data import chapter_data, paths
+    from .book import chapter_data
+    from .data import paths
 
     workspace = paths.resolve(data=data_dir)
     paths.use(workspace)

@@ -114,7 +114,7 @@ def _cmd_fetch(args) -> int:
         return 1 if bad else 0
     try:
         if args.chapter:
-            from .data import chapter_data
+            from .book import chapter_data
 
             from .book import manifest
 
@@ -360,7 +360,7 @@ def _run_time(chapter: str, profile: str) -> str:
 
 def _cmd_chapters(args) -> int:
     """One line per chapter: the ISIC files it reads in the profile and its run time."""
-    from .data import chapter_data
+    from .book import chapter_data
 
     root = paths.data_dir()
     print(f"{'chapter':18s} {'images':>6s} {'masks':>6s}  run time ({args.profile}); every "

@@ -14,7 +14,8 @@ import nbformat
 import pytest
 
 from enhance_utils.book import build
-from enhance_utils.data import chapter_data, datasets, fetch, registry
+from enhance_utils.book import chapter_data
+from enhance_utils.data import datasets, fetch, registry
 from enhance_utils.learning import splits
 from enhance_utils.abc import lesions as abc_lesions
 from enhance_utils.profiles import PROFILES

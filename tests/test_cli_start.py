@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import enhance_utils
-from enhance_utils.data import chapter_data
+from enhance_utils.book import chapter_data
 from enhance_utils import cli
 from enhance_utils.profiles import PROFILES
 

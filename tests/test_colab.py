@@ -64,7 +64,8 @@ def test_setup_chapter_installs_in_colab_only(monkeypatch, tmp_path):
     import types
 
     import enhance_utils
-    from enhance_utils.data import chapter_data, paths
+    from enhance_utils.book import chapter_data
+    from enhance_utils.data import paths
 
     monkeypatch.setattr(paths, "_CURRENT", None)  # the kernel's workspace, restored after
     data = tmp_path / "data"
@@ -86,7 +87,8 @@ def test_setup_chapter_makes_its_data_dir_the_kernels(monkeypatch, tmp_path):
     """The chapter's ``data_dir`` (the book build's) is what the package reads from then on;
     without it, ``ENHANCE_DATA_DIR`` as before."""
     import enhance_utils
-    from enhance_utils.data import chapter_data, paths
+    from enhance_utils.book import chapter_data
+    from enhance_utils.data import paths
 
     monkeypatch.setattr(paths, "_CURRENT", None)
     monkeypatch.setattr(chapter_data, "ensure", lambda *a, **k: None)

@@ -233,7 +233,7 @@ def test_truncated_xlsx_names_the_file(data_root, tmp_path):
 @pytest.mark.parametrize("rel", [CROWD_C, datasets.ISIC_GROUND_TRUTH,
                                  f"{datasets.PH2_DIR}/PH2_dataset.xlsx"])
 def test_chapter_data_check_verifies_checksums(data_root, tmp_path, monkeypatch, rel):
-    from enhance_utils.data import chapter_data
+    from enhance_utils.book import chapter_data
 
     data = (data_root / rel).read_bytes()
     root = mirror_tree(data_root, tmp_path / "data", {rel: data[: len(data) - 3] + b"\n"})
@@ -243,7 +243,8 @@ def test_chapter_data_check_verifies_checksums(data_root, tmp_path, monkeypatch,
 
 
 def test_chapter_data_checksums_are_remembered(data_root, tmp_path, monkeypatch):
-    from enhance_utils.data import chapter_data, registry
+    from enhance_utils.book import chapter_data
+    from enhance_utils.data import registry
 
     root = mirror_tree(data_root, tmp_path / "data", {CROWD_C: (data_root / CROWD_C).read_bytes()})
     monkeypatch.setenv("ENHANCE_DATA_DIR", str(root))

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from enhance_utils.book import build, manifest
-from enhance_utils.data import chapter_data
+from enhance_utils.book import chapter_data
 
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT / "tools"))

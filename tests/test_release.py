@@ -52,10 +52,10 @@ def test_release_pins_a_tag_and_main_unpins(tmp_path, monkeypatch):
     for part in ("chapters", "book"):
         shutil.copytree(PROJECT / part, tmp_path / part)
     (tmp_path / "enhance_utils").mkdir()
-    for name in ("enhance_utils/__init__.py", "CITATION.cff"):
+    for name in ("enhance_utils/version.py", "CITATION.cff"):
         shutil.copy(PROJECT / name, tmp_path / name)
     monkeypatch.setattr(release, "ROOT", tmp_path)
-    monkeypatch.setattr(release, "INIT", tmp_path / "enhance_utils" / "__init__.py")
+    monkeypatch.setattr(release, "INIT", tmp_path / "enhance_utils" / "version.py")
     monkeypatch.setattr(release, "CITATION", tmp_path / "CITATION.cff")
     monkeypatch.setattr(release, "CONFIG", tmp_path / "book" / "_config.yml")
 

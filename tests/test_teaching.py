@@ -5,7 +5,7 @@ from pathlib import Path
 
 import yaml
 
-from enhance_utils.data import chapter_data
+from enhance_utils.book import chapter_data
 from enhance_utils.book import teaching
 from enhance_utils.profiles import PROFILES
 

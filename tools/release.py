@@ -20,7 +20,7 @@ from pathlib import Path
 import setup_cells
 
 ROOT = Path(__file__).resolve().parents[1]
-INIT = ROOT / "enhance_utils" / "__init__.py"
+INIT = ROOT / "enhance_utils" / "version.py"
 CITATION = ROOT / "CITATION.cff"
 CONFIG = ROOT / "book" / "_config.yml"
 

@@ -1,6 +1,6 @@
 """Which lesions the ABC scores run on: a dataset's ids and files, chapter 03's samples.
 
-Light on purpose (no image library): :mod:`enhance_utils.data.chapter_data` asks it which files
+Light on purpose (no image library): :mod:`enhance_utils.book.chapter_data` asks it which files
 chapter 03 reads.
 """
 from __future__ import annotations

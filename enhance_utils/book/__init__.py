@@ -1,8 +1,9 @@
-"""The book around the analysis: the chapter manifest, the build (papermill + Jupyter Book),
-numbers glued into prose, the reproducibility scorecard, the teaching page and student
-editions, Colab, and the figures and explorers the chapters share.
+"""The book around the analysis: the chapter manifest and what each chapter reads, the build
+(papermill + Jupyter Book), numbers glued into prose, the reproducibility scorecard, the
+teaching page and student editions, Colab, and the figures and explorers the chapters share.
 
-Modules: :mod:`~enhance_utils.book.manifest`, :mod:`~enhance_utils.book.build`,
+Modules: :mod:`~enhance_utils.book.manifest`, :mod:`~enhance_utils.book.chapter_data`,
+:mod:`~enhance_utils.book.build`,
 :mod:`~enhance_utils.book.prose`, :mod:`~enhance_utils.book.prose_training`,
 :mod:`~enhance_utils.book.scorecard`, :mod:`~enhance_utils.book.teaching`,
 :mod:`~enhance_utils.book.student`, :mod:`~enhance_utils.book.colab`,

@@ -198,10 +198,10 @@ def ensure_data(profile: str, notebooks: list[Path], training: str | None = None
 
     With a named data tree (``ENHANCE_DATA_DIR``) its files are checked against the registry.
     Otherwise only the files that the chapters read in ``profile`` are downloaded
-    (:func:`enhance_utils.data.chapter_data.ensure`), not the whole archives. The build hands the
+    (:func:`enhance_utils.book.chapter_data.ensure`), not the whole archives. The build hands the
     root to every chapter as its ``data_dir`` parameter (:func:`chapter_parameters`).
     """
-    from ..data import chapter_data
+    from . import chapter_data
 
     workspace = workspace or config.resolve()
     if workspace.external:
@@ -296,7 +296,7 @@ def run_times_table(executed: list[Path], profile: str, data_root: Path,
     """A Markdown table of the executed chapters: the profile each ran in, papermill's
     recorded duration and the ISIC files it reads (the intro page includes it as
     :data:`RUN_TIMES`)."""
-    from ..data import chapter_data
+    from . import chapter_data
 
     lines = ["| chapter | profile | seconds to run | ISIC images | ISIC masks |",
              "|---|---|---|---|---|"]
@@ -314,7 +314,7 @@ def run_times_table(executed: list[Path], profile: str, data_root: Path,
 
 def version_note() -> str:
     """The intro's line on this build's version (:data:`enhance_utils.__version__`)."""
-    from .. import __version__
+    from ..version import __version__
 
     return (f"Version **{__version__}** of the book (`enhance_utils` {__version__}). Code: MIT "
             "licence; text and figures: CC BY 4.0 (`LICENSE`, `LICENSE-text.md`); to cite it, "

@@ -1,6 +1,6 @@
 """The chapters of the book: one record per chapter, the one place their facts are written.
 
-Data, not logic. The data lists (:mod:`enhance_utils.data.chapter_data`), the build's parameters
+Data, not logic. The data lists (:mod:`enhance_utils.book.chapter_data`), the build's parameters
 (:func:`enhance_utils.book.build.chapter_parameters`), every chapter's setup cell
 (``tools/setup_cells.py``) and the chapter tables of the README, the intro page and the page
 *About this book* (``tools/generate_tables.py``) are derived from :data:`CHAPTERS`; the order

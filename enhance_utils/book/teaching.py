@@ -3,7 +3,7 @@
 The book build writes :func:`chapters_page` to ``teaching_chapters.md``, which
 ``book/teaching.md`` includes: for every chapter its learning goals, prerequisites and reading
 time (from the chapter's own opening cells), its run time in this build (papermill's record)
-and what it downloads in each profile (:func:`enhance_utils.data.chapter_data.needs` and the
+and what it downloads in each profile (:func:`enhance_utils.book.chapter_data.needs` and the
 registry's sizes). Nothing here is typed by hand.
 """
 from __future__ import annotations
@@ -14,7 +14,8 @@ from pathlib import Path
 
 import nbformat
 
-from ..data import chapter_data, registry
+from ..data import registry
+from . import chapter_data
 from ..profiles import PROFILES
 
 #: page written by the build and included by ``book/teaching.md``

@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import __version__
+from ..version import __version__
 from ..profiles import Training, get_profile
 from . import store
 from .training import PARTS, Context, RunSpec, run_dir

@@ -22,8 +22,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import paths as config, datasets, fetch, registry
-from ..book import manifest
+from ..data import paths as config, datasets, fetch, registry
+from . import manifest
 from ..learning import splits
 from ..abc.lesions import EXAMPLES as ABC_EXAMPLES
 from ..abc.lesions import recompute_count, recompute_ids
