@@ -8,7 +8,7 @@ import nbformat
 import pytest
 import yaml
 
-from enhance_utils.book import editions, launch, student
+from enhance_utils.book import editions, launch, repository, student
 
 PROJECT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((PROJECT / "chapters").glob("*.ipynb"))
@@ -46,10 +46,9 @@ def test_colab_and_binder_open_the_editions_of_the_books_branch():
     path = "editions/students/02_annotations-student.ipynb"
     links = student.launch_links(CONFIG, path)
     branch = CONFIG["repository"]["branch"]
-    assert links["Colab"] == ("https://colab.research.google.com/github/enhance-interactive-paper/"
-                              f"enhance-book/blob/{branch}/{path}")
-    assert links["Binder"] == ("https://mybinder.org/v2/gh/enhance-interactive-paper/enhance-book/"
-                               f"{branch}?urlpath=tree/{path}")
+    name = "/".join(repository.org_repo(CONFIG["repository"]["url"]))
+    assert links["Colab"] == f"https://colab.research.google.com/github/{name}/blob/{branch}/{path}"
+    assert links["Binder"] == f"https://mybinder.org/v2/gh/{name}/{branch}?urlpath=tree/{path}"
     assert student.launch_links({"title": "no repository"}, path) == {}
 
 
