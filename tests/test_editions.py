@@ -23,7 +23,7 @@ def _editions(stem: str):
 
 def _solution_code(notebook) -> list[str]:
     """Sources of the code cells inside solutions."""
-    return [c.source for item in editions._split_solutions(notebook.cells)
+    return [c.source for item in editions.split_solutions(notebook.cells)
             if isinstance(item, list) for c in item if c.cell_type == "code" and c.source.strip()]
 
 

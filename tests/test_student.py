@@ -19,7 +19,7 @@ def test_unbalanced_markers_are_refused():
     cells = [nbformat.v4.new_markdown_cell("```{solution-start} ex\n```"),
              nbformat.v4.new_code_cell("answer = 42")]
     with pytest.raises(ValueError, match="without its"):
-        editions._split_solutions(cells)
+        editions.split_solutions(cells)
 
 
 def test_chapter_page_links_its_committed_student_edition(tmp_path):

@@ -143,8 +143,15 @@ def _answer(cell_id: str) -> list:
     return [prompt, code]
 
 
-def _split_solutions(cells: list) -> list:
-    """The cells, each solution (its markers and what lies between) as one list."""
+def split_solutions(cells: list) -> list:
+    """The cells, each solution as one list of the cells between its markers (the markers
+    left out).
+
+    Raises
+    ------
+    ValueError
+        If a ``{solution-start}`` has no ``{solution-end}``.
+    """
     items, solution = [], None
     for cell in cells:
         marker = student._marker(cell)
@@ -193,7 +200,7 @@ def edition(notebook, glue: dict | None, solutions: bool,
     captions = {notebook.cells[i].id: (name, text) for i, name, text in _captions(notebook)}
     stem = notebook.metadata.get("enhance_stem", "")
     cells = []
-    for item in _split_solutions(notebook.cells):
+    for item in split_solutions(notebook.cells):
         if not isinstance(item, list):
             cells += _cell(item, ctx, captions)
         elif solutions:
