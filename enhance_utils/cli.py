@@ -297,7 +297,8 @@ def _cmd_book(args) -> int:
     try:
         training = args.training_profile or book.default_training_profile(args.profile)
         only = [book.manifest.chapter_stem(name) for name in args.only or ()]
-        html = book.build(args.profile, out=args.out, only=only or None, training=training)
+        html = book.build(args.profile, out=args.out, only=only or None, training=training,
+                          solutions=not args.no_solutions)
     except book.ChapterFailed as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
@@ -473,6 +474,8 @@ def build_parser() -> argparse.ArgumentParser:
                         f"{options.COMMITTED_STORE} for a smoke book (the committed "
                         f"{options.COMMITTED_STORE} store: nothing trained but the few runs "
                         "chapter 09 explains), else the book's profile (its grid is trained)")
+    p.add_argument("--no-solutions", action="store_true",
+                   help="leave the exercises' solutions out of the site (a graded course)")
     p.set_defaults(func=_cmd_book)
 
     p = sub.add_parser("abc", help="compute the automated ABC scores (chapter 03) as CSV")

@@ -30,7 +30,7 @@ def test_book_builds_with_figures(built_book):
         assert "Traceback (most recent call last)" not in page and "output traceback" not in page
         assert "output stderr" not in page, f"{notebook.stem} prints warnings or errors"
         assert re.search(r'<img [^>]*src="[^"]*\.png"', page), f"{notebook.stem} has no figure"
-        assert f"chapters/{notebook.name}" in page  # launch buttons point at the notebook
+        assert f"editions/live/{notebook.name}" in page  # launch buttons: the live edition
 
 
 def test_failing_chapter_is_named(tmp_path, monkeypatch):

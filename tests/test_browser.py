@@ -107,10 +107,10 @@ def test_launch_buttons_open_the_right_notebook(built_book, browser):
         page.goto(page_file.as_uri())
         hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
         page.close()
-        notebook = f"chapters/{page_file.stem}.ipynb"
-        colab = [h for h in hrefs if "colab.research.google.com" in h]
-        binder = [h for h in hrefs if "mybinder.org" in h
-                  and "urlpath=tree/students/" not in h]  # the student edition: its own test
+        notebook = f"editions/live/{page_file.stem}.ipynb"
+        launch = [h for h in hrefs if "editions/students/" not in h]  # student: its own test
+        colab = [h for h in launch if "colab.research.google.com" in h]
+        binder = [h for h in launch if "mybinder.org" in h]
         assert colab and all(h.endswith(f"/blob/{BRANCH}/{notebook}") for h in colab), colab
         assert binder and all(f"/{BRANCH}?urlpath=" in h and h.endswith(notebook)
                               for h in binder), binder
@@ -151,16 +151,21 @@ def test_widget_explorers_show_a_static_fallback(built_book, browser):
 
 
 def test_chapter_pages_link_their_student_edition(built_book, browser):
-    """Every chapter page links a downloadable notebook of the chapter without solutions."""
+    """Every chapter page links a downloadable notebook of the chapter without solutions (the
+    committed student edition) and opens it in Colab and on Binder."""
     import nbformat
 
     for page_file in sorted((built_book / "chapters").glob("*.html")):
         page = browser.new_page()
         page.goto(page_file.as_uri())
         hrefs = page.eval_on_selector_all("a.download", "els => els.map(e => e.href)")
+        opened = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
         page.close()
+        name = f"editions/students/{page_file.stem}-student.ipynb"
+        assert [h for h in opened if "colab.research.google.com" in h and h.endswith(name)]
+        assert [h for h in opened if "mybinder.org" in h and h.endswith(name)]
         linked = [Path(unquote(urlparse(h).path)) for h in hrefs
-                  if h.endswith(f"/{page_file.stem}.ipynb")]
+                  if h.endswith(f"/{page_file.stem}-student.ipynb")]
         assert linked and linked[0].is_file(), (page_file.name, hrefs)
         edition = nbformat.read(linked[0], as_version=4)
         assert "{solution-" not in "\n".join(c.source for c in edition.cells), page_file.name

@@ -1,80 +1,70 @@
-"""Student edition: every chapter without its solutions, linked from the chapter's page."""
+"""Student edition: linked from every chapter's page, opened in Colab and Binder from the
+repository (the editions themselves: tests/test_editions.py)."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import nbformat
 import pytest
+import yaml
 
-from enhance_utils.book import student
+from enhance_utils.book import editions, launch, repository, student
 
 PROJECT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((PROJECT / "chapters").glob("*.ipynb"))
-
-
-def _solution_sources(notebook) -> list[str]:
-    """Sources of the cells between (and of) the solution markers."""
-    sources, inside = [], False
-    for cell in notebook.cells:
-        marker = student._marker(cell)
-        if marker or inside:
-            sources.append(cell.source)
-        inside = marker == "start" or (inside and marker != "end")
-    return sources
-
-
-@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
-def test_student_notebook_holds_no_solution(chapter, tmp_path):
-    original = nbformat.read(chapter, as_version=4)
-    target = tmp_path / student.FOLDER / chapter.name
-    removed = student.write_student(chapter, target)
-    edition = nbformat.read(target, as_version=4)
-    nbformat.validate(edition)
-    text = "\n".join(c.source for c in edition.cells)
-    assert removed > 0 and "{solution-" not in text
-    solutions = [s for s in _solution_sources(original) if s.strip()]
-    kept = {c.source for c in edition.cells}
-    assert not [s for s in solutions if s in kept]
-    exercises = [c.source for c in original.cells if "{exercise}" in c.source]
-    assert len(exercises) == removed and all(e in kept for e in exercises)
+CONFIG = yaml.safe_load((PROJECT / "book" / "_config.yml").read_text())
 
 
 def test_unbalanced_markers_are_refused():
-    notebook = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_markdown_cell("```{solution-start} ex\n```"),
-        nbformat.v4.new_code_cell("answer = 42")])
+    cells = [nbformat.v4.new_markdown_cell("```{solution-start} ex\n```"),
+             nbformat.v4.new_code_cell("answer = 42")]
     with pytest.raises(ValueError, match="without its"):
-        student.strip_solutions(notebook)
+        editions.split_solutions(cells)
 
 
-def test_chapter_page_links_its_student_notebook(tmp_path):
+def test_chapter_page_links_its_committed_student_edition(tmp_path):
     page = tmp_path / "chapters" / CHAPTERS[0].name
     page.parent.mkdir()
     page.write_bytes(CHAPTERS[0].read_bytes())
-    [written] = student.write_editions([page], [CHAPTERS[0]], tmp_path)
+    [written] = student.write_editions([page], [CHAPTERS[0]], tmp_path, CONFIG)
     link = nbformat.read(page, as_version=4).cells[1].source
-    assert f"<../{student.FOLDER}/{CHAPTERS[0].name}>" in link and "{download}" in link
-    assert written == tmp_path / student.FOLDER / CHAPTERS[0].name and written.is_file()
+    name = f"{CHAPTERS[0].stem}-student.ipynb"
+    assert f"<../{student.FOLDER}/{name}>" in link and "{download}" in link
+    assert f"/blob/{CONFIG['repository']['branch']}/editions/students/{name})" in link
+    assert written.read_bytes() == student.committed(CHAPTERS[0]).read_bytes()
 
 
-def test_binder_opens_the_student_edition_of_the_books_branch():
-    import yaml
-
-    config = yaml.safe_load((PROJECT / "book" / "_config.yml").read_text())
-    url = student.binder_link(config, Path("students") / CHAPTERS[1].name)
-    branch = config["repository"]["branch"]
-    assert url.startswith("https://mybinder.org/v2/gh/enhance-interactive-paper/enhance-book/")
-    assert url.endswith(f"/{branch}?urlpath=tree/{student.FOLDER}/{CHAPTERS[1].name}")
-    assert student.binder_link({"title": "no repository"}, Path(CHAPTERS[1].name)) is None
+def test_a_missing_edition_is_named(tmp_path):
+    (tmp_path / "chapters").mkdir()
+    source = tmp_path / "chapters" / CHAPTERS[0].name
+    source.write_bytes(CHAPTERS[0].read_bytes())
+    with pytest.raises(FileNotFoundError, match="make_editions"):
+        student.write_editions([source], [source], tmp_path / "src")
 
 
-def test_binder_postbuild_writes_every_student_edition(tmp_path):
-    import os
-    import shutil
+def test_colab_and_binder_open_the_editions_of_the_books_branch():
+    path = "editions/students/02_annotations-student.ipynb"
+    links = student.launch_links(CONFIG, path)
+    branch = CONFIG["repository"]["branch"]
+    name = "/".join(repository.org_repo(CONFIG["repository"]["url"]))
+    assert links["Colab"] == f"https://colab.research.google.com/github/{name}/blob/{branch}/{path}"
+    assert links["Binder"] == f"https://mybinder.org/v2/gh/{name}/{branch}?urlpath=tree/{path}"
+    assert student.launch_links({"title": "no repository"}, path) == {}
 
-    shutil.copytree(PROJECT / "chapters", tmp_path / "chapters")
-    postbuild = PROJECT / "postBuild"
-    assert os.access(postbuild, os.X_OK) and "enhance_utils.book.student" in postbuild.read_text()
-    assert student.main([str(tmp_path)]) == 0
-    written = sorted(p.name for p in (tmp_path / student.FOLDER).iterdir())
-    assert written == [p.name for p in CHAPTERS]
+
+def test_launch_buttons_of_chapter_pages_open_the_live_edition():
+    """The theme's buttons (sphinx-book-theme's launch.py builds them from the page's path)."""
+    buttons = [{"label": "launch-buttons", "buttons": [
+        {"text": "Binder", "url": "https://mybinder.org/v2/gh/o/r/main?urlpath=tree/"
+                                  "chapters/04_correlation.ipynb"},
+        {"text": "Colab", "url": "https://colab.research.google.com/github/o/r/blob/main/"
+                                 "chapters/04_correlation.ipynb"}]},
+        {"label": "download-buttons",
+         "buttons": [{"url": "_sources/chapters/04_correlation.ipynb"}]}]
+    assert launch.retarget(buttons, "chapters/04_correlation") == 2
+    urls = [b["url"] for b in buttons[0]["buttons"]]
+    assert all(u.endswith("/editions/live/04_correlation.ipynb") for u in urls)
+    assert buttons[1]["buttons"][0]["url"] == "_sources/chapters/04_correlation.ipynb"
+    assert launch.retarget(buttons, "teaching") == 0
+    assert "enhance_utils.book.launch" in CONFIG["sphinx"]["extra_extensions"]
+    assert (PROJECT / launch.edition_path("chapters/04_correlation")).is_file()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import nbformat
 import yaml
 
 from enhance_utils.book import chapter_data
@@ -51,3 +52,43 @@ def test_glue_roles_copied_from_a_chapter_read_that_chapters_data(tmp_path):
         "takes {glue:text}`chapters/08_randomized.ipynb::smoke_runs:s` runs, "
         "{glue:text}`chapters/08_randomized.ipynb::auc:.2f` and "
         "{glue}`chapters/08_randomized.ipynb::n` s, {glue:text}`other.ipynb::k:s`")
+
+
+def test_exercises_give_the_skill_and_a_grading_hint():
+    chapter = PROJECT / "chapters" / "04_correlation.ipynb"
+    found = teaching.exercises(chapter)
+    assert [e["title"] for e in found] == ["One value of Table 3 by hand",
+                                           "Pearson's r is a difference of means",
+                                           "A bootstrap interval by hand"]
+    assert found[1]["hint"] == "its solution checks `abs(r_formula - r_table) < 1e-9`"
+    section = teaching.exercises_section(SOURCES)
+    total = sum(c.source.count("{exercise}") for s in SOURCES
+                for c in nbformat.read(s, as_version=4).cells)
+    assert section.count("Grading: ") == total
+    assert "**04_correlation**: 3 exercises" in section
+
+
+def test_a_course_build_hides_every_solution(tmp_path):
+    import shutil
+
+    shutil.copy(PROJECT / "book" / "_config.yml", tmp_path / "_config.yml")
+    page = tmp_path / "chapters" / "04_correlation.ipynb"
+    page.parent.mkdir()
+    shutil.copy(PROJECT / "chapters" / page.name, page)
+    assert teaching.without_solutions(tmp_path, [page]) == 3
+    config = yaml.safe_load((tmp_path / "_config.yml").read_text())
+    assert config["sphinx"]["config"]["hide_solutions"] is True
+    assert "sphinx_exercise" in config["sphinx"]["extra_extensions"]
+    text = "\n".join(c.source for c in nbformat.read(page, as_version=4).cells)
+    assert "{solution-" not in text and "stats.pearsonr(pair.score" not in text
+    assert text.count("{exercise}") == 3
+
+
+def test_the_book_command_offers_a_build_without_solutions(monkeypatch):
+    from enhance_utils import cli
+    from enhance_utils.book import build
+
+    seen = {}
+    monkeypatch.setattr(build, "build", lambda *a, **k: seen.update(k) or Path("html"))
+    assert cli.main(["book", "--no-solutions"]) == 0 and seen["solutions"] is False
+    assert cli.main(["book"]) == 0 and seen["solutions"] is True

@@ -4,11 +4,16 @@ Usage::
 
     python tools/release.py 0.2.0     # version 0.2.0, everything points at tag v0.2.0
     python tools/release.py --main    # after tagging: launch buttons and clones follow main again
+    python tools/release.py --repository https://github.com/ORG/REPO   # the book moved
 
 The version lives in ``enhance_utils/__init__.py`` (``pyproject.toml`` reads it from there) and
 ``CITATION.cff``; the ref in every chapter's setup cell (``tools/setup_cells.py``) and in
 ``book/_config.yml`` (``repository.branch``, which the Binder and Colab buttons open). The steps
-around it (tests, commit, ``git tag``) are in ``RELEASING.md``.
+around it (tests, commit, ``git tag``) are in ``RELEASING.md``. The repository's address is
+written once, as ``[tool.enhance] repository`` in ``pyproject.toml``; ``--repository`` changes it
+there and in every file that repeats it (:data:`enhance_utils.book.repository.COPIES`, the setup
+cells). Each command then rewrites the editions (``tools/make_editions.py``), whose setup cells
+and links hold the ref and the address.
 """
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ import re
 from pathlib import Path
 
 import setup_cells
+from enhance_utils.book import editions, repository
 
 ROOT = Path(__file__).resolve().parents[1]
 INIT = ROOT / "enhance_utils" / "version.py"
@@ -49,13 +55,45 @@ def pin_ref(ref: str) -> None:
     _substitute(CONFIG, r"^(  branch: ).*", ref)
     for path in sorted((ROOT / "chapters").glob("*.ipynb")):
         setup_cells.update(path, ref)
+    editions.write(ROOT)
+
+
+def copy_pattern(template: str) -> str:
+    """A regular expression for one of :data:`~enhance_utils.book.repository.COPIES`: the
+    text before the address (group 1), then the address."""
+    before = template.split("{url}")[0]
+    return rf"^(\s*{re.escape(before.strip())} ?)https://github\.com/[\w.-]+/[\w.-]+"
+
+
+def set_repository(url: str) -> None:
+    """Write the repository's address ``url`` to ``pyproject.toml`` and everywhere it is
+    repeated: the book's files, the chapters' setup cells and the editions."""
+    if not re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+", url):
+        raise SystemExit(f"error: {url!r} is not https://github.com/ORG/REPO")
+    _substitute(ROOT / "pyproject.toml", r'^(repository = )".*"', f'"{url}"')
+    for name, template in repository.COPIES.items():
+        path = ROOT / name
+        text, count = re.subn(copy_pattern(template), lambda m: m[1] + url, path.read_text(),
+                              flags=re.M)
+        if not count:
+            raise SystemExit(f"error: the address is not in {name}")
+        path.write_text(text)
+    for path in sorted((ROOT / "chapters").glob("*.ipynb")):
+        setup_cells.update(path)
+    editions.write(ROOT)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("version", nargs="?", help="the new version, e.g. 0.2.0")
     parser.add_argument("--main", action="store_true", help="point everything at main again")
+    parser.add_argument("--repository", metavar="URL",
+                        help="the book's new GitHub address, written everywhere")
     args = parser.parse_args(argv)
+    if args.repository:
+        set_repository(args.repository.rstrip("/"))
+        if not (args.main or args.version):
+            return 0
     if args.main == bool(args.version):
         parser.error("give either a version or --main")
     if args.main:

@@ -7,7 +7,8 @@ book at ``--ref``; everywhere it then calls :func:`enhance_utils.setup_chapter` 
 chapter's stem, its profile, its ``data_dir`` and the parameters that change what it reads
 (:mod:`enhance_utils.book.manifest`), which in Colab adds the packages Colab lacks and everywhere
 resolves the chapter's folders (the workspace) and gets the chapter's files. A release pins the
-clone to its tag with ``--ref`` (see ``RELEASING.md``).
+clone to its tag with ``--ref`` (see ``RELEASING.md``). The address cloned is the repository's,
+``[tool.enhance] repository`` of ``pyproject.toml`` (:mod:`enhance_utils.book.repository`).
 Each notebook is read, changed and written back at once (cell ids kept), and its paired script
 rewritten (``tools/sync_notebooks.py``); notebooks whose cell is already current are not
 touched.
@@ -23,11 +24,10 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from enhance_utils.book import manifest  # noqa: E402
+from enhance_utils.book import manifest, repository  # noqa: E402
 
 import sync_notebooks  # noqa: E402  (tools/, beside this file)
 
-REPOSITORY = "https://github.com/enhance-interactive-paper/enhance-book"
 TEMPLATE = '''\
 # Setup: in Colab, clone the book first (setup_chapter then adds only the packages Colab lacks);
 # everywhere, check or download the files this chapter reads.
@@ -44,9 +44,10 @@ import enhance_utils
 '''
 
 
-def colab_part(ref: str) -> str:
-    """The Colab part of a setup cell cloning ``ref`` (a branch or a tag)."""
-    return TEMPLATE.format(ref=ref, repository=REPOSITORY)
+def colab_part(ref: str, url: str | None = None) -> str:
+    """The Colab part of a setup cell cloning ``ref`` (a branch or a tag) of the repository
+    ``url`` (default: the address in ``pyproject.toml``)."""
+    return TEMPLATE.format(ref=ref, repository=url or repository.address(ROOT))
 
 
 def data_part(stem: str) -> str:
@@ -61,9 +62,9 @@ def data_part(stem: str) -> str:
     return call + ",\n" + indent + ", ".join(options) + ")"
 
 
-def setup_source(stem: str, ref: str) -> str:
-    """The whole setup cell of chapter ``stem`` cloning ``ref``."""
-    return colab_part(ref) + data_part(stem)
+def setup_source(stem: str, ref: str, url: str | None = None) -> str:
+    """The whole setup cell of chapter ``stem`` cloning ``ref`` of ``url``."""
+    return colab_part(ref, url) + data_part(stem)
 
 
 def setup_cell(notebook) -> nbformat.NotebookNode:
@@ -78,11 +79,18 @@ def clone_ref(source: str) -> str:
     return re.search(r"--branch (\S+) ", source)[1]
 
 
-def update(path: Path, ref: str) -> bool:
-    """Rewrite ``path``'s setup cell; whether the notebook changed."""
+def clone_url(source: str) -> str:
+    """The repository a setup cell clones."""
+    return re.search(r'"(https://\S+) /content/enhance-book"', source)[1]
+
+
+def update(path: Path, ref: str | None = None) -> bool:
+    """Rewrite ``path``'s setup cell cloning ``ref`` (default: the ref it clones now) of the
+    repository of the checkout ``path`` lies in; whether the notebook changed."""
     notebook = nbformat.read(path, as_version=4)
     cell = setup_cell(notebook)
-    source = setup_source(path.stem, ref)
+    ref = ref or clone_ref(cell.source)
+    source = setup_source(path.stem, ref, repository.address(Path(path).resolve().parents[1]))
     if source == cell.source:
         return False
     cell.source = source

@@ -218,7 +218,8 @@ def ensure_data(profile: str, notebooks: list[Path], training: str | None = None
 
 
 def build(profile: str = "smoke", project: Path | None = None, out: Path | None = None,
-          only: list[str] | None = None, training: str | None = None) -> Path:
+          only: list[str] | None = None, training: str | None = None,
+          solutions: bool = True) -> Path:
     """Execute every chapter and render the HTML; returns the folder with ``index.html``.
 
     Parameters
@@ -234,6 +235,9 @@ def build(profile: str = "smoke", project: Path | None = None, out: Path | None 
     training : str
         Profile of the deep-learning chapters 06–09 (default: ``profile``); see
         :func:`chapter_parameters`.
+    solutions : bool
+        ``False`` for a graded course: no solution on any page
+        (:func:`enhance_utils.book.teaching.without_solutions`).
     """
     get_profile(profile)
     training = training or profile
@@ -273,6 +277,8 @@ def build(profile: str = "smoke", project: Path | None = None, out: Path | None 
     (src / VERSION_PAGE).write_text(version_note())
     student.write_editions(executed, notebooks, src,
                            yaml.safe_load((src / "_config.yml").read_text()))
+    if not solutions:
+        teaching.without_solutions(src, executed)
     page = teaching.chapters_page(notebooks, executed, profile, data_root)
     (src / teaching.PAGE).write_text(page)
     render(src)

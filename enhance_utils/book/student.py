@@ -1,20 +1,26 @@
-"""Student edition of a chapter: the notebook without the solutions of its exercises.
+"""Links from a chapter's page to its committed student edition.
 
 An exercise's solution lies between a ``{solution-start}`` and a ``{solution-end}`` markdown
-cell (sphinx-exercise's gated directives). :func:`strip_solutions` drops both markers and every
-cell between them and leaves an empty code cell for the student's answer; the exercise itself
-stays. The book build writes one such notebook per chapter and links it from the chapter's page
-(:func:`add_download_link`).
+cell (sphinx-exercise's gated directives; :func:`_marker` finds them). The student edition of a
+chapter, ``editions/students/NN_name-student.ipynb``, is the chapter without its solutions and
+with answer cells, written by ``tools/make_editions.py`` (:mod:`enhance_utils.book.editions`)
+and committed, so Colab and Binder open it from the repository. The book build copies it next
+to the pages for download and links it from the top of the chapter's page
+(:func:`write_editions`), with the links that open it in Colab and on Binder at the book's
+branch or tag (:func:`launch_links`).
 """
 from __future__ import annotations
 
 import os
 import re
+import shutil
 from pathlib import Path
 
 import nbformat
 
-#: folder of the built book's sources that holds the student notebooks
+from . import repository
+
+#: folder of the built book's sources that holds the student notebooks (for download)
 FOLDER = "students"
 _MARKER = re.compile(r"^\s*(?:`{3,}|:{3,})\{solution-(start|end)\}")
 
@@ -25,103 +31,63 @@ def _marker(cell) -> str | None:
     return match[1] if match else None
 
 
-def strip_solutions(notebook: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, int]:
-    """A copy of ``notebook`` without solutions, outputs or execution counts.
-
-    Returns
-    -------
-    notebook, int
-        The student edition and the number of solutions removed.
-
-    Raises
-    ------
-    ValueError
-        If the solution markers are not balanced.
-    """
-    student = nbformat.from_dict(notebook)
-    cells, inside, removed = [], False, 0
-    for cell in student.cells:
-        marker = _marker(cell)
-        if marker and (marker == "start") == inside:
-            raise ValueError(f"unbalanced solution markers at {cell.source[:60]!r}")
-        if marker == "start":
-            inside, removed = True, removed + 1
-        elif marker == "end":
-            inside = False
-            cells.append(nbformat.v4.new_code_cell("# your answer\n"))
-        elif not inside:
-            cells.append(cell)
-    if inside:
-        raise ValueError("a {solution-start} without its {solution-end}")
-    for cell in cells:
-        if cell.cell_type == "code":
-            cell.outputs, cell.execution_count = [], None
-    student.cells = cells
-    return student, removed
+def committed(source: Path) -> Path:
+    """The committed student edition of the chapter notebook ``source``
+    (``chapters/NN_name.ipynb`` -> ``editions/students/NN_name-student.ipynb``)."""
+    return Path(source).resolve().parents[1] / repository.STUDENTS / f"{source.stem}-student.ipynb"
 
 
-def write_student(source: Path, target: Path) -> int:
-    """Write the student edition of the notebook ``source`` to ``target``; solutions removed."""
-    student, removed = strip_solutions(nbformat.read(source, as_version=4))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(student, target)
-    return removed
-
-
-def binder_link(config: dict | None, student: Path) -> str | None:
-    """URL that opens the student edition ``student`` on Binder (``postBuild`` writes it there).
+def launch_links(config: dict | None, edition: str) -> dict[str, str]:
+    """``{"Colab": url, "Binder": url}`` opening ``edition`` (a path in the repository).
 
     ``config`` is the book's ``_config.yml``: its repository and branch are those of the
-    launch buttons, so a release's pages open the release's student editions. ``None`` for a
-    book without a repository or a Binder hub.
+    launch buttons, so a release's pages open the release's editions. Empty for a book
+    without a repository; no Binder link without a Binder hub.
     """
-    repository = (config or {}).get("repository", {})
-    hub = (config or {}).get("launch_buttons", {}).get("binderhub_url")
-    if not (repository.get("url") and hub):
-        return None
-    name = repository["url"].removeprefix("https://github.com/")
-    branch = repository.get("branch", "main")
-    return f"{hub.rstrip('/')}/v2/gh/{name}/{branch}?urlpath=tree/{FOLDER}/{student.name}"
+    config = config or {}
+    url = config.get("repository", {}).get("url")
+    if not url:
+        return {}
+    branch = config["repository"].get("branch", "main")
+    links = {"Colab": repository.colab(url, branch, edition)}
+    hub = config.get("launch_buttons", {}).get("binderhub_url")
+    if hub:
+        links["Binder"] = repository.binder(url, branch, edition, hub)
+    return links
 
 
-def add_download_link(page: Path, student: Path, binder: str | None = None) -> None:
+def add_download_link(page: Path, student: Path, links: dict[str, str] | None = None) -> None:
     """Insert, after the title cell of the notebook ``page``, a link to download ``student``
-    (and, given its ``binder`` URL, to open it on Binder)."""
+    and the ``links`` that open it elsewhere (:func:`launch_links`)."""
     notebook = nbformat.read(page, as_version=4)
     href = Path(os.path.relpath(student, page.parent)).as_posix()
     text = (f"**Student edition**: {{download}}`{student.name} <{href}>` is this chapter "
-            "without the solutions of its exercises, to run in Jupyter or Colab "
-            "(File > Upload notebook)")
-    text += f", or [open it on Binder]({binder})." if binder else "."
+            "without the solutions of its exercises, with a cell for the answer under each")
+    opened = [f"[{name}]({url})" for name, url in (links or {}).items()]
+    text += f"; open it in {' or '.join(opened)}." if opened else "."
     notebook.cells.insert(1, nbformat.v4.new_markdown_cell(text))
     nbformat.write(notebook, page)
 
 
 def write_editions(pages: list[Path], sources: list[Path], src: Path,
                    config: dict | None = None) -> list[Path]:
-    """Student notebooks of ``sources`` under ``src/students``, each linked from its page
-    (with a Binder link when the book's ``config`` is given)."""
+    """Copy the committed student editions of ``sources`` to ``src/students`` and link each
+    from its page (with Colab and Binder links when the book's ``config`` is given).
+
+    Raises
+    ------
+    FileNotFoundError
+        If a chapter has no committed student edition (``python tools/make_editions.py``).
+    """
     written = []
     for page, source in zip(pages, sources):
-        target = src / FOLDER / source.name
-        write_student(source, target)
-        add_download_link(page, target, binder_link(config, target))
+        edition = committed(source)
+        if not edition.is_file():
+            raise FileNotFoundError(f"{edition} is missing: run python tools/make_editions.py")
+        target = src / FOLDER / edition.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(edition, target)
+        path = f"{repository.STUDENTS}/{edition.name}"
+        add_download_link(page, target, launch_links(config, path))
         written.append(target)
     return written
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m enhance_utils.book.student [CHECKOUT]``: write ``CHECKOUT/students/`` (Binder's
-    ``postBuild``), one student edition per chapter of ``CHECKOUT/chapters``."""
-    import sys
-
-    args = sys.argv[1:] if argv is None else argv
-    root = Path(args[0] if args else ".")
-    for source in sorted((root / "chapters").glob("*.ipynb")):
-        removed = write_student(source, root / FOLDER / source.name)
-        print(f"{FOLDER}/{source.name}: {removed} solutions removed")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
