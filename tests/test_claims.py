@@ -63,3 +63,22 @@ def test_limits_name_what_differs_from_the_paper():
     text = claims.limits(cpu, paper)
     assert "64 px" in text and "384 px" in text and "random weights" in text
     assert claims.limits(paper, paper) == ""
+
+
+def test_paper_effects_come_from_tables_5_and_4():
+    effects = claims.paper_effects().set_index("claim")
+    assert effects.loc["ensemble", "paper_n"] == 9 and effects.loc["single", "paper_n"] == 27
+    # Table 4: autoABC 87.1 - 85.0, crowdABC 86.3 - 84.4, studABC 86.1 - 84.6
+    assert effects.loc["real_vs_uniform", "paper_low"] == 1.5
+    assert effects.loc["real_vs_uniform", "paper_high"] == 2.1
+    assert effects.loc["ensemble", "paper_high"] >= effects.loc["ensemble", "paper_low"] > 0
+
+
+def test_detectable_reads_the_claims_of_each_design(store):
+    table = claims.claims(load_runs("smoke", store), load_predictions("smoke", store))
+    out = claims.detectable({"three splits": table, "empty": table.iloc[:0]})
+    assert set(out.design) == {"three splits"} and len(out) == len(table)
+    row = out.set_index("claim").loc["real_vs_uniform"]
+    assert row.paper_low == 1.5 and row.n_splits == 3
+    assert np.isnan(out.set_index("claim").loc["ensemble_vs_baselines", "paper_high"])
+    assert claims.detectable({}).empty

@@ -44,7 +44,8 @@ CLAIMS = {
 
 CLAIM_COLUMNS = ["claim", "arch", "paper", "n_comparisons", "n_splits", "n_positive",
                  "n_separated_up", "n_separated_down", "diff_min", "diff_max", "holm_p_min",
-                 "simultaneous_low_min", "simultaneous_high_max", "mdd_max", "statement"]
+                 "simultaneous_low_min", "simultaneous_high_max", "mdd_median", "mdd_max",
+                 "statement"]
 
 
 def claims(runs: pd.DataFrame, predictions: pd.DataFrame, which=None) -> pd.DataFrame:
@@ -80,6 +81,7 @@ def _summarise(name: str, arch: str, paper: str, part: pd.DataFrame) -> dict:
            "holm_p_min": float(usable.holm_p.min()) if len(usable) else np.nan,
            "simultaneous_low_min": extreme(usable.simultaneous_ci_low, "min"),
            "simultaneous_high_max": extreme(usable.simultaneous_ci_high, "max"),
+           "mdd_median": extreme(usable.mdd, "median"),
            "mdd_max": extreme(usable.mdd, "max")}
     row["statement"] = statement(row, len(usable))
     return row
@@ -119,6 +121,50 @@ def statement(row: dict, n_usable: int | None = None) -> str:
         verdict = (f"After Holm's adjustment none is separated from zero ({span}): these runs "
                    f"can neither confirm nor refute the claim.{detectable}")
     return f"{head} {verdict}"
+
+
+def paper_effects() -> pd.DataFrame:
+    """The effect the paper reports for each claim it quantifies, in AUC points: the range of
+    its gains over every architecture it reports (Table 5: single models and ensembles against
+    the baseline; Table 4: ensembles of real against uniform random annotations, ResNet50)."""
+    from ..data import paper as reference
+
+    t5 = reference.paper_table("table5")
+    base = t5[t5.model == "baseline"].set_index("arch").mean_auc
+    t5 = t5.assign(gain=t5.mean_auc - t5.arch.map(base))
+    t4 = reference.paper_table("table4").pivot_table(index=["arch", "model"],
+                                                     columns="annotations", values="mean_auc")
+    singles = {t.model for t in targets.single()}
+    ensembles = {ensemble_name(s) for s in SOURCES}
+    gains = {"single": t5[t5.model.isin(singles)].gain,
+             "ensemble": t5[t5.model.isin(ensembles)].gain,
+             "real_vs_uniform": t4.original - t4.randomized}
+    return pd.DataFrame([{"claim": name, "paper_low": round(float(g.min()), 1),
+                          "paper_high": round(float(g.max()), 1), "paper_n": len(g)}
+                         for name, g in gains.items()])
+
+
+def detectable(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """What each design could detect, claim by claim, beside the paper's effects.
+
+    ``tables`` maps a design's name (a store: ``"lite"`` for the paper's five splits,
+    ``"lite-cv"`` for repeated k-fold) to its :func:`claims` table. One row per claim,
+    architecture and design: the number of splits, the median and largest minimum detectable
+    difference (80 % power at the family's Bonferroni level,
+    :func:`enhance_utils.stats.power.comparisons_mdd`) of the claim's comparisons, and the
+    paper's effects (:func:`paper_effects`), with ``paper_detectable``: whether the paper's
+    largest effect reaches the median MDD (NaN where the paper gives no number).
+    """
+    frames = [table.assign(design=name) for name, table in tables.items() if len(table)]
+    columns = ["claim", "arch", "design", "n_splits", "n_comparisons", "mdd_median", "mdd_max",
+               "paper_low", "paper_high", "paper_detectable"]
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    out = pd.concat(frames, ignore_index=True).merge(paper_effects(), on="claim", how="left")
+    unknown = out.paper_high.isna() | out.mdd_median.isna()
+    reach = np.where(unknown, np.nan, out.paper_high >= out.mdd_median)
+    return out.assign(paper_detectable=reach)[columns].round(
+        {"mdd_median": 1, "mdd_max": 1})
 
 
 def limits(profile_settings, paper_settings) -> str:
