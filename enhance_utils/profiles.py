@@ -31,6 +31,8 @@ SMOKE_GRID = ALL_TARGETS + ("baseline:init1", "baseline:init2") + tuple(
     f"{kind}:crowd:{f}" for kind in ("random", "permuted") for f in "ABC") + ("crowd:ABC",)
 #: the paper's five splits (section 4.2): the seeds of its published scripts
 PAPER_SEEDS = (1970, 1972, 2008, 2019, 2020)
+#: how a profile splits its lesions (:attr:`Training.design`)
+DESIGNS = ("paper", "kfold")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -56,6 +58,15 @@ class Training:
     variant: str = "described"
     #: which epoch's predictions the tables score: "last" or "best" (validation AUC)
     selection: str = "best"
+    #: the splits: "paper" (one random split per seed of ``split_seeds``, section 4.2) or
+    #: "kfold" (stratified ``folds``-fold cross-validation, one repetition per seed)
+    design: str = "paper"
+    #: folds of one repetition of the "kfold" design
+    folds: int = 5
+
+    def __post_init__(self):
+        if self.design not in DESIGNS:
+            raise ValueError(f"unknown split design {self.design!r}; choose from {DESIGNS}")
 
 
 @dataclass(frozen=True, kw_only=True)
