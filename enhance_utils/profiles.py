@@ -58,6 +58,12 @@ class Training:
     variant: str = "described"
     #: which epoch's predictions the tables score: "last" or "best" (validation AUC)
     selection: str = "best"
+    #: the ImageNet base is frozen: its pooled features of every image and augmentation view
+    #: are computed once and cached (:mod:`enhance_utils.learning.features`); runs train the
+    #: head only (:func:`enhance_utils.learning.models.build_head`)
+    frozen: bool = False
+    #: augmented views per image in the feature cache, besides the plain image (``frozen``)
+    views: int = 0
     #: the splits: "paper" (one random split per seed of ``split_seeds``, section 4.2) or
     #: "kfold" (stratified ``folds``-fold cross-validation, one repetition per seed)
     design: str = "paper"
@@ -67,6 +73,8 @@ class Training:
     def __post_init__(self):
         if self.design not in DESIGNS:
             raise ValueError(f"unknown split design {self.design!r}; choose from {DESIGNS}")
+        if self.views and not self.frozen:
+            raise ValueError("augmentation views are cached for a frozen backbone only")
 
 
 @dataclass(frozen=True, kw_only=True)

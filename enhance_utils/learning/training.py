@@ -261,6 +261,13 @@ def run_grid(profile: str | profiles.Profile, archs=None, targets=None, seeds=No
         print(f"redoing a damaged run: {reason}", flush=True)
     print(f"{name}: {len(specs)} runs in the grid, {len(state['done'])} already in "
           f"{root / name}, {len(state['todo'])} to train ({engine.name} executor)", flush=True)
+    if profile.training.frozen and state["todo"]:  # every run reads the features extracted here
+        from . import features
+
+        seconds = features.prepare(context.lesions.path, profile.training,
+                                   [spec.arch for spec in state["todo"]], progress)
+        print(f"{name}: features of {len(context.lesions)} images × "
+              f"{profile.training.views + 1} views ready in {seconds:.0f} s", flush=True)
     job = GridJob(context, root, profile, uuid.uuid4().hex, progress, keep_weights)
     outcomes = engine.map(job, state["todo"], progress)
     busy = [spec for spec, outcome in zip(state["todo"], outcomes) if outcome == "busy"]
