@@ -199,14 +199,15 @@ def extract(image_paths, views, model: Backbone, root=None, progress: bool = Fal
         images = view_images([image_paths[j] for _, j, _ in todo],
                              [views[i] for i, _, _ in todo], [digests[j] for _, j, _ in todo],
                              model.image_size)
-        forward = tf.function(lambda x: model.model(model.preprocess(x), training=False))
+        # the scaling on NumPy arrays (efficientnet_lite.preprocess_input takes NumPy only)
+        forward = tf.function(lambda x: model.model(x, training=False))
         batches = images.batch(batch_size).prefetch(2)
         done = 0
         from tqdm.auto import tqdm
 
         with tqdm(total=len(todo), desc=f"features {model.tag}", disable=not progress) as bar:
             for batch in batches:
-                values = forward(batch).numpy().astype(np.float32)
+                values = forward(model.preprocess(batch.numpy())).numpy().astype(np.float32)
                 for value, (i, j, path) in zip(values, todo[done:done + len(values)]):
                     _write(path, value)
                     MEMORY[str(path)] = value

@@ -47,9 +47,13 @@ def _efficientnet_lite0(include_top=False, weights="imagenet", input_tensor=None
 
 
 def _efficientnet_lite0_preprocess(x):
+    """:func:`enhance_utils.learning.efficientnet_lite.preprocess_input` for the tensors of a
+    tf.data pipeline too (that function converts to NumPy): ``(x - 127) / 128``."""
     from . import efficientnet_lite
 
-    return efficientnet_lite.preprocess_input(x)
+    if isinstance(x, np.ndarray):
+        return efficientnet_lite.preprocess_input(x)
+    return (ops.cast(x, "float32") - 127.0) / 128.0
 
 
 ARCHITECTURES["efficientnet_lite0"] = (_efficientnet_lite0, _efficientnet_lite0_preprocess)
@@ -157,7 +161,7 @@ def build_model(arch: str, image_size: int, features: tuple[str, ...] = (),
 
 def build_head(n_inputs: int, features: tuple[str, ...] = (), learning_rate: float = 1e-3,
                hidden_units: int = 256, variant: str = "described",
-               network_name: str = "efficientnet_lite0"):
+               network_name: str = "efficientnet_lite0", steps_per_execution: int = 1):
     """The head of :func:`build_model` alone, on the pooled features of a frozen base
     (profile ``lite``: :mod:`enhance_utils.learning.features`), compiled with the same
     outputs, losses, loss weights and metrics.
@@ -174,16 +178,22 @@ def build_head(n_inputs: int, features: tuple[str, ...] = (), learning_rate: flo
     would be 49 times larger). The rest is the paper's: dense 256 ReLU under the heads,
     the diagnosis sigmoid head and linear annotation head(s), eq. (1) as
     :func:`build_model` compiles it.
+
+    **Speed.** A step of this head costs far less than Keras' work around it, so the head
+    runs ``steps_per_execution`` steps (a run passes one epoch's) per call of its compiled
+    train function: the same steps, in the same order, on the same batches. (XLA would
+    help too, but Keras turns it off under TensorFlow's op determinism, which runs need.)
     """
     from .variants import get_variant
 
     inputs = keras.Input((n_inputs,), name="features")
     dense = bool(features) or network_name in get_variant(variant).baseline_dense
-    return _heads(inputs, inputs, features, dense, hidden_units, learning_rate, network_name)
+    return _heads(inputs, inputs, features, dense, hidden_units, learning_rate, network_name,
+                  steps_per_execution=steps_per_execution, jit_compile=False)
 
 
 def _heads(inputs, hidden, features, dense: bool, hidden_units: int, learning_rate: float,
-           base_name: str):
+           base_name: str, **compile_options):
     """The dense layer (with ``dense``), the diagnosis and annotation outputs on ``hidden``,
     compiled with eq. (1)."""
     if dense:
@@ -200,7 +210,8 @@ def _heads(inputs, hidden, features, dense: bool, hidden_units: int, learning_ra
     kind = "multitask" if features else "baseline"
     model = keras.Model(inputs, outputs, name=f"{base_name}_{kind}")
     model.compile(optimizer=keras.optimizers.RMSprop(learning_rate), loss=losses,
-                  loss_weights=loss_weights, metrics={DIAGNOSIS: [keras.metrics.AUC(name="auc")]})
+                  loss_weights=loss_weights, metrics={DIAGNOSIS: [keras.metrics.AUC(name="auc")]},
+                  **compile_options)
     return model
 
 

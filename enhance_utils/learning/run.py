@@ -12,6 +12,7 @@ and the input pipeline's shuffle and augmentation are seeded
 from __future__ import annotations
 
 import logging
+import math
 import os
 import platform
 import time
@@ -242,8 +243,10 @@ def fit_features(spec: RunSpec, settings: Training, part: dict, heads: dict, cla
                                class_weights if training else None, settings.batch_size,
                                training=training, seed=spec.init_seed)
 
+    steps = settings.steps_per_epoch or math.ceil(len(part["train"]) / settings.batch_size)
     model = models.build_head(base.dim, spec.target.features, settings.learning_rate,
-                              variant=settings.variant, network_name=spec.arch)
+                              variant=settings.variant, network_name=spec.arch,
+                              steps_per_execution=steps)
     start = time.perf_counter()
     history = model.fit(dataset("train", True), validation_data=dataset("validation", False),
                         epochs=settings.epochs, steps_per_epoch=settings.steps_per_epoch,
