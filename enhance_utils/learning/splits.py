@@ -73,10 +73,10 @@ def repeated_kfold_splits(lesions: pd.DataFrame, seeds, k: int = 5) -> list[Spli
             for split in kfold_splits(lesions, k, seed, name="cv{seed}-fold{fold}")]
 
 
-def repetition(split: Split) -> str:
-    """The repetition a split of :func:`repeated_kfold_splits` belongs to (``cv1970``); the
-    split's own name for any other split."""
-    return split.name.split("-fold")[0]
+def repetition(split: Split | str) -> str:
+    """The repetition a split (or split name) of :func:`repeated_kfold_splits` belongs to
+    (``cv1970``); the split's own name for any other split."""
+    return (split if isinstance(split, str) else split.name).split("-fold")[0]
 
 
 def subsample(lesions: pd.DataFrame, n: int | None, seed: int = 0) -> pd.DataFrame:
