@@ -29,6 +29,14 @@ trainers (the Ray executor) may both compute a missing feature, and a reader nev
 of one. In one process the features read are also kept in memory (:data:`MEMORY`), so a grid
 reads each file once.
 
+**Partial fine-tuning, measured and not offered.** Training the last MBConv block
+(``block15``: 192 → 1152 → 320 channels at 7 × 7) and the 1 × 1 head convolution (1.0 M
+weights) with the head, from cached ``block15`` inputs, would need 7 × 7 × 192 numbers per
+image and view (37.6 kB in ``float32``, 376 MB for 2000 images × 5 views, 49 times the
+pooled features) and costs, measured on the two shared cores (load about 6), 11.5 s per
+epoch of 1400 lesions (batch 20): about 4 minutes per 20-epoch run, some 11 hours for the
+165 runs of the five-split grid, against seconds for the head alone.
+
 **Exactness.** The backbone's floating-point result for an image can differ in the last bits
 with the batch it was computed in (TensorFlow picks kernels by batch shape); the cache keeps
 the first result, so every run reads the same features and a run is reproduced byte for byte.
