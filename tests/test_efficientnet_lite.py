@@ -6,6 +6,7 @@ Every test name holds ``lite`` (``pytest -k lite``)."""
 from __future__ import annotations
 
 import pickle
+import struct
 import zipfile
 
 import numpy as np
@@ -74,6 +75,33 @@ def test_lite_reader_refuses_a_truncated_file(tmp_path, keep):
     path = tmp_path / "cut.pth"
     path.write_bytes(lite.default_weights_path().read_bytes()[:keep])
     with pytest.raises(ValueError, match=r"cut\.pth: cannot read it as a legacy PyTorch"):
+        lite.read_state_dict(path)
+
+
+def legacy_file(path, offset: int, shape: tuple, strides: tuple, values=np.arange(6.0)):
+    """A legacy ``torch.save`` file of ``{"w": tensor}`` viewing one float storage "7", written
+    opcode by opcode (the tensor as ``torch._utils._rebuild_tensor_v2(storage, offset, shape,
+    strides, False, None)``, the storage as a persistent id)."""
+    ints = [b"I%d\n" % n for n in (*shape, *strides)]
+    tensor = (b"(dp0\nVw\nctorch._utils\n_rebuild_tensor_v2\n"
+              b"((Vstorage\nctorch\nFloatStorage\nV7\nVcpu\nI%d\nNtQ" % len(values)
+              + b"I%d\n(" % offset + b"".join(ints[:len(shape)]) + b"t("
+              + b"".join(ints[len(shape):]) + b"tI00\nNtRs.")
+    header = [lite.MAGIC_NUMBER, lite.PROTOCOL_VERSION, {"little_endian": True}]
+    path.write_bytes(b"".join(pickle.dumps(x, protocol=2) for x in header) + tensor
+                     + pickle.dumps(["7"], protocol=2) + struct.pack("<q", len(values))
+                     + np.asarray(values, "<f4").tobytes())
+    return path
+
+
+def test_lite_reader_follows_offsets_and_strides(tmp_path):
+    state = lite.read_state_dict(legacy_file(tmp_path / "view.pth", 1, (2, 2), (1, 2)))
+    np.testing.assert_array_equal(state["w"], [[1, 3], [2, 4]])  # a transposed view
+
+
+def test_lite_reader_refuses_a_tensor_beyond_its_storage(tmp_path):
+    path = legacy_file(tmp_path / "beyond.pth", 2, (2, 3), (3, 1))
+    with pytest.raises(ValueError, match=r"beyond\.pth.*beyond its storage 7"):
         lite.read_state_dict(path)
 
 
@@ -166,9 +194,10 @@ def test_lite_conversion_is_cached_by_the_files_sha256(tmp_path, monkeypatch):
     assert again["block1_dw_conv"][0].shape == (3, 3, 96, 1)  # HWC1
 
 
-def test_lite_damaged_cache_is_rewritten(tmp_path):
+@pytest.mark.parametrize("damage", [b"not an npz", b"PK\x03\x04 cut short"])
+def test_lite_damaged_cache_is_rewritten(tmp_path, damage):
     target = tmp_path / f"lite0-{lite.file_sha256(lite.default_weights_path())}.npz"
-    target.write_bytes(b"half a file")
+    target.write_bytes(damage)
     weights = lite.cached_weights(cache=tmp_path)
     assert weights["logits"][0].shape == (1280, 1000)
     with np.load(target) as stored:

