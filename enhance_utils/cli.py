@@ -12,7 +12,7 @@ Each subcommand is a thin wrapper over a function of the package:
 ``enhance stats --out DIR [--resamples N] [--seed S]``
     correlation with the label (Table 3), agreement between sources (Fig. 5) and
     within-source reliability as CSV;
-``enhance train --profile smoke|cpu|paper [--arch ...] [--targets ...] [--splits ...]``
+``enhance train --profile smoke|cpu|paper|lite|lite-cv [--arch ...] [--targets ...] [--splits ...]``
     train the grid of baseline and multi-task models; finished runs are skipped;
     ``--executor ray [--address ADDR]`` trains on a Ray cluster, ``--list-runs`` and
     ``--run KEY`` split the grid over a batch system's jobs (``--run`` exits with
@@ -436,9 +436,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "A+B+C model per source, 'baselines' = three baseline seeds "
                         "(default: the profile's grid)")
     p.add_argument("--splits", type=_seeds, default=None,
-                   help="split seeds, e.g. 1970,1972 (default: the profile's)")
+                   help="split seeds, e.g. 1970,1972 (default: the profile's); in a "
+                        "k-fold profile (lite-cv) one repetition of k folds per seed")
     p.add_argument("--kfold", action="store_true",
-                   help="stratified 5-fold instead of the paper's splits")
+                   help="stratified 5-fold instead of the paper's splits (a profile such as "
+                        "lite-cv has repeated k-fold as its design)")
     p.add_argument("--results", default=None, help="experiment store (default: results/)")
     p.add_argument("--executor", default="local", choices=("local", "ray"),
                    help="local: one run after the other here (default); ray: one Ray task per "

@@ -7,12 +7,18 @@
     the whole mirror on a CPU machine; training uses small CNNs at reduced size.
 ``paper``
     the paper's settings (VGG16 / Inception v3 / ResNet50 at 384 px); needs a GPU.
+``lite``
+    the paper's model head on a frozen, ImageNet-pretrained EfficientNet-Lite0 at 224 px,
+    over the paper's five splits, on a CPU machine (see :data:`LITE_HEAD`).
+``lite-cv``
+    the same models in a design with power: repeated stratified k-fold cross-validation
+    (see :data:`CV_DESIGN`).
 
 Chapters take ``profile`` as a papermill parameter and look their settings up here.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 #: the paper's grid: the baseline and the nine single-annotation models
@@ -31,6 +37,8 @@ SMOKE_GRID = ALL_TARGETS + ("baseline:init1", "baseline:init2") + tuple(
     f"{kind}:crowd:{f}" for kind in ("random", "permuted") for f in "ABC") + ("crowd:ABC",)
 #: the paper's five splits (section 4.2): the seeds of its published scripts
 PAPER_SEEDS = (1970, 1972, 2008, 2019, 2020)
+#: how a profile splits its lesions (:attr:`Training.design`)
+DESIGNS = ("paper", "kfold")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -56,6 +64,23 @@ class Training:
     variant: str = "described"
     #: which epoch's predictions the tables score: "last" or "best" (validation AUC)
     selection: str = "best"
+    #: the ImageNet base is frozen: its pooled features of every image and augmentation view
+    #: are computed once and cached (:mod:`enhance_utils.learning.features`); runs train the
+    #: head only (:func:`enhance_utils.learning.models.build_head`)
+    frozen: bool = False
+    #: augmented views per image in the feature cache, besides the plain image (``frozen``)
+    views: int = 0
+    #: the splits: "paper" (one random split per seed of ``split_seeds``, section 4.2) or
+    #: "kfold" (stratified ``folds``-fold cross-validation, one repetition per seed)
+    design: str = "paper"
+    #: folds of one repetition of the "kfold" design
+    folds: int = 5
+
+    def __post_init__(self):
+        if self.design not in DESIGNS:
+            raise ValueError(f"unknown split design {self.design!r}; choose from {DESIGNS}")
+        if self.views and not self.frozen:
+            raise ValueError("augmentation views are cached for a frozen backbone only")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,6 +95,27 @@ class Profile:
     n_recompute: int | None = None
     training: Training
 
+
+#: the ``lite`` profile's training: the paper's head (dense 256 ReLU, the diagnosis and the
+#: annotation heads, eq. (1), balanced class weights: the ``described`` variant) on the
+#: globally average-pooled features of EfficientNet-Lite0 with its ImageNet weights, frozen,
+#: at 224 px; the features of every image and of ``views`` augmented views of it are cached
+#: (:mod:`enhance_utils.learning.features`) and each run fits the head in seconds
+#: (:func:`enhance_utils.learning.models.build_head` says why pooling, not Flatten)
+LITE = Training(archs=("efficientnet_lite0",), targets=FULL_GRID, split_seeds=PAPER_SEEDS,
+                image_size=224, n_lesions=None, epochs=20, batch_size=20, learning_rate=1e-4,
+                weights="imagenet", frozen=True, views=4, variant="described",
+                selection="best")
+#: the seeds of the ``lite-cv`` design's repetitions (one stratified 5-fold each)
+CV_SEEDS = (1970, 1971, 1972)
+#: what the paper's claims need: the baseline and two replicates (the baseline ensemble, the
+#: run-to-run noise), the nine annotations (and so the three ensembles), their randomized
+#: controls
+CV_TARGETS = ALL_TARGETS + ("baseline:init1", "baseline:init2") + RANDOM_TARGETS
+#: the ``lite-cv`` profile: the ``lite`` models in repeated stratified 5-fold cross-validation,
+#: sized to two hours on two cores (:mod:`enhance_utils.learning.designs` gives the power
+#: argument)
+LITE_CV = replace(LITE, targets=CV_TARGETS, split_seeds=CV_SEEDS, design="kfold", folds=5)
 
 PROFILES = {profile.name: profile for profile in (
     Profile(name="smoke", description="minutes on any laptop or CI machine; small samples",
@@ -89,6 +135,12 @@ PROFILES = {profile.name: profile for profile in (
                               epochs=30, batch_size=20, learning_rate=2e-5, weights="imagenet",
                               steps_per_epoch=100, keep_weights=False, variant="published",
                               selection="last")),
+    Profile(name="lite", description="the paper's head on a frozen, pretrained "
+            "EfficientNet-Lite0 (cached features); a CPU machine",
+            n_examples=4, n_recompute=400, training=LITE),
+    Profile(name="lite-cv", description="the lite models in repeated stratified 5-fold "
+            "cross-validation (a design with power); a CPU machine",
+            n_examples=4, n_recompute=400, training=LITE_CV),
 )}
 
 

@@ -70,7 +70,7 @@ def test_needs_are_the_lesions_the_chapters_choose(data_root, profile):
         assert (got_images, got_masks) == (images, masks), chapter
         assert datasets.ISIC_METADATA in needs.members
         assert "ph2/PH2Dataset.rar" in needs.files and "enhance/crowd/asymmetry.csv" in needs.files
-    sizes = {"smoke": 300, "cpu": 2000, "paper": 2000}
+    sizes = {"smoke": 300, "cpu": 2000, "paper": 2000, "lite": 2000, "lite-cv": 2000}
     assert len([p for p in chapter_data.needs("06_multitask", profile, data_root).members
                 if p.endswith(".jpg")]) == sizes[profile]
     explained = chapter_data.needs("09_explanations", profile, data_root)

@@ -36,7 +36,31 @@ ARCHITECTURES = {
     "small": (None, None),
 }
 #: the smallest input each base accepts (the CI test builds every one at this size)
-MIN_IMAGE_SIZE = {"vgg16": 32, "inception_v3": 75, "resnet50": 32, "resnet50v2": 32, "small": 16}
+MIN_IMAGE_SIZE = {"vgg16": 32, "inception_v3": 75, "resnet50": 32, "resnet50v2": 32, "small": 16,
+                  "efficientnet_lite0": 32}
+
+
+def _efficientnet_lite0(include_top=False, weights="imagenet", input_tensor=None):
+    """EfficientNet-Lite0 (:mod:`enhance_utils.learning.efficientnet_lite`) called as the
+    ``keras.applications`` constructors are, on ``input_tensor``."""
+    from . import efficientnet_lite
+
+    base = efficientnet_lite.build(image_size=int(input_tensor.shape[1]),
+                                   include_top=include_top, weights=weights)
+    return keras.Model(input_tensor, base(input_tensor), name="efficientnet_lite0")
+
+
+def _efficientnet_lite0_preprocess(x):
+    """:func:`enhance_utils.learning.efficientnet_lite.preprocess_input` for the tensors of a
+    tf.data pipeline too (that function converts to NumPy): ``(x - 127) / 128``."""
+    from . import efficientnet_lite
+
+    if isinstance(x, np.ndarray):
+        return efficientnet_lite.preprocess_input(x)
+    return (ops.cast(x, "float32") - 127.0) / 128.0
+
+
+ARCHITECTURES["efficientnet_lite0"] = (_efficientnet_lite0, _efficientnet_lite0_preprocess)
 
 
 def network(arch: str, variant: str = "described") -> str:
@@ -199,7 +223,51 @@ def build_model(arch: str, image_size: int, features: tuple[str, ...] = (),
     inputs = keras.Input((image_size, image_size, 3))
     conv, weights_init = _conv_base(base_name, inputs, None if arch == "small" else weights)
     hidden = layers.Flatten()(conv)
-    if features or arch in get_variant(variant).baseline_dense:
+    dense = bool(features) or arch in get_variant(variant).baseline_dense
+    return _heads(inputs, hidden, features, dense, hidden_units, learning_rate,
+                  base_name, variant), weights_init
+
+
+def build_head(n_inputs: int, features: tuple[str, ...] = (), learning_rate: float = 1e-3,
+               hidden_units: int = 256, variant: str = "described",
+               network_name: str = "efficientnet_lite0", steps_per_execution: int = 1):
+    """The head of :func:`build_model` alone, on the pooled features of a frozen base
+    (profile ``lite``: :mod:`enhance_utils.learning.features`), compiled with the same
+    outputs, losses, loss weights and metrics.
+
+    **Pooling, not Flatten.** The paper flattens the last convolutional block (VGG16 at
+    384 px: 12 × 12 × 512 = 73 728 inputs to the 256-unit layer, 19 M weights) and trains
+    the base with it. With the base *frozen* the head is all that learns, from 1400
+    training lesions: a flattened EfficientNet-Lite0 block (7 × 7 × 1280 = 62 720 inputs at
+    224 px) would give the dense layer 16 M weights, over 10 000 per training image, and tie
+    it to where in the frame a lesion lies (the augmentation rotates and shifts it). Global
+    average pooling — the features EfficientNet-Lite0 was trained to classify ImageNet from
+    — gives 1280 translation-invariant inputs (0.33 M weights in the dense layer), and its
+    1280 numbers per image and view are what the feature cache holds (a flattened block
+    would be 49 times larger). The rest is the paper's: dense 256 ReLU under the heads,
+    the diagnosis sigmoid head and linear annotation head(s), eq. (1) as
+    :func:`build_model` compiles it.
+
+    **Speed.** A step of this head costs far less than Keras' work around it, so the head
+    runs ``steps_per_execution`` steps (a run passes one epoch's) per call of its compiled
+    train function: the same steps, in the same order, on the same batches. (XLA would
+    help too, but Keras turns it off under TensorFlow's op determinism, which runs need.)
+    """
+    from .variants import get_variant
+
+    inputs = keras.Input((n_inputs,), name="features")
+    dense = bool(features) or network_name in get_variant(variant).baseline_dense
+    return _heads(inputs, inputs, features, dense, hidden_units, learning_rate, network_name,
+                  variant, steps_per_execution=steps_per_execution, jit_compile=False)
+
+
+def _heads(inputs, hidden, features, dense: bool, hidden_units: int, learning_rate: float,
+           base_name: str, variant: str, **compile_options):
+    """The dense layer (with ``dense``), the diagnosis and annotation outputs on ``hidden``,
+    compiled with eq. (1) and the variant's annotation loss and optimizer."""
+    from .variants import get_variant
+
+    if dense:
         hidden = layers.Dense(hidden_units, activation="relu")(hidden)
     outputs = {DIAGNOSIS: layers.Dense(1, activation="sigmoid", name=DIAGNOSIS)(hidden)}
     losses = {DIAGNOSIS: keras.losses.BinaryCrossentropy()}
@@ -213,8 +281,9 @@ def build_model(arch: str, image_size: int, features: tuple[str, ...] = (),
     kind = "multitask" if features else "baseline"
     model = keras.Model(inputs, outputs, name=f"{base_name}_{kind}")
     model.compile(optimizer=optimizer(learning_rate, variant), loss=losses,
-                  loss_weights=loss_weights, metrics={DIAGNOSIS: [keras.metrics.AUC(name="auc")]})
-    return model, weights_init
+                  loss_weights=loss_weights, metrics={DIAGNOSIS: [keras.metrics.AUC(name="auc")]},
+                  **compile_options)
+    return model
 
 
 def class_weights_for(labels, multitask: bool, variant: str = "described") -> dict | None:

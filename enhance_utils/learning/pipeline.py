@@ -162,6 +162,26 @@ def _load(path, image_size: int, method: str = "bilinear"):
     return resize(decode(path), image_size, method)
 
 
+def targets_and_weights(labels, heads: dict, class_weights: dict | None = None
+                        ) -> tuple[dict, dict]:
+    """The targets and per-sample weights of each output, as :func:`make_dataset` feeds them:
+    ``diagnosis`` the label (weighted by ``class_weights``), and per annotation head (output
+    name → ``(values, available)``) ``[value, available]`` with weight 1 (its loss masks
+    itself, :func:`enhance_utils.learning.models.masked_mse`)."""
+    labels = np.asarray(labels, np.float32).reshape(-1, 1)
+    weights = np.ones(len(labels), np.float32)
+    if class_weights:
+        weights = np.where(labels[:, 0] > 0.5, class_weights[1],
+                           class_weights[0]).astype(np.float32)
+    targets = {"diagnosis": labels}
+    sample_weights = {"diagnosis": weights}
+    for name, (values, present) in heads.items():
+        targets[name] = np.stack([np.nan_to_num(np.asarray(values, np.float32)),
+                                  np.asarray(present, np.float32)], axis=1)
+        sample_weights[name] = np.ones(len(labels), np.float32)
+    return targets, sample_weights
+
+
 def make_dataset(paths, labels, image_size: int, batch_size: int, preprocess, *,
                  annotation=None, available=None, heads: dict | None = None,
                  class_weights: dict | None = None, training: bool = False, seed: int = 0,
@@ -192,20 +212,10 @@ def make_dataset(paths, labels, image_size: int, batch_size: int, preprocess, *,
     if order not in ORDERS:
         raise ValueError(f"unknown order {order!r}; choose from {ORDERS}")
     fixed = training and order == "fixed"
-    labels = np.asarray(labels, np.float32).reshape(-1, 1)
-    weights = np.ones(len(labels), np.float32)
-    if class_weights:
-        weights = np.where(labels[:, 0] > 0.5, class_weights[1],
-                           class_weights[0]).astype(np.float32)
     heads = dict(heads or {})
     if annotation is not None:
         heads["annotation"] = (annotation, available)
-    targets = {"diagnosis": labels}
-    sample_weights = {"diagnosis": weights}
-    for name, (values, present) in heads.items():
-        targets[name] = np.stack([np.nan_to_num(np.asarray(values, np.float32)),
-                                  np.asarray(present, np.float32)], axis=1)
-        sample_weights[name] = np.ones(len(labels), np.float32)
+    targets, sample_weights = targets_and_weights(labels, heads, class_weights)
     data = tf.data.Dataset.from_tensor_slices(([str(p) for p in paths], targets, sample_weights))
     data = data.map(lambda p, t, w: (_load(p, image_size, resize_method), t, w),
                     num_parallel_calls=AUTOTUNE)

@@ -35,6 +35,7 @@ records.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import platform
 import time
@@ -52,7 +53,6 @@ from .training import PARTS, Context, RunSpec, run_dir
 #: the size of TensorFlow's intra- and inter-op thread pools in a training process (see the
 #: module's description): the pools, not the cores, decide the floating-point results
 TRAINING_THREADS = 2
-
 
 def _versions() -> dict:
     import keras
@@ -189,11 +189,15 @@ def train_one(spec: RunSpec, context: Context, root: Path, progress: bool = True
     (:attr:`enhance_utils.profiles.Profile.training`; looked up by the run's profile name
     when not given): a grid hands its driver's over, wherever the run trains. ``threads``:
     TensorFlow's pools (:func:`pin_threads`; None: :data:`TRAINING_THREADS`).
+
+    A profile with a frozen base (:attr:`~enhance_utils.profiles.Training.frozen`) trains the
+    head alone on cached features (:func:`fit_features`), else the whole model on images
+    (:func:`fit_images`); both leave the same files and record.
     """
     import keras
     from sklearn.metrics import roc_auc_score
 
-    from . import models, pipeline
+    from . import models
 
     from .variants import get_variant
 
@@ -210,27 +214,10 @@ def train_one(spec: RunSpec, context: Context, root: Path, progress: bool = True
     part = {name: by_id.loc[list(getattr(spec.split, name))]
             for name in ("train", "validation", "test")}
     features = spec.target.features
-    head_of = models.head_names(features) if features else {}
-    preprocess = models.preprocess_input(spec.arch, settings.variant)
     class_weights = models.class_weights_for(part["train"].label, bool(features),
-                                                settings.variant)
+                                             settings.variant)
     heads = {name: context.heads(spec.target, frame.index, spec.split.seed, name)
              for name, frame in part.items()}
-
-    def dataset(name, training):
-        frame = part[name]
-        return pipeline.make_dataset(
-            list(frame.path), frame.label, settings.image_size, settings.batch_size, preprocess,
-            heads={head_of[f]: v for f, v in heads[name].items()}, training=training,
-            class_weights=class_weights if training else None, seed=spec.init_seed,
-            resize_method=variant.resize, order=variant.order,
-            repeat=training and bool(settings.steps_per_epoch))
-
-    model, weights_init = models.build_model(spec.arch, settings.image_size, features,
-                                                weights=settings.weights,
-                                                learning_rate=settings.learning_rate,
-                                                variant=settings.variant)
-    train = dataset("train", True)
     watch = _epoch_watch(claim)
     callbacks = [watch]
     if progress:
@@ -238,12 +225,9 @@ def train_one(spec: RunSpec, context: Context, root: Path, progress: bool = True
 
         callbacks.append(TqdmCallback(
             verbose=0, desc=f"{spec.arch} {spec.target} {spec.split.name}", leave=False))
-    start = time.perf_counter()
-    history = model.fit(train, validation_data=dataset("validation", False), epochs=settings.epochs,
-                        steps_per_epoch=settings.steps_per_epoch, callbacks=callbacks, verbose=0,
-                        shuffle=False)
-    seconds = time.perf_counter() - start
-    evaluate = {name: dataset(name, False) for name in PARTS}
+    fit = fit_features if settings.frozen else fit_images
+    fitted = fit(spec, settings, part, heads, class_weights, callbacks)
+    model, evaluate = fitted["model"], fitted["evaluate"]
     last = {name: _predict(model, data, features) for name, data in evaluate.items()}
     last_weights = model.get_weights()
     if watch.best_weights is not None:
@@ -267,12 +251,15 @@ def train_one(spec: RunSpec, context: Context, root: Path, progress: bool = True
                       "train_mean": (float(np.nanmean(np.where(a > 0, v, np.nan))) if a.any()
                                      else None)}
                   for f, (v, a) in heads["train"].items()},
-        "class_weights": class_weights, "weights_init": weights_init,
-        "determinism": determinism, "settings": asdict(settings),
-        "train_seconds": round(seconds, 1), "skipped_lesions": context.skipped,
+        "class_weights": class_weights, "weights_init": fitted["weights_init"],
+        "determinism": dict(determinism, **fitted["determinism"]),
+        "settings": asdict(settings),
+        "train_seconds": round(fitted["seconds"], 1), **fitted["record"],
+        "skipped_lesions": context.skipped,
         "versions": _versions(), "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "trainer": {"host": platform.node(), "pid": os.getpid()},
     }
+    history = fitted["history"]
     files = {
         store.PREDICTIONS: lambda p: predictions.to_csv(p, index=False),
         store.HISTORY: lambda p: pd.DataFrame(history.history).rename_axis("epoch").to_csv(p),
@@ -287,3 +274,113 @@ def train_one(spec: RunSpec, context: Context, root: Path, progress: bool = True
     return record
 
 
+def fit_images(spec: RunSpec, settings: Training, part: dict, heads: dict, class_weights,
+               callbacks) -> dict:
+    """Build the whole model and fit it on images (:func:`pipeline.make_dataset`, augmented
+    per batch); the fitted ``model``, its ``history``, the datasets to ``evaluate``
+    (validation, test), ``seconds`` of fitting, ``weights_init`` and what the run's record
+    adds (``determinism``, ``record``)."""
+    from . import models, pipeline
+    from .variants import get_variant
+
+    features = spec.target.features
+    head_of = models.head_names(features) if features else {}
+    preprocess = models.preprocess_input(spec.arch, settings.variant)
+    variant = get_variant(settings.variant)
+
+    def dataset(name, training):
+        frame = part[name]
+        return pipeline.make_dataset(
+            list(frame.path), frame.label, settings.image_size, settings.batch_size, preprocess,
+            heads={head_of[f]: v for f, v in heads[name].items()}, training=training,
+            class_weights=class_weights if training else None, seed=spec.init_seed,
+            resize_method=variant.resize, order=variant.order,
+            repeat=training and bool(settings.steps_per_epoch))
+
+    model, weights_init = models.build_model(spec.arch, settings.image_size, features,
+                                             weights=settings.weights,
+                                             learning_rate=settings.learning_rate,
+                                             variant=settings.variant)
+    train = dataset("train", True)
+    start = time.perf_counter()
+    history = model.fit(train, validation_data=dataset("validation", False), epochs=settings.epochs,
+                        steps_per_epoch=settings.steps_per_epoch, callbacks=callbacks, verbose=0,
+                        shuffle=False)
+    seconds = time.perf_counter() - start
+    return {"model": model, "history": history, "seconds": seconds,
+            "evaluate": {name: dataset(name, False) for name in PARTS},
+            "weights_init": weights_init, "determinism": {}, "record": {}}
+
+
+def fit_features(spec: RunSpec, settings: Training, part: dict, heads: dict, class_weights,
+                 callbacks) -> dict:
+    """Fit the head alone (:func:`models.build_head`) on the cached features of the frozen
+    base (:mod:`enhance_utils.learning.features`): every view of the training images, view 0
+    (the plain image) of the validation and test images; as :func:`fit_images` returns."""
+    from . import features as cached, models
+
+    base = cached.backbone(spec.arch, settings.image_size, settings.weights)
+    start = time.perf_counter()
+    table = {"train": cached.extract(list(part["train"].path), range(settings.views + 1), base)}
+    for name in PARTS:
+        table[name] = cached.extract(list(part[name].path), [0], base)
+    feature_seconds = time.perf_counter() - start
+    head_of = models.head_names(spec.target.features) if spec.target.features else {}
+
+    def dataset(name, training):
+        return feature_dataset(table[name], part[name].label,
+                               {head_of[f]: v for f, v in heads[name].items()},
+                               class_weights if training else None, settings.batch_size,
+                               training=training, seed=spec.init_seed)
+
+    steps = settings.steps_per_epoch or math.ceil(len(part["train"]) / settings.batch_size)
+    model = models.build_head(base.dim, spec.target.features, settings.learning_rate,
+                              variant=settings.variant, network_name=spec.arch,
+                              steps_per_execution=steps)
+    start = time.perf_counter()
+    history = model.fit(dataset("train", True), validation_data=dataset("validation", False),
+                        epochs=settings.epochs, steps_per_epoch=settings.steps_per_epoch,
+                        callbacks=callbacks, verbose=0, shuffle=False)
+    seconds = time.perf_counter() - start
+    return {"model": model, "history": history, "seconds": seconds,
+            "evaluate": {name: dataset(name, False) for name in PARTS},
+            "weights_init": settings.weights or "random",
+            "determinism": {"augmentation": "one cached view per training image and epoch, "
+                                            "seeded"},
+            "record": {"features": {
+                "backbone": base.tag, "weights_checksum": base.checksum, "frozen": True,
+                "pooling": "global average", "dim": base.dim, "views": settings.views,
+                "augmentation": cached.AUGMENTATION, "read_seconds": round(feature_seconds, 2)}}}
+
+
+def feature_dataset(table: np.ndarray, labels, heads: dict, class_weights: dict | None,
+                    batch_size: int, training: bool = False, seed: int = 0):
+    """Batches of ``(features, targets, sample_weights)`` from a features table ``(views,
+    lesions, dim)``, targets and weights as :func:`pipeline.make_dataset` makes them.
+
+    Training data is shuffled (seeded by ``seed``, reshuffled each epoch) and each lesion
+    takes one view per epoch, drawn from a seeded stream re-randomized each epoch
+    (``tf.data.Dataset.random``), so epoch *k* of a run reads the same views on every rerun;
+    otherwise lesions come in order, each in view 0.
+    """
+    import tensorflow as tf
+
+    from .pipeline import targets_and_weights
+
+    targets, weights = targets_and_weights(labels, heads, class_weights)
+    n_views, n = table.shape[:2]
+    values = tf.constant(np.asarray(table, np.float32))
+    data = tf.data.Dataset.from_tensor_slices((np.arange(n, dtype=np.int64), targets, weights))
+    if training:
+        data = data.shuffle(n, seed=seed, reshuffle_each_iteration=True)
+        views = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).map(
+            lambda key: tf.math.floormod(key, n_views))
+    else:
+        views = tf.data.Dataset.from_tensors(tf.constant(0, tf.int64)).repeat()
+    data = tf.data.Dataset.zip((data, views)).batch(batch_size)
+
+    def gather(batch, view):
+        index, target, weight = batch
+        return tf.gather_nd(values, tf.stack([view, index], axis=1)), target, weight
+
+    return data.map(gather).prefetch(tf.data.AUTOTUNE)

@@ -4,7 +4,9 @@ The paper's five splits: 12.5% of the lesions as test set, then 20% of the rest 
 set (1400 / 350 / 250 of 2000), both stratified by the binary label, with the seeds 1970, 1972,
 2008, 2019 and 2020 — the published code used scikit-learn's ``train_test_split`` twice, which
 :func:`paper_split` repeats. These are five random splits, not a cross-validation: test sets
-overlap. :func:`kfold_splits` offers a true stratified 5-fold alternative.
+overlap. :func:`kfold_splits` offers a true stratified 5-fold alternative, and
+:func:`repeated_kfold_splits` repeats it with other seeds (the ``kfold`` design of a profile,
+:attr:`enhance_utils.profiles.Training.design`): every lesion is tested once per repetition.
 """
 from __future__ import annotations
 
@@ -43,17 +45,38 @@ def paper_splits(lesions: pd.DataFrame, seeds=PAPER_SEEDS) -> list[Split]:
     return [paper_split(lesions, seed) for seed in seeds]
 
 
-def kfold_splits(lesions: pd.DataFrame, k: int = 5, seed: int = 1970) -> list[Split]:
-    """Stratified k-fold: every lesion is tested exactly once; validation from the rest."""
+def kfold_splits(lesions: pd.DataFrame, k: int = 5, seed: int = 1970,
+                 name: str = "fold{fold}") -> list[Split]:
+    """Stratified k-fold: every lesion is tested exactly once; validation from the rest.
+
+    ``name`` formats each split's name from ``fold`` (0 … k-1) and ``seed``.
+    """
     folds = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
     out = []
     for number, (rest_idx, test_idx) in enumerate(folds.split(lesions, lesions.label)):
         rest = lesions.iloc[rest_idx]
         train, validation = train_test_split(rest, test_size=VALIDATION_FRACTION,
                                              random_state=seed, stratify=rest.label)
-        out.append(Split(f"fold{number}", seed, tuple(train.lesion_id),
+        out.append(Split(name.format(fold=number, seed=seed), seed, tuple(train.lesion_id),
                          tuple(validation.lesion_id), tuple(lesions.iloc[test_idx].lesion_id)))
     return out
+
+
+def repeated_kfold_splits(lesions: pd.DataFrame, seeds, k: int = 5) -> list[Split]:
+    """Repeated stratified k-fold: one :func:`kfold_splits` per seed (a *repetition*, whose
+    folds test every lesion once), repetition after repetition; split names
+    ``cv<seed>-fold<n>``."""
+    seeds = list(seeds)
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"repeated k-fold needs distinct seeds, got {seeds}")
+    return [split for seed in seeds
+            for split in kfold_splits(lesions, k, seed, name="cv{seed}-fold{fold}")]
+
+
+def repetition(split: Split | str) -> str:
+    """The repetition a split (or split name) of :func:`repeated_kfold_splits` belongs to
+    (``cv1970``); the split's own name for any other split."""
+    return (split if isinstance(split, str) else split.name).split("-fold")[0]
 
 
 def subsample(lesions: pd.DataFrame, n: int | None, seed: int = 0) -> pd.DataFrame:

@@ -143,7 +143,14 @@ def build_context(n_lesions: int | None, root=None) -> Context:
 def grid(profile: str | profiles.Profile, archs=None, targets=None, seeds=None,
          lesions: pd.DataFrame | None = None, kfold: bool = False) -> list[RunSpec]:
     """Every run of a profile (optionally narrowed), split by split: an interrupted grid
-    leaves whole splits finished, which the paired comparisons can already use."""
+    leaves whole splits finished, which the paired comparisons can already use.
+
+    The splits follow the profile's design (:attr:`enhance_utils.profiles.Training.design`):
+    the paper's random splits, one per seed, or — ``kfold`` — one repetition of stratified
+    k-fold per seed (:func:`splits.repeated_kfold_splits`), so an interrupted grid leaves
+    whole repetitions. ``kfold=True`` (``--kfold``) takes one 5-fold instead of a
+    ``paper`` design's splits.
+    """
     profile = get_profile(profile)
     settings = profile.training
     chosen = targets_module.expand(targets if targets is not None else settings.targets)
@@ -151,11 +158,14 @@ def grid(profile: str | profiles.Profile, archs=None, targets=None, seeds=None,
     unknown = [a for a in archs if a not in variants.ALL_ARCHS]
     if unknown:
         raise ValueError(f"unknown architecture(s) {unknown}; choose from {variants.ALL_ARCHS}")
-    if kfold:
+    seeds = seeds if seeds is not None else settings.split_seeds
+    if settings.design == "kfold":  # one repetition of k folds per seed
+        split_list = splits.repeated_kfold_splits(lesions, _nonempty(seeds, "split seed"),
+                                                  settings.folds)
+    elif kfold:
         split_list = splits.kfold_splits(lesions)
     else:
-        split_list = splits.paper_splits(lesions, _nonempty(
-            seeds if seeds is not None else settings.split_seeds, "split seed"))
+        split_list = splits.paper_splits(lesions, _nonempty(seeds, "split seed"))
     return [RunSpec(profile.name, arch, target, split)
             for split in split_list for arch in archs for target in chosen]
 
@@ -278,6 +288,13 @@ def run_grid(profile: str | profiles.Profile, archs=None, targets=None, seeds=No
     print(f"{name}: {len(specs)} runs in the grid, {len(state['done'])} already in "
           f"{paths.shown(root / name)}, {len(state['todo'])} to train ({engine.name} executor)",
           flush=True)
+    if profile.training.frozen and state["todo"]:  # every run reads the features extracted here
+        from . import features
+
+        seconds = features.prepare(context.lesions.path, profile.training,
+                                   [spec.arch for spec in state["todo"]], progress)
+        print(f"{name}: features of {len(context.lesions)} images × "
+              f"{profile.training.views + 1} views ready in {seconds:.0f} s", flush=True)
     job = GridJob(context, root, profile, uuid.uuid4().hex, progress, keep_weights)
     outcomes = engine.map(job, state["todo"], progress)
     busy = [f"{spec.run_id}: claimed by {store.Claim.describe(run_dir(root, spec))}"

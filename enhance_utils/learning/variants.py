@@ -104,7 +104,7 @@ class Variant:
     rmsprop_epsilon: str
 
 
-ALL_ARCHS = ("vgg16", "inception_v3", "resnet50", "resnet50v2", "small")
+ALL_ARCHS = ("vgg16", "inception_v3", "resnet50", "resnet50v2", "small", "efficientnet_lite0")
 
 VARIANTS = {
     "published": Variant("published", ("vgg16", "small"), "unit", "none", "resnet50v2",
@@ -166,7 +166,7 @@ def get_variant(name: str) -> Variant:
 def _describe(variant: Variant, aspect: str) -> str:
     value = getattr(variant, aspect)
     if aspect == "baseline_dense":
-        paper = [a for a in ALL_ARCHS if a not in ("small", "resnet50v2")]
+        paper = [a for a in ALL_ARCHS if a not in ("small", "resnet50v2", "efficientnet_lite0")]
         missing = [a for a in paper if a not in value]
         return "every architecture" if not missing else f"not for {', '.join(missing)}"
     return WORDING[aspect][value]

@@ -1,0 +1,112 @@
+"""Designs of the training grid, and the analyses a repeated k-fold store allows (profile
+``lite-cv``).
+
+**Why not more random splits.** The paper compares models over five random splits
+(:func:`enhance_utils.learning.splits.paper_splits`: 1400 training, 350 validation, 250 test
+lesions of 2000). Their training sets overlap, so the AUC differences of the splits are
+positively correlated; Nadeau & Bengio's (2003) corrected resampled t-test
+(:func:`enhance_utils.stats.paired.corrected_t_test`) inflates the variance of the mean
+difference from ``s²/J`` to ``(1/J + n_test/n_train) s²``. With ``n_test/n_train =
+250/1400 = 0.18`` the factor is 0.38 for the paper's J = 5 and can never fall below 0.18:
+a hundred random splits of the same 2000 lesions narrow the interval by at most
+``sqrt(0.38/0.18) = 1.46`` times (:func:`variance_factors`). More random splits of the same
+lesions buy little; the 2000 lesions are the limit.
+
+**Repeated k-fold.** The ``kfold`` design (:attr:`enhance_utils.profiles.Training.design`,
+:func:`enhance_utils.learning.splits.repeated_kfold_splits`) trains R repetitions of a
+stratified 5-fold cross-validation (per fold 1280 training, 320 validation, 400 test
+lesions): every lesion is tested once per repetition. Two analyses follow:
+
+* *per fold* (Bouckaert & Frank, 2004, the corrected repeated k-fold t-test): the same
+  correction, ``1/(kR) + n_test/n_train``, over ``kR`` folds with ``kR - 1`` degrees of
+  freedom (14 for R = 3, against the paper's 4: the t quantile drops from 2.78 to 2.14), and
+  each fold's AUC is measured on 400 lesions instead of 250, so its test-set part of ``s²``
+  is smaller by 250/400; :func:`corrected_kfold_test`.
+* *pooled* (:func:`pooled_comparison`): within one repetition the five folds' test
+  predictions cover all 2000 lesions once each, so one AUC per model and repetition over
+  2000 lesions, and DeLong's paired test of two models on those 2000 lesions, whose
+  test-sample variance is 8 times smaller than on one split's 250. DeLong conditions on the
+  trained models; the repetitions (a new partition and new initial weights each) show how
+  much the difference moves with training, and the scores averaged over the repetitions
+  (one out-of-fold score per lesion and model, an ensemble of R models each tested on data
+  it never saw) give the pooled test its least noisy input.
+
+The ``lite-cv`` grid (:data:`enhance_utils.profiles.LITE_CV`) is sized to the budget of two
+hours on two shared cores: R = 3 repetitions × 5 folds of the targets the paper's claims need
+(the baseline and two replicates of it: the baseline ensemble and the run-to-run noise; the
+nine annotations, whose A/B/C runs also form the three ensembles; their nine randomized
+controls). More repetitions are a resumed grid away (``enhance train --profile lite-cv
+--splits 1970,1971,1972,1973``): the store keeps what is finished.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def variance_factors(n_train: int, n_test: int, counts=(5, 10, 20, 50, 100)) -> pd.DataFrame:
+    """The corrected resampled t-test's variance factor ``1/J + n_test/n_train`` beside the
+    naive ``1/J`` for ``J`` in ``counts``, and how much wider the interval is than the
+    factor's floor ``n_test/n_train`` allows."""
+    ratio = n_test / n_train
+    return pd.DataFrame([{"J": j, "naive": 1 / j, "corrected": 1 / j + ratio,
+                          "width_over_floor": float(np.sqrt((1 / j + ratio) / ratio))}
+                         for j in counts])
+
+
+def pooled_predictions(predictions: pd.DataFrame) -> pd.DataFrame:
+    """Test predictions of a repeated k-fold store (:func:`~enhance_utils.learning.results.
+    load_predictions`) with the repetition of each split (``cv1970``); a lesion tested more
+    than once in one repetition, or a repetition whose folds miss lesions, is an error."""
+    from .splits import repetition
+
+    frame = predictions.assign(repetition=predictions.split.map(repetition))
+    twice = frame.duplicated(["arch", "target", "repetition", "lesion_id"])
+    if twice.any():
+        raise ValueError("a lesion is tested twice in one repetition: not a k-fold store")
+    return frame
+
+
+def pooled_comparison(predictions: pd.DataFrame, target_a: str, target_b: str,
+                      arch: str | None = None) -> pd.DataFrame:
+    """Two targets compared on the pooled out-of-fold predictions, per complete repetition
+    and on the scores averaged over them: AUC of each, the difference and DeLong's p on the
+    lesions both cover (all of them in a complete store)."""
+    from sklearn.metrics import roc_auc_score
+
+    from ..stats.paired import delong_test
+
+    frame = pooled_predictions(predictions)
+    if arch is not None:
+        frame = frame[frame.arch == arch]
+    wide = frame[frame.target.isin([target_a, target_b])].pivot_table(
+        index=["repetition", "lesion_id", "label"], columns="target", values="score")
+    wide = wide.dropna().reset_index()
+    if wide.empty or target_a not in wide or target_b not in wide:
+        raise ValueError(f"no lesion has out-of-fold scores of both {target_a} and {target_b}")
+    parts = [(name, part) for name, part in wide.groupby("repetition")]
+    mean = wide.groupby(["lesion_id", "label"])[[target_a, target_b]].mean().reset_index()
+    parts.append((f"mean of {len(parts)}", mean))
+    rows = []
+    for name, part in parts:
+        test = delong_test(part.label, part[target_a], part[target_b])
+        rows.append({"repetition": name, "n_lesions": len(part),
+                     "auc_a": roc_auc_score(part.label, part[target_a]),
+                     "auc_b": roc_auc_score(part.label, part[target_b]),
+                     "diff": test["diff"], "delong_p": test["p"]})
+    return pd.DataFrame(rows)
+
+
+def corrected_kfold_test(runs: pd.DataFrame, target_a: str, target_b: str,
+                         arch: str | None = None):
+    """Bouckaert & Frank's corrected repeated k-fold t-test of the per-fold test AUCs of two
+    targets (:func:`~enhance_utils.learning.results.load_runs`), over the folds both have."""
+    from ..stats.paired import corrected_t_test
+
+    if arch is not None:
+        runs = runs[runs.arch == arch]
+    wide = runs[runs.target.isin([target_a, target_b])].pivot_table(
+        index="split", columns="target", values="auc").dropna()
+    sizes = runs[runs.split.isin(wide.index)]
+    return corrected_t_test(wide[target_a], wide[target_b], sizes.n_train.mean(),
+                            sizes.n_test.mean())
