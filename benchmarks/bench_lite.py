@@ -75,9 +75,9 @@ def bench_runs(profile, targets) -> list[dict]:
 
 
 def bench_grid(profile) -> list[dict]:
-    from enhance_utils.learning import store, training
+    from enhance_utils.learning import store
 
-    root = training.store_root()
+    root = store.store_root()
     runs = [record for _, record in store.finished_runs(root, profile.name, strict=False)]
     if not runs:
         return [{"store": str(root / profile.name), "runs": 0}]

@@ -4,6 +4,7 @@ and chapter cells hold calls and display code, no logic (that lives in ``enhance
 from __future__ import annotations
 
 import ast
+import os
 import re
 import subprocess
 import sys
@@ -82,6 +83,36 @@ def test_ruff_passes():
                            "--output-format", "concise", *LINTED],
                           cwd=PROJECT, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def _lint_imports(project: Path) -> subprocess.CompletedProcess:
+    """``lint-imports`` (import-linter) on the package and the contracts of ``project``."""
+    command = "import sys; from importlinter.cli import lint_imports_command as c; sys.exit(c())"
+    return subprocess.run([sys.executable, "-c", command, "--no-cache"], cwd=project,
+                          capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(project)})
+
+
+def test_import_layers_hold():
+    """import-linter's contracts (pyproject.toml): data < abc, stats < learning < book < cli,
+    and no import cycle inside a package."""
+    done = _lint_imports(PROJECT)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert "2 kept, 0 broken" in done.stdout
+
+
+def test_import_linter_catches_an_upward_import(tmp_path):
+    """The contracts can fail: a data module that imports the book breaks the layers."""
+    import shutil
+
+    shutil.copytree(PROJECT / "enhance_utils", tmp_path / "enhance_utils",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.csv", "*.txt"))
+    shutil.copy(PROJECT / "pyproject.toml", tmp_path / "pyproject.toml")
+    with open(tmp_path / "enhance_utils" / "data" / "paths.py", "a") as module:
+        module.write("\nfrom ..book import manifest  # noqa: E402,F401\n")
+    done = _lint_imports(tmp_path)
+    assert done.returncode != 0
+    assert "enhance_utils.data is not allowed to import enhance_utils.book" in done.stdout
 
 
 # ------------------------------------------------------------------ the notebooks' form

@@ -288,7 +288,7 @@ def control_overview(context, lesion_ids, split_seed: int = 0, features=None) ->
     values are uniform [0, 1) (the paper's control) or the real values shuffled among the
     annotated lesions (this book's), and no longer related to the diagnosis.
 
-    ``context`` is an :class:`enhance_utils.learning.training.Context`; one row per
+    ``context`` is an :class:`enhance_utils.learning.specs.Context`; one row per
     single-annotation target with, for the real values and each control, the annotated count,
     mean, SD and Pearson r with the label.
     """

@@ -289,8 +289,8 @@ def lesions_to_show(test: pd.DataFrame, runs: dict[str, Run], context, n: int) -
         The split's test lesions (``lesion_id``, ``label``; :meth:`Run.predictions`).
     runs : dict
         The explained runs by name (:func:`load_run`).
-    context : enhance_utils.learning.training.Context
-        The annotation scores (:func:`enhance_utils.learning.training.build_context`).
+    context : enhance_utils.learning.specs.Context
+        The annotation scores (:func:`enhance_utils.learning.specs.build_context`).
     n : int
         How many lesions.
     """

@@ -13,7 +13,7 @@ import pandas as pd
 
 from . import store
 from . import targets as targets_module
-from .training import store_root
+from .store import store_root
 
 # --------------------------------------------------------------------------- reading the store
 RUN_COLUMNS = ["arch", "target", "model", "split", "seed", "auc", "auc_last", "auc_best",

@@ -48,7 +48,7 @@ import pandas as pd
 from ..version import __version__
 from ..profiles import Training, get_profile
 from . import store
-from .training import PARTS, Context, RunSpec, run_dir
+from .specs import PARTS, Context, RunSpec, run_dir
 
 #: the size of TensorFlow's intra- and inter-op thread pools in a training process (see the
 #: module's description): the pools, not the cores, decide the floating-point results

@@ -51,6 +51,7 @@ import pandas as pd
 import psutil
 from sklearn.metrics import roc_auc_score
 
+from ..data import paths
 from . import targets as targets_module
 
 #: the layout written by this version; older run folders are refused with a clear reason
@@ -94,6 +95,14 @@ _LEGACY_PARTIAL = ".partial"
 
 class StoreError(ValueError):
     """A run folder that cannot be used, or a store that holds nothing to use."""
+
+
+def store_root(results=None) -> Path:
+    """The experiment store: ``results`` or :func:`enhance_utils.data.paths.results_dir`;
+    never inside the read-only data folder."""
+    if results is None:
+        return paths.results_dir()
+    return paths.refuse_inside_data(Path(results).expanduser().resolve(), "results folder")
 
 
 def run_dir(root, profile: str, arch: str, target, split: str) -> Path:

@@ -30,7 +30,7 @@ from . import targets as targets_module
 from .ensembles import (missing_members, model_predictions, real_only, split_aucs, table4,
                         table5, wide)
 from .results import load_predictions, load_runs, plot_aucs, summarize
-from .training import store_root
+from .store import store_root
 from .targets import SOURCES, ensemble_name, model_order
 
 
