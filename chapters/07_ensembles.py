@@ -64,7 +64,6 @@ from sklearn.metrics import roc_auc_score
 
 from enhance_utils import (config, datasets, ensembles, evidence, experiments, explorers, paired,
                            prose, prose_training, results, verdicts)
-from enhance_utils.profiles import get_profile
 
 if train:  # a chapter run on its own (Colab, Binder) first trains chapter 6's grid; else a no-op
     experiments.run_grid(profile, progress=progress, executor=executor)
@@ -204,11 +203,22 @@ if not t5.empty and best != "baseline":
 # ## The `cpu` results
 #
 # The `cpu` profile trains on all {glue:text}`cpu_n_lesions` lesions at {glue:text}`cpu_image_size` pixels with {glue:md}`cpu_n_splits_word` splits. Its results are
-# trained once and committed with the book; a long run may still be adding to them, in which case
-# the tables below show what has finished and list the ensembles that are still incomplete.
+# trained once and committed with the book; the tables below show what the store holds and list
+# any ensemble whose members are missing.
 
 # %%
 cpu_store = verdicts.show_other_store("ensembles", "cpu")  # the committed cpu store
+
+# %% [markdown]
+# ## The pretrained network, and a design with power
+#
+# The same tables and comparisons for the committed stores of the pretrained network: `lite`, the paper's five splits, and `lite-cv`, the same models in repeated stratified k-fold cross-validation, where every lesion is tested once per repetition. Random splits of the same lesions overlap, and the corrected t-test's variance never falls below a floor set by the ratio of test to training lesions, so more of them buy little power; more folds and repetitions buy more ({mod}`enhance_utils.learning.designs`). Every verdict says what its design could detect.
+
+# %%
+lite_store = verdicts.show_other_store("ensembles", "lite")  # the committed lite store
+
+# %%
+cv_store = verdicts.show_other_store("ensembles", "lite-cv")  # the committed lite-cv store
 
 # %% [markdown]
 # ## Reading the numbers honestly
@@ -306,13 +316,10 @@ for arch_ in dict.fromkeys(all9.arch):
 # %% [markdown]
 # ## What this book's runs say
 #
-# The paper's claims for this chapter, each tested on the runs of the profile shown: a set of paired comparisons over the splits (corrected resampled t-test), Holm-adjusted over every comparison the book makes for that architecture ({mod}`enhance_utils.learning.claims`; the rule is stated once, in {mod}`enhance_utils.learning.verdicts`). The sentences are generated from the comparisons, so they change with the store; they also say what runs of this scale cannot tell.
+# The paper's claims for this chapter, each tested on the committed stores of the pretrained network — the design with power (`lite-cv`), then the paper's five splits (`lite`) — and on the runs of the profile shown: a set of paired comparisons over the splits (corrected resampled t-test), Holm-adjusted over every comparison the book makes for that architecture ({mod}`enhance_utils.learning.claims`; the rule is stated once, in {mod}`enhance_utils.learning.verdicts`). The sentences are generated from the comparisons, so they change with the store; they also say what runs of this scale cannot tell.
 
 # %%
-claims = evidence.claims(results.load_runs(profile), results.load_predictions(profile),
-                         which=['ensemble', 'ensemble_vs_baselines'])
-Markdown(evidence.report_markdown(claims, get_profile(profile).training,
-                                  get_profile("paper").training))
+Markdown(evidence.evidence_markdown(profile, which=["ensemble", "ensemble_vs_baselines"]))
 
 # %% tags=["remove-cell"]
 # The numbers of this chapter's text, glued for the prose (hidden in the book).

@@ -176,11 +176,21 @@ print("\n".join(random_vs_base.verdict))
 # %% [markdown]
 # ## The `cpu` results
 #
-# The committed `cpu` store, if it holds randomized runs yet (the real runs are trained first; a
-# background run may still be adding the others):
+# The committed `cpu` store, with its real and randomized runs:
 
 # %%
 cpu_store = verdicts.show_other_store("randomized", "cpu")  # the committed cpu store
+
+# %% [markdown]
+# ## The pretrained network, and a design with power
+#
+# The same Table 4 and comparisons with the controls for the committed stores of the pretrained network: `lite`, the paper's five splits, and `lite-cv`, the same models in repeated stratified k-fold cross-validation, where every lesion is tested once per repetition. Random splits of the same lesions overlap, and the corrected t-test's variance never falls below a floor set by the ratio of test to training lesions, so more of them buy little power; more folds and repetitions buy more ({mod}`enhance_utils.learning.designs`). Every verdict says what its design could detect.
+
+# %%
+lite_store = verdicts.show_other_store("randomized", "lite")  # the committed lite store
+
+# %%
+cv_store = verdicts.show_other_store("randomized", "lite-cv")  # the committed lite-cv store
 
 # %% [markdown]
 # ## Reading the numbers honestly
@@ -324,13 +334,10 @@ else:
 # %% [markdown]
 # ## What this book's runs say
 #
-# The paper's claims for this chapter, each tested on the runs of the profile shown: a set of paired comparisons over the splits (corrected resampled t-test), Holm-adjusted over every comparison the book makes for that architecture ({mod}`enhance_utils.learning.claims`; the rule is stated once, in {mod}`enhance_utils.learning.verdicts`). The sentences are generated from the comparisons, so they change with the store; they also say what runs of this scale cannot tell.
+# The paper's claims for this chapter, each tested on the committed stores of the pretrained network — the design with power (`lite-cv`), then the paper's five splits (`lite`) — and on the runs of the profile shown: a set of paired comparisons over the splits (corrected resampled t-test), Holm-adjusted over every comparison the book makes for that architecture ({mod}`enhance_utils.learning.claims`; the rule is stated once, in {mod}`enhance_utils.learning.verdicts`). The sentences are generated from the comparisons, so they change with the store; they also say what runs of this scale cannot tell.
 
 # %%
-claims = evidence.claims(results.load_runs(profile), results.load_predictions(profile),
-                         which=['real_vs_uniform', 'real_vs_permuted'])
-Markdown(evidence.report_markdown(claims, get_profile(profile).training,
-                                  get_profile("paper").training))
+Markdown(evidence.evidence_markdown(profile, which=["real_vs_uniform", "real_vs_permuted"]))
 
 # %% tags=["remove-cell"]
 # The numbers of this chapter's text, glued for the prose (hidden in the book).

@@ -187,7 +187,8 @@ def multitask_numbers(lesions: pd.DataFrame, cpu_runs: pd.DataFrame | None = Non
     cpu_runs = load_runs("cpu") if cpu_runs is None else cpu_runs
     return {**profile_numbers(lesions), **paper_split_numbers(lesions), **table5_numbers(),
             **augmentation_numbers(), **training_time_numbers(cpu_runs),
-            "dense_units": default_of(models.build_model, "hidden_units")}
+            "dense_units": default_of(models.build_model, "hidden_units"),
+            "lite_views": profiles.get_profile("lite").training.views}
 
 
 def ensembles_numbers(lesions: pd.DataFrame) -> dict:

@@ -171,12 +171,19 @@ def limits(profile_settings, paper_settings) -> str:
     """What runs of a profile cannot say about the paper's networks, from their settings."""
     if tuple(profile_settings.archs) == tuple(paper_settings.archs):
         return ""
-    return (f"These runs are {', '.join(profile_settings.archs)} networks trained from random "
-            f"weights at {profile_settings.image_size} px for {profile_settings.epochs} "
-            f"epochs, not ImageNet networks ({', '.join(paper_settings.archs)}) fine-tuned at "
-            f"{paper_settings.image_size} px: whether an annotation helps may depend on how "
-            f"much the network already knows, so they test the method, not the paper's "
-            f"numbers.")
+    archs = ", ".join(profile_settings.archs)
+    paper = (f"ImageNet networks ({', '.join(paper_settings.archs)}) fine-tuned end to end at "
+             f"{paper_settings.image_size} px")
+    if profile_settings.frozen:
+        return (f"These runs put the paper's head on a frozen ImageNet {archs} at "
+                f"{profile_settings.image_size} px (its features computed once, "
+                f"{profile_settings.epochs} epochs of the head alone), not {paper}: the "
+                f"annotations can shape only the head, not what the network sees, so an effect "
+                f"the paper's networks owe to fine-tuning cannot show here.")
+    return (f"These runs are {archs} networks trained from random weights at "
+            f"{profile_settings.image_size} px for {profile_settings.epochs} epochs, not "
+            f"{paper}: whether an annotation helps may depend on how much the network already "
+            f"knows, so they test the method, not the paper's numbers.")
 
 
 def report_markdown(table: pd.DataFrame, profile_settings, paper_settings) -> str:
@@ -185,3 +192,68 @@ def report_markdown(table: pd.DataFrame, profile_settings, paper_settings) -> st
         return "The store holds no comparison yet."
     bullets = "\n".join(f"- {s}" for s in table.statement)
     return bullets + "\n\n" + limits(profile_settings, paper_settings)
+
+
+#: the committed stores whose evidence chapters 06–08 close with, the design with the most
+#: power first: the pretrained network in repeated k-fold, then in the paper's five splits
+EVIDENCE_STORES = ("lite-cv", "lite")
+
+
+def design_claims(profiles, which=None, results=None) -> dict[str, pd.DataFrame]:
+    """:func:`claims` of each profile's store that holds runs, by profile name, in order."""
+    from .results import load_predictions, load_runs
+
+    out = {}
+    for name in dict.fromkeys(profiles):
+        runs = load_runs(name, results)
+        if len(runs):
+            out[name] = claims(runs, load_predictions(name, results), which)
+    return out
+
+
+def evidence_markdown(profile: str, which, results=None) -> str:
+    """The closing section of a training chapter: for each store of :data:`EVIDENCE_STORES`
+    and then the chapter's own (``profile``), the design in one line, one bullet per claim
+    of ``which`` and what the runs cannot say; then what each design could detect
+    (:func:`detectable`), beside the paper's effects."""
+    from ..profiles import get_profile
+
+    tables = design_claims([*EVIDENCE_STORES, profile], which, results)
+    if not tables:
+        return "No store holds a comparison yet."
+    paper = get_profile("paper").training
+    parts = []
+    for name, table in tables.items():
+        settings = get_profile(name).training
+        parts.append(f"**Store `{name}`** ({design_phrase(settings)}):\n\n"
+                     + report_markdown(table, settings, paper))
+    detect = detectable(tables)
+    if len(detect):
+        parts.append(detectable_markdown(detect))
+    return "\n\n".join(parts)
+
+
+def design_phrase(settings) -> str:
+    """A profile's design in words: its network, splits and how many."""
+    kind = (f"{len(settings.split_seeds)} repetition(s) of stratified {settings.folds}-fold "
+            f"cross-validation" if settings.design == "kfold"
+            else f"{len(settings.split_seeds)} random splits as the paper's")
+    base = "frozen ImageNet" if settings.frozen else (
+        "ImageNet" if settings.weights == "imagenet" else "from scratch")
+    return f"{', '.join(settings.archs)} ({base}, {settings.image_size} px), {kind}"
+
+
+def detectable_markdown(table: pd.DataFrame) -> str:
+    """:func:`detectable` as a Markdown table with one sentence on how to read it."""
+    shown = table.assign(
+        paper=[(f"{lo:+.1f} to {hi:+.1f}" if np.isfinite(lo) else "not given")
+               for lo, hi in zip(table.paper_low, table.paper_high)],
+        reach=table.paper_detectable.map({1.0: "yes", 0.0: "no"}).fillna("-"))
+    shown = shown[["claim", "arch", "design", "n_splits", "n_comparisons", "mdd_median",
+                   "mdd_max", "paper", "reach"]]
+    shown.columns = ["claim", "arch", "store", "splits", "comparisons", "MDD (median)",
+                     "MDD (largest)", "paper's effects", "paper's largest effect detectable"]
+    return ("What each design could detect: the minimum detectable difference (MDD, AUC "
+            "points) at 80% power after the family's Bonferroni level, from the spread its own "
+            "runs show, beside the effects the paper reports (Tables 4 and 5).\n\n"
+            + shown.to_markdown(index=False, floatfmt=".1f"))

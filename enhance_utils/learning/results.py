@@ -137,6 +137,24 @@ def summarize_r2(r2: pd.DataFrame, threshold: float = 0.05) -> pd.DataFrame:
             .sort_values(["arch", "_k", "feature"]).drop(columns="_k").reset_index(drop=True))
 
 
+def compare_r2(profiles, results=None) -> pd.DataFrame:
+    """The median test R² of every annotation head (:func:`summarize_r2`) per model and
+    feature, one column per profile whose store holds runs: do the heads of one network
+    learn more than another's?"""
+    columns = {}
+    for name in dict.fromkeys(profiles):
+        r2 = annotation_r2(name, results)
+        if len(r2):
+            columns[name] = summarize_r2(r2).groupby(["model", "feature"], sort=False)[
+                "median"].median()
+    if not columns:
+        return pd.DataFrame(columns=["model", "feature"])
+    out = pd.DataFrame(columns).reset_index()
+    order = out.model.map(targets_module.model_order)
+    return (out.assign(_k=order).sort_values(["_k", "feature"]).drop(columns="_k")
+            .reset_index(drop=True))
+
+
 def plot_learning_curves(histories: pd.DataFrame, models, arch: str | None = None):
     """Diagnosis AUC and annotation loss per epoch, training (dashed) and validation (solid),
     one line per split, for a few models."""
