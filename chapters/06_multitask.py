@@ -6,7 +6,9 @@
 #   to skip lesions without an annotation, how the paper split its data, and what the experiment
 #   grid gives at the scale this book ran it.
 # - **Time**: about half an hour to read; a few minutes to run in `smoke` (training included),
-#   about an hour in `cpu`, days of GPU time in `paper`.
+#   {glue:text}`cpu_train_hours:.1f` hours of training for the committed `cpu` store,
+#   {glue:text}`lite_train_hours:.2f` hours for the `lite` store once its features are cached,
+#   days of GPU time in `paper`.
 # - **Paper**: research questions 2 and 4, section 4.2, Fig. 2, Fig. 6 and Table 5 (Appendix A)
 #   of {cite:t}`raumanns2021enhance`.
 # :::

@@ -7,7 +7,8 @@
 #   split.
 # - **Time**: a third of an hour to read; a few minutes to run in `smoke` ({glue:text}`smoke_control_runs` small runs trained,
 #   unless chapter 6 trained them already),
-#   about an hour in `cpu`, days of GPU time in `paper`.
+#   {glue:text}`cpu_train_hours:.1f` hours of training for the whole committed `cpu` store, days of
+#   GPU time in `paper`.
 # - **Paper**: section 4.2 (last paragraph on synthetic annotations), section 5.3, Table 4 and
 #   section 6.1.3 of {cite:t}`raumanns2021enhance`.
 # :::
@@ -97,7 +98,8 @@ ensembles.control_overview(context, context.lesions.lesion_id, settings.split_se
 #
 # ## Training the control
 #
-# The nine randomized targets are trained exactly like the real ones — same architecture, splits,
+# The controls (uniform and permuted values of each annotation) are trained exactly like the real
+# ones — same architecture, splits,
 # seeds and settings — into the same experiment store. From a terminal:
 # `enhance train --profile smoke --targets random`.
 

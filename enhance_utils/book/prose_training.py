@@ -187,6 +187,7 @@ def multitask_numbers(lesions: pd.DataFrame, cpu_runs: pd.DataFrame | None = Non
     cpu_runs = load_runs("cpu") if cpu_runs is None else cpu_runs
     return {**profile_numbers(lesions), **paper_split_numbers(lesions), **table5_numbers(),
             **augmentation_numbers(), **training_time_numbers(cpu_runs),
+            **training_time_numbers(load_runs("lite"), "lite"),
             "dense_units": default_of(models.build_model, "hidden_units"),
             "lite_views": profiles.get_profile("lite").training.views}
 
@@ -209,9 +210,12 @@ def _n_controls(specs) -> int:
 def randomized_numbers(lesions: pd.DataFrame, n_controls: int) -> dict:
     """The numbers of chapter 08's prose; ``lesions``: all ISIC lesions, ``n_controls``: the
     number of control targets the chapter trains."""
+    from ..learning.results import load_runs
+
     smoke = profiles.get_profile("smoke").training
     return {**profile_numbers(lesions), **paper_split_numbers(lesions), **table4_numbers(),
-            **confidence_numbers(), "n_controls": n_controls,
+            **confidence_numbers(), **training_time_numbers(load_runs("cpu")),
+            "n_controls": n_controls,
             "smoke_control_runs": _n_controls(smoke.targets) * len(smoke.archs)
             * len(smoke.split_seeds),
             "uniform_sd": math.sqrt(1 / 12)}
