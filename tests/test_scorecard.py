@@ -197,3 +197,27 @@ def test_the_build_writes_the_page_once_per_set_of_inputs(card, tmp_path, monkey
     monkeypatch.setattr(scorecard, "build", lambda profile, **kw: pytest.fail("recomputed"))
     book.write_scorecard(src, cache, "smoke", "a" * 64)   # the cached rows are reused
     assert (src / "scorecard.md").read_text().startswith("# Reproducibility scorecard")
+
+
+@pytest.mark.parametrize("up, down, mdd, paper_low, expected, said", [
+    (3, 0, 4.0, 0.9, True, "confirmed"),
+    (0, 1, 4.0, 0.9, False, "refuted: 1 of 3"),
+    (1, 0, 4.0, 0.9, None, "partly"),
+    (0, 0, 0.5, 0.9, False, "refuted at this power"),
+    (0, 0, 4.0, 0.9, None, "not detectable at this power"),
+    (0, 0, 4.0, np.nan, None, "the paper gives no number"),
+])
+def test_a_deep_learning_claim_at_the_power_of_its_design(up, down, mdd, paper_low, expected,
+                                                           said):
+    row = {"n_comparisons": 3, "n_separated_up": up, "n_separated_down": down,
+           "mdd_median": mdd, "paper_low": paper_low, "paper_high": 4.2}
+    agrees, reason = scorecard.claim_verdict(row)
+    assert agrees is expected and said in reason
+
+
+def test_deep_learning_claims_are_rows_with_their_rule():
+    rows = scorecard.deep_claim_rows()
+    for row in rows:
+        assert row["rule"] == "claim at power" and row["section"] == "Sections 5.3, 6.1.3"
+        assert scorecard.verdict_kind(row["verdict"]) in scorecard.KINDS and row["reason"]
+    assert len({row["item"].split(" (")[0] for row in rows}) == len(rows)

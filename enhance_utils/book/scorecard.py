@@ -57,6 +57,15 @@ RULES = {
                         "reproduced when the paper's gain lies inside the book's 95% interval "
                         "of it (the corrected resampled t interval over the splits); the "
                         "interval and its width are shown",
+    "claim at power": "a deep-learning claim (sections 5.3 and 6.1.3) on the committed store "
+                      "with the most power: confirmed (reproduced) when every comparison "
+                      "testing it is separated above zero after Holm's adjustment (p < 0.05); "
+                      "refuted (differs) when one is separated below zero, or when none is "
+                      "separated although the design detects, with 80% power, differences "
+                      "smaller than the paper's smallest effect; otherwise not detectable at "
+                      "this power. The tolerance column is the design's median minimum "
+                      "detectable difference, the interval the span of the Bonferroni "
+                      "simultaneous intervals",
     "level in interval": "a mean AUC without a gain to compare (Table 5's baselines, Table "
                          "4's original ensembles) is reproduced when the paper's mean lies "
                          "inside the book's 95% t interval of the mean over its splits",
@@ -85,7 +94,8 @@ REASONS = {
 TOLERANCE = {"median": 0.1}
 CHAPTER_OF = {"Table 1": "01_datasets", "Table 2": "02_annotations", "Table 3": "04_correlation",
               "Figs. 3–4": "02_annotations", "Section 5.1": "04_correlation",
-              "Fig. 5": "05_agreement", "Table 4": "08_randomized", "Table 5": "07_ensembles"}
+              "Fig. 5": "05_agreement", "Table 4": "08_randomized", "Table 5": "07_ensembles",
+              "Sections 5.3, 6.1.3": "07_ensembles"}
 
 
 def _row(section: str, item: str, paper, book, tolerance: float | None, profile: str,
@@ -356,6 +366,58 @@ def training_rows(profile: str, results=None) -> list[dict]:
     return rows
 
 
+def claim_verdict(row: dict) -> tuple[bool | None, str]:
+    """Whether a row of :func:`enhance_utils.learning.claims.claims` (with the paper's effects
+    of :func:`~enhance_utils.learning.claims.paper_effects`) confirms the claim (True), refutes
+    it (False) or cannot tell at its power (None), and why, in words."""
+    n, up, down = row["n_comparisons"], row["n_separated_up"], row["n_separated_down"]
+    mdd, smallest = row["mdd_median"], row.get("paper_low", np.nan)
+    power = (f"the design detects {mdd:.1f} points with 80% power" if _number(mdd)
+             else "the design's power is unknown")
+    if n and up == n:
+        return True, f"confirmed: all {n} comparisons separated above zero after Holm"
+    if down:
+        return False, f"refuted: {down} of {n} comparisons separated below zero after Holm"
+    if up:
+        return None, f"partly: {up} of {n} separated above zero, the others not; {power}"
+    if _number(mdd) and _number(smallest) and mdd < smallest:
+        return False, (f"refuted at this power: none of {n} separated, although {power}, less "
+                       f"than the paper's smallest effect ({smallest:+.1f})")
+    effect = (f"the paper's effects are {row['paper_low']:+.1f} to {row['paper_high']:+.1f}"
+              if _number(smallest) else "the paper gives no number")
+    return None, f"not detectable at this power: none of {n} separated; {power}, {effect}"
+
+
+def deep_claim_rows(results=None) -> list[dict]:
+    """The paper's deep-learning claims, each on the committed store with the most power that
+    holds it (:data:`enhance_utils.learning.claims.EVIDENCE_STORES`), by :func:`claim_verdict`
+    (rule ``claim at power``)."""
+    from ..learning import claims as evidence
+
+    tables = evidence.design_claims(evidence.EVIDENCE_STORES, results=results)
+    effects = evidence.paper_effects().set_index("claim")
+    rows, seen = [], set()
+    for store, table in tables.items():
+        for record in table.to_dict("records"):
+            key = (record["claim"], record["arch"])
+            if record["claim"] in seen:
+                continue
+            seen.add(record["claim"])
+            if record["claim"] in effects.index:
+                record.update(effects.loc[record["claim"]].to_dict())
+            agrees, reason = claim_verdict(record)
+            row = _row("Sections 5.3, 6.1.3", f"{record['paper']} ({key[1]}, `{store}`)",
+                       record.get("paper_high", np.nan), record["diff_max"], record["mdd_median"],
+                       store, agrees=agrees, rule="claim at power",
+                       interval=(record["simultaneous_low_min"],
+                                 record["simultaneous_high_max"]))
+            row["verdict"] = (REPRODUCED if agrees else f"{DIFFERS}, because {reason}"
+                              if agrees is False else NOT_HERE)
+            row["reason"] = reason
+            rows.append(row)
+    return rows
+
+
 def build(profile: str = "smoke", resamples: int = SCORECARD_RESAMPLES,
           seed: int = correlation.DEFAULT_SEED, results=None) -> pd.DataFrame:
     """Every row of the scorecard, computed from the raw files (and the store, Tables 4–5).
@@ -390,7 +452,7 @@ def build(profile: str = "smoke", resamples: int = SCORECARD_RESAMPLES,
                                                                  "feature"], "r"))
             + median_rows(medians(scores, correlation.labels()), profile)
             + claim_rows(table3, profile) + agreement_rows(between, profile)
-            + training_rows(profile, results))
+            + training_rows(profile, results) + deep_claim_rows())
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -422,7 +484,8 @@ SECTION_TITLES = {"Table 1": "Table 1: the datasets", "Table 2": "Table 2: annot
                   "Section 5.1": "Section 5.1: which correlations exist",
                   "Fig. 5": "Fig. 5: agreement between sources",
                   "Table 5": "Table 5: AUC of single models and ensembles",
-                  "Table 4": "Table 4: ensembles with randomized annotations"}
+                  "Table 4": "Table 4: ensembles with randomized annotations",
+                  "Sections 5.3, 6.1.3": "Sections 5.3 and 6.1.3: the deep-learning claims"}
 
 
 def _cell(value, digits: int = 4) -> str:
