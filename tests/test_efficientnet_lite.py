@@ -14,6 +14,7 @@ import pytest
 from skimage import data, transform
 
 import lite_reference
+from enhance_utils.data import registry
 from enhance_utils.learning import efficientnet_lite as lite
 
 #: the classes accepted in the top 5, by index of the network's output, with their names.
@@ -186,7 +187,7 @@ def test_lite_build_refuses_unknown_arguments():
 def test_lite_conversion_is_cached_by_the_files_sha256(tmp_path, monkeypatch):
     first = lite.cached_weights(cache=tmp_path)
     files = sorted(p.name for p in tmp_path.iterdir())
-    assert files == [f"lite0-{lite.file_sha256(lite.default_weights_path())}.npz"]
+    assert files == [f"lite0-{registry.file_sha256(lite.default_weights_path())}.npz"]
     monkeypatch.setattr(lite, "read_state_dict", lambda path=None: pytest.fail("converted"))
     again = lite.cached_weights(cache=tmp_path)
     assert all(np.array_equal(a, b) for layer in first for a, b in zip(first[layer], again[layer]))
@@ -196,7 +197,7 @@ def test_lite_conversion_is_cached_by_the_files_sha256(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("damage", [b"not an npz", b"PK\x03\x04 cut short"])
 def test_lite_damaged_cache_is_rewritten(tmp_path, damage):
-    target = tmp_path / f"lite0-{lite.file_sha256(lite.default_weights_path())}.npz"
+    target = tmp_path / f"lite0-{registry.file_sha256(lite.default_weights_path())}.npz"
     target.write_bytes(damage)
     weights = lite.cached_weights(cache=tmp_path)
     assert weights["logits"][0].shape == (1280, 1000)

@@ -10,7 +10,6 @@ until someone downloads the originals: members that the mirror keeps unchanged g
 from __future__ import annotations
 
 import csv
-import hashlib
 import sys
 from pathlib import Path
 
@@ -19,20 +18,15 @@ ENHANCE_URL = f"https://raw.githubusercontent.com/raumannsr/ENHANCE/{ENHANCE_COM
 ISIC_URL = "https://isic-challenge-data.s3.amazonaws.com/2017/"
 PH2_URL = "https://www.dropbox.com/s/k88qukc20ljnbuo/PH2Dataset.rar?dl=1"
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from enhance_utils.data.registry import file_sha256  # noqa: E402
+
 FIELDS = ["path", "url", "sha256", "size", "archive", "unpack_to", "note"]
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def local(root: Path, rel: str) -> dict:
     path = root / rel
-    return {"sha256": sha256(path), "size": path.stat().st_size}
+    return {"sha256": file_sha256(path), "size": path.stat().st_size}
 
 
 def rows(root: Path) -> list[dict]:

@@ -77,12 +77,9 @@ def members_folder(archive: RemoteFile) -> str:
 
 
 def file_sha256(path: Path) -> str:
-    """sha256 of a file, read in blocks."""
-    digest = hashlib.sha256()
+    """sha256 of a file in hex (:func:`hashlib.file_digest`, read in blocks)."""
     with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def verify(root: Path | None = None, paths=None, cached: bool = False) -> list[dict]:

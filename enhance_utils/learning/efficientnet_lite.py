@@ -27,7 +27,6 @@ the PyTorch package's own demo uses torchvision's ImageNet mean and std instead.
 from __future__ import annotations
 
 import collections
-import hashlib
 import importlib.resources
 import os
 import pickle
@@ -36,6 +35,8 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+
+from ..data.registry import file_sha256
 
 #: the lite0 stages of the reference (``efficientnet_lite`` in its ``utils.py``):
 #: (repeats, kernel, stride, expand ratio, input channels, output channels)
@@ -269,15 +270,6 @@ def convert(state: dict) -> dict[str, list[np.ndarray]]:
     if used != set(state):
         raise ValueError(f"state dict and network differ: {sorted(set(state) ^ used)[:5]}")
     return weights
-
-
-def file_sha256(path: Path) -> str:
-    """The sha256 of a file, in hex."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for chunk in iter(lambda: file.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def cached_weights(path=None, cache=None) -> dict[str, list[np.ndarray]]:
