@@ -82,3 +82,20 @@ def test_detectable_reads_the_claims_of_each_design(store):
     assert row.paper_low == 1.5 and row.n_splits == 3
     assert np.isnan(out.set_index("claim").loc["ensemble_vs_baselines", "paper_high"])
     assert claims.detectable({}).empty
+
+
+def test_scale_limits_of_the_committed_cpu_store():
+    """Recomputed here from the runs and the R² table: the human heads' median R², the spread
+    of the three identical baselines."""
+    from enhance_utils.learning.results import annotation_r2
+
+    r2 = annotation_r2("cpu")
+    human = r2[r2.model.isin([f"{s}{f}" for s in ("crowd", "stud") for f in "ABC"])]
+    runs = load_runs("cpu")
+    means = 100 * runs[runs.model.isin(["baseline", "baseline_init1", "baseline_init2"])] \
+        .groupby("model").auc.mean()
+    text = claims.scale_limits("cpu")
+    assert f"median test R² of {human.r2.median():.2f}" in text and "single crowd" in text
+    assert f"3 identical baselines differ in mean test AUC by up to " \
+           f"{means.max() - means.min():.1f} points" in text
+    assert claims.scale_limits("no-such-store") == ""

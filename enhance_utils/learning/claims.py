@@ -226,11 +226,35 @@ def evidence_markdown(profile: str, which, results=None) -> str:
     for name, table in tables.items():
         settings = get_profile(name).training
         parts.append(f"**Store `{name}`** ({design_phrase(settings)}):\n\n"
-                     + report_markdown(table, settings, paper))
+                     + report_markdown(table, settings, paper) + " "
+                     + scale_limits(name, results))
     detect = detectable(tables)
     if len(detect):
         parts.append(detectable_markdown(detect))
     return "\n\n".join(parts)
+
+
+def scale_limits(profile: str, results=None) -> str:
+    """What a store's own runs show of its scale, in one or two sentences: how much of the
+    human annotations the heads learn (median test R² of the crowd and student heads,
+    :func:`enhance_utils.learning.results.annotation_r2`) and how far identical baselines
+    (the baseline and its replicates, other initial weights) spread in mean test AUC."""
+    from .results import annotation_r2, load_runs
+
+    said = []
+    r2 = annotation_r2(profile, results)
+    human = r2[r2.model.isin([t.model for t in targets.single() if t.source != "automated"])]
+    if len(human):
+        said.append(f"the heads of its single crowd and student models explain a median test R² of "
+                    f"{human.r2.median():.2f} of their annotations (0: nothing learned from the "
+                    f"image)")
+    runs = load_runs(profile, results)
+    baselines = runs[runs.model.str.match(r"^baseline(_init\d+)?$")]
+    means = 100 * baselines.groupby("model").auc.mean()
+    if len(means) > 1:
+        said.append(f"its {len(means)} identical baselines differ in mean test AUC by up to "
+                    f"{means.max() - means.min():.1f} points, from their initial weights alone")
+    return ("In this store " + "; ".join(said) + ".") if said else ""
 
 
 def design_phrase(settings) -> str:
