@@ -174,8 +174,8 @@ def test_shown_hides_the_builders_folders(bare_env, monkeypatch):
 
 def test_an_empty_store_is_named_without_the_builders_folder(bare_env, monkeypatch, tmp_path):
     """The scorecard page shows this message for a store without runs."""
-    from enhance_utils.learning import store, verdicts
+    from enhance_utils.learning import report, store
 
     monkeypatch.setenv("ENHANCE_RESULTS_DIR", str(bare_env / "store"))
     with pytest.raises(store.StoreError, match=r"^no finished run in <store>/smoke: train"):
-        verdicts.report("smoke", tmp_path / "out")
+        report.report("smoke", tmp_path / "out")
