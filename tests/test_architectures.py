@@ -32,6 +32,7 @@ def test_every_variant_is_trained():
     assert {variant for _, variant in TRAINED} == set(variants.VARIANTS)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("arch, variant", TRAINED)
 def test_paper_architecture_trains_through_the_cli(arch, variant, data_root, tmp_path,
                                                    monkeypatch):

@@ -87,6 +87,7 @@ def _leftovers(results, profile: str = "tiny") -> list[Path]:
 
 # Keras saving the smoke runs' weights (NumPy 2's copy keyword), once per layer
 @pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
+@pytest.mark.slow
 def test_smoke_grid_through_ray_matches_local(cluster, tmp_path, capsys):
     """``enhance train --profile smoke --executor ray`` (two of its targets, one split) on
     the two-node cluster: the same run folders and AUCs as ``--executor local``."""
@@ -120,6 +121,7 @@ def _claim_on(node, results) -> Path | None:
     return None
 
 
+@pytest.mark.slow
 def test_a_dead_node_s_run_is_retried_elsewhere(cluster, tmp_path):
     results = tmp_path / "results"
     victim = cluster.add_node(num_cpus=1)
@@ -152,6 +154,7 @@ _DRIVER = _REGISTER + textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_two_drivers_on_one_store_train_each_run_once(cluster, tmp_path, capsys):
     results = tmp_path / "results"
     other = subprocess.Popen([sys.executable, "-c", _DRIVER, str(results), cluster.address],

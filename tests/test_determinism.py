@@ -48,6 +48,8 @@ def _start(results: Path, threads: str, one_core: bool) -> subprocess.Popen:
         preexec_fn=(lambda: os.sched_setaffinity(0, {first})) if one_core else None)
 
 
+pytestmark = pytest.mark.slow  # two trainings in subprocesses
+
 @pytest.fixture(scope="module")
 def trained(data_root, tmp_path_factory) -> dict[str, Path]:
     """The baseline run's folder of each layout, trained by two processes at once."""
