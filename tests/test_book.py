@@ -9,6 +9,7 @@ import nbformat
 import pytest
 
 from enhance_utils.book import build as book
+from enhance_utils.book import student
 
 PROJECT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((PROJECT / "chapters").glob("*.ipynb"))
@@ -62,6 +63,9 @@ def _tiny_project(root, body="print('hello')"):
         nbformat.v4.new_code_cell(body)])
     nb.metadata["kernelspec"] = KERNEL
     nbformat.write(nb, root / "chapters" / "01_tiny.ipynb")
+    edition = student.committed(root / "chapters" / "01_tiny.ipynb")  # a project commits its
+    edition.parent.mkdir(parents=True)  # student editions (tools/make_editions.py)
+    nbformat.write(nb, edition)
 
 
 def test_rebuild_with_nothing_changed_executes_nothing(data_root, tmp_path, monkeypatch, capsys):
