@@ -223,3 +223,21 @@ def test_deep_learning_claims_are_rows_with_their_rule():
         assert row["rule"] == "claim at power" and row["section"] == "Sections 5.3, 6.1.3"
         assert scorecard.verdict_kind(row["verdict"]) in scorecard.KINDS and row["reason"]
     assert len({row["item"].split(" (")[0] for row in rows}) == len(rows)
+
+
+def test_each_claim_is_read_on_the_store_with_the_most_power(monkeypatch):
+    """A store still being filled (fewer folds, a larger detectable difference) gives way."""
+    from enhance_utils.learning import claims
+
+    def table(mdd):
+        return pd.DataFrame([{"claim": "ensemble", "arch": "efficientnet_lite0",
+                              "paper": "ensembles win", "n_comparisons": 3,
+                              "n_separated_up": 0, "n_separated_down": 0, "diff_max": 0.5,
+                              "mdd_median": mdd, "simultaneous_low_min": -3.0,
+                              "simultaneous_high_max": 2.0}])
+
+    monkeypatch.setattr(claims, "design_claims", lambda *a, **k: {
+        "lite-cv": table(6.0), "lite": table(2.0)})
+    row, = scorecard.deep_claim_rows()
+    assert "`lite`" in row["item"] and row["tolerance"] == 2.0
+    assert "detects 2.0 points" in row["reason"]
