@@ -62,8 +62,8 @@ import pandas as pd
 from IPython.display import Markdown
 from sklearn.metrics import roc_auc_score
 
-from enhance_utils import (config, datasets, ensembles, evidence, experiments, explorers, paired,
-                           prose, prose_training, results, verdicts)
+from enhance_utils import (config, datasets, designs, ensembles, evidence, experiments, explorers,
+                           paired, prose, prose_training, results, verdicts)
 
 if train:  # a chapter run on its own (Colab, Binder) first trains chapter 6's grid; else a no-op
     experiments.run_grid(profile, progress=progress, executor=executor)
@@ -219,6 +219,12 @@ lite_store = verdicts.show_other_store("ensembles", "lite")  # the committed lit
 
 # %%
 cv_store = verdicts.show_other_store("ensembles", "lite-cv")  # the committed lite-cv store
+
+# %% [markdown]
+# The folds also allow a test on every lesion at once: within one repetition each lesion is tested once, so each model has one out-of-fold score per lesion, and DeLong's test compares two models on all of them. Below, each single model against the baseline and against its uniform control, on the scores averaged over the complete repetitions, with Holm's adjustment over the comparisons and the difference this test detects with {glue:text}`mdd_power_percent`% power ({func}`enhance_utils.learning.designs.pooled_table`; differences as fractions of AUC). DeLong conditions on the trained models; the fold-by-fold verdicts above include the training noise.
+
+# %%
+designs.pooled_table(results.load_predictions("lite-cv")).round(4)
 
 # %% [markdown]
 # ## Reading the numbers honestly

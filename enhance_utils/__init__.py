@@ -31,7 +31,7 @@ CHAPTER_MODULES = {
     "experiments": "learning.training", "results": "learning.results",
     "ensembles": "learning.ensembles", "verdicts": "learning.verdicts",
     "explain": "learning.explanations", "gradcam": "learning.gradcam",
-    "variants": "learning.variants",
+    "variants": "learning.variants", "designs": "learning.designs",
     "figures": "book.figures",
     "explorers": "book.explorers", "prose": "book.prose", "prose_training": "book.prose_training",
 }

@@ -211,3 +211,35 @@ def test_lite_cv_pooled_comparison_uses_every_lesion_of_a_repetition():
     factors = designs.variance_factors(1400, 250, counts=(5, 1000))
     assert factors.corrected[0] == pytest.approx(0.2 + 250 / 1400)
     assert factors.width_over_floor.iloc[-1] == pytest.approx(1.0, abs=0.01)
+
+
+def test_lite_cv_pooled_table_reads_complete_repetitions_only():
+    """Two repetitions of two folds, the second missing a fold of one target: only the first
+    counts; Holm over the pairs; the MDD is the z-test's at the family's Bonferroni level."""
+    from scipy import stats as scipy_stats
+
+    rng = np.random.default_rng(3)
+    ids = [f"L{i}" for i in range(40)]
+    labels = np.tile([0, 1], 20)
+    rows = []
+    for rep in ("cv1970", "cv1971"):
+        for fold in (0, 1):
+            for target in ("baseline", "crowd:A", "random:crowd:A"):
+                if rep == "cv1971" and fold == 1 and target == "crowd:A":
+                    continue
+                part = slice(fold * 20, fold * 20 + 20)
+                rows.append(pd.DataFrame({
+                    "lesion_id": ids[part], "label": labels[part],
+                    "score": labels[part] * 0.5 + rng.random(20), "arch": "efficientnet_lite0",
+                    "target": target, "split": f"{rep}-fold{fold}"}))
+    table = designs.pooled_table(pd.concat(rows, ignore_index=True), folds=2)
+    assert list(zip(table.target_a, table.target_b)) == [("crowd:A", "baseline"),
+                                                         ("crowd:A", "random:crowd:A")]
+    assert (table.n_lesions == 40).all() and list(table.repetitions) == [1, 1]
+    expected = designs.pooled_comparison(pd.concat(rows).query("split.str.startswith('cv1970')"),
+                                         "crowd:A", "baseline").iloc[-1]
+    assert table.auc_a.iloc[0] == pytest.approx(expected.auc_a)
+    assert (table.holm_p >= table.delong_p).all()
+    z = scipy_stats.norm.isf(0.05 / 2 / 2) + scipy_stats.norm.ppf(0.8)
+    assert table.mdd.iloc[0] == pytest.approx(z * expected.delong_se, rel=1e-3)
+    assert designs.pooled_table(pd.DataFrame(columns=table.columns)).empty

@@ -194,8 +194,11 @@ def multitask_numbers(lesions: pd.DataFrame, cpu_runs: pd.DataFrame | None = Non
 
 def ensembles_numbers(lesions: pd.DataFrame) -> dict:
     """The numbers of chapter 07's prose; ``lesions``: all ISIC lesions."""
+    from ..stats import power
+
     split = paper_split_numbers(lesions)
     return {**profile_numbers(lesions), **split, **table5_numbers(), **confidence_numbers(),
+            "mdd_power_percent": round(100 * power.POWER),
             **corrected_factor_numbers(split["paper_n_train"], split["paper_n_test"],
                                        split["paper_n_splits"])}
 

@@ -93,7 +93,8 @@ def pooled_comparison(predictions: pd.DataFrame, target_a: str, target_b: str,
         rows.append({"repetition": name, "n_lesions": len(part),
                      "auc_a": roc_auc_score(part.label, part[target_a]),
                      "auc_b": roc_auc_score(part.label, part[target_b]),
-                     "diff": test["diff"], "delong_p": test["p"]})
+                     "diff": test["diff"], "delong_se": float(np.sqrt(test["var"])),
+                     "delong_p": test["p"]})
     return pd.DataFrame(rows)
 
 
@@ -110,3 +111,74 @@ def corrected_kfold_test(runs: pd.DataFrame, target_a: str, target_b: str,
     sizes = runs[runs.split.isin(wide.index)]
     return corrected_t_test(wide[target_a], wide[target_b], sizes.n_train.mean(),
                             sizes.n_test.mean())
+
+
+def repetition_of(split: str) -> str:
+    """The repetition of a split name (``cv1970-fold3`` → ``cv1970``)."""
+    from .splits import repetition
+
+    return repetition(split)
+
+
+def complete_repetitions(predictions: pd.DataFrame, folds: int) -> pd.DataFrame:
+    """The test predictions of the repetitions that hold all ``folds`` folds (a repetition
+    still being trained is left out), per architecture and target."""
+    frame = pooled_predictions(predictions)
+    counted = frame.groupby(["arch", "target", "repetition"]).split.nunique()
+    whole = counted[counted == folds]
+    keys = pd.MultiIndex.from_frame(frame[["arch", "target", "repetition"]])
+    return frame[keys.isin(whole.index)].drop(columns="repetition")
+
+
+def default_pooled_pairs(targets) -> list[tuple[str, str]]:
+    """Each single annotation against the baseline and against its uniform control, for the
+    ``targets`` a store holds."""
+    from .targets import single
+
+    present = set(targets)
+    pairs = [(t.spec, b) for t in single() for b in ("baseline", f"random:{t.spec}")]
+    return [(a, b) for a, b in pairs if a in present and b in present]
+
+
+def pooled_table(predictions: pd.DataFrame, pairs=None, folds: int | None = None,
+                 alpha: float = 0.05, power: float = 0.8) -> pd.DataFrame:
+    """Every pair (default :func:`default_pooled_pairs`) on the out-of-fold scores averaged
+    over the complete repetitions (:func:`pooled_comparison`'s last row): the AUCs on all
+    lesions, the difference, DeLong's p, Holm's p over the pairs, and the minimum detectable
+    difference of that test at ``power`` after the family's Bonferroni level
+    (:func:`enhance_utils.stats.power.minimum_detectable_difference`, a z-test). ``folds``:
+    the folds of a repetition (default: the ``lite-cv`` profile's). Empty when the store
+    holds no complete repetition."""
+    from statsmodels.stats.multitest import multipletests
+
+    from ..stats.power import minimum_detectable_difference
+
+    columns = ["arch", "target_a", "target_b", "repetitions", "n_lesions", "auc_a", "auc_b",
+               "diff", "delong_p", "holm_p", "mdd"]
+    from ..profiles import get_profile
+
+    folds = folds or get_profile("lite-cv").training.folds
+    frame = (complete_repetitions(predictions, folds) if len(predictions)
+             else pd.DataFrame())
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    frame = frame.assign(repetition=frame.split.map(repetition_of))
+    rows = []
+    for arch, part in frame.groupby("arch", sort=False):
+        chosen = pairs if pairs is not None else default_pooled_pairs(part.target.unique())
+        for a, b in chosen:
+            both = set(part[part.target == a].repetition) & set(part[part.target == b].repetition)
+            if not both:
+                continue
+            kept = part[part.repetition.isin(both)].drop(columns="repetition")
+            last = pooled_comparison(kept, a, b).iloc[-1]
+            rows.append({"arch": arch, "target_a": a, "target_b": b, "repetitions": len(both),
+                         **last.drop("repetition")})
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    out = pd.DataFrame(rows)
+    out["holm_p"] = multipletests(out.delong_p, method="holm")[1]
+    out["mdd"] = [minimum_detectable_difference(se, np.inf, alpha, len(out), power)
+                  for se in out.delong_se]
+    return out[columns]
+
