@@ -50,7 +50,7 @@ from enhance_utils.profiles import get_profile
 
 settings = get_profile(profile)
 print(f"profile {settings.name}: {settings.description}")
-print(f"data read from {config.data_dir()}")
+print(f"data read from {config.data_source()}")
 
 # %% [markdown]
 # ## Two collections, one task

@@ -6,6 +6,7 @@ where that helps); nothing is written into the data mirror.
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -463,8 +464,9 @@ def enhance(*args, env: dict, cwd):
 
 
 def assert_refused(code, stderr, *fragments):
-    """Exit code 2, one ``error:`` line naming the input, no traceback."""
-    errors = [line for line in stderr.splitlines() if line.startswith("error:")]
+    """Exit code 2, one ``error:`` line naming the input (the command's own, or argparse's
+    ``enhance CMD: error:`` for an option its type refuses), no traceback."""
+    errors = [line for line in stderr.splitlines() if re.match(r"(enhance \w+: )?error:", line)]
     assert code == 2 and len(errors) == 1, stderr
     assert "Traceback" not in stderr
     for fragment in fragments:
@@ -493,7 +495,7 @@ def test_abc_command_refuses_bad_ids(cli_env, tmp_path, ids, fragments):
 
 @pytest.mark.parametrize("args, fragments", [
     (["abc", "--dataset", "isic2017", "--feature", "A", "--limit", "-3", "--out", "A.csv"],
-     ["limit must be a positive number of lesions, not -3"]),
+     ["argument --limit: must be at least 1, not -3"]),
     (["abc", "--dataset", "isic2017", "--feature", "A", "--ids", "nowhere.txt",
       "--out", "A.csv"], ["nowhere.txt"]),
     (["stats", "--out", "stats", "--resamples", "0"], ["resamples", "not 0"]),

@@ -179,3 +179,15 @@ def test_an_empty_store_is_named_without_the_builders_folder(bare_env, monkeypat
     monkeypatch.setenv("ENHANCE_RESULTS_DIR", str(bare_env / "store"))
     with pytest.raises(store.StoreError, match=r"^no finished run in <store>/smoke: train"):
         report.report("smoke", tmp_path / "out")
+
+
+def test_the_data_source_is_said_without_the_builders_folder(bare_env, monkeypatch):
+    """Chapter 01 prints where its data comes from: a named tree by the variable that named
+    it, the download folder relative to the project; neither as an absolute folder."""
+    data = bare_env / "data"
+    data.mkdir()
+    monkeypatch.setenv("ENHANCE_DATA_DIR", str(data))
+    named = paths.data_source()
+    assert "ENHANCE_DATA_DIR" in named and str(bare_env) not in named
+    monkeypatch.delenv("ENHANCE_DATA_DIR")
+    assert paths.data_source() == "the download folder data/downloads"

@@ -214,6 +214,14 @@ def shown(path) -> str:
     return str(path)
 
 
+def data_source() -> str:
+    """Where the data is read from, in words a page may show: a named tree is named by how it
+    was given (its absolute folder is the builder's own), the download folder by :func:`shown`."""
+    if is_external_data_dir():
+        return "the folder named by ENHANCE_DATA_DIR (or the chapter's data_dir)"
+    return f"the download folder {shown(data_dir())}"
+
+
 def _is_relative_to(path: Path, other: Path) -> bool:
     try:
         path.resolve().relative_to(other.resolve())
