@@ -171,3 +171,34 @@ def test_book_command_defaults_to_the_cpu_store_for_a_smoke_book(monkeypatch):
     assert cli.main(["book"]) == 0 and seen["training"] == "cpu" and seen["profile"] == "smoke"
     assert cli.main(["book", "--profile", "paper"]) == 0 and seen["training"] == "paper"
     assert cli.main(["book", "--training-profile", "smoke"]) == 0 and seen["training"] == "smoke"
+
+
+def _timed_notebook(path: Path, body: str) -> None:
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell('profile = "smoke"', metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(body)])
+    nb.metadata["kernelspec"] = KERNEL
+    nbformat.write(nb, path)
+
+
+def test_chapters_execute_two_at_once_and_a_failure_is_named(tmp_path):
+    """Two workers run two chapters' kernels at the same time (each records when it ran);
+    a failing chapter ends the build with its name."""
+    (tmp_path / "chapters").mkdir()
+    body = ("import time, pathlib\nstart = time.time(); time.sleep(3)\n"
+            "pathlib.Path('{stem}.times').write_text(f'{{start}} {{time.time()}}')")
+    jobs = []
+    for stem in ("01_a", "02_b"):
+        _timed_notebook(tmp_path / "chapters" / f"{stem}.ipynb", body.format(stem=stem))
+        jobs.append(book.ChapterJob(tmp_path / "chapters" / f"{stem}.ipynb",
+                                    tmp_path / "out" / f"{stem}.ipynb",
+                                    tmp_path / "kept" / f"{stem}-key.ipynb", {"profile": "smoke"}))
+    (tmp_path / "kept").mkdir()
+    book.execute_chapters(jobs, tmp_path, workers=2)
+    (a0, a1), (b0, b1) = [map(float, (tmp_path / "chapters" / f"{s}.times").read_text().split())
+                          for s in ("01_a", "02_b")]
+    assert a0 < b1 and b0 < a1  # the two kernels overlapped
+    assert all(job.kept.is_file() for job in jobs)
+    _timed_notebook(tmp_path / "chapters" / "02_b.ipynb", "raise ValueError('boom')")
+    with pytest.raises(book.ChapterFailed, match="02_b.ipynb.*ValueError: boom"):
+        book.execute_chapters(jobs, tmp_path, workers=2)

@@ -17,7 +17,11 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
@@ -98,13 +102,17 @@ INJECTED_TAG = "injected-parameters"
 HIDDEN_TAGS = ("remove-cell",)
 
 
-def kernel_config():
-    """The configuration of the build's kernels: IPC transport on POSIX, as ipykernel asks for
+def kernel_config(sockets: Path):
+    """The configuration of a chapter's kernel: IPC transport on POSIX, as ipykernel asks for
     local kernels (over TCP it warns "Kernel is running over TCP without encryption" on every
-    chapter); Windows has no IPC sockets and keeps TCP."""
+    chapter), its sockets in the folder ``sockets`` of its own (jupyter_client numbers them
+    from files it finds, which two kernels starting in one folder at once would share);
+    Windows has no IPC sockets and keeps TCP."""
     from traitlets.config import Config
 
-    return Config({"KernelManager": {"transport": "ipc"}} if os.name == "posix" else {})
+    if os.name != "posix":
+        return Config({})
+    return Config({"KernelManager": {"transport": "ipc", "ip": str(sockets / "kernel")}})
 
 
 def execute_chapter(notebook: Path, output: Path, profile: str | dict, cwd: Path) -> float:
@@ -119,9 +127,10 @@ def execute_chapter(notebook: Path, output: Path, profile: str | dict, cwd: Path
     parameters = profile if isinstance(profile, dict) else {"profile": profile}
     start = time.perf_counter()
     try:
-        papermill.execute_notebook(str(notebook), str(output), parameters=parameters,
-                                   kernel_name=KERNEL, cwd=str(cwd), progress_bar=False,
-                                   config=kernel_config())
+        with tempfile.TemporaryDirectory(prefix="enhance-kernel-") as sockets:
+            papermill.execute_notebook(str(notebook), str(output), parameters=parameters,
+                                       kernel_name=KERNEL, cwd=str(cwd), progress_bar=False,
+                                       config=kernel_config(Path(sockets)))
     except papermill.PapermillExecutionError as err:
         raise ChapterFailed(f"chapter {notebook.name} failed in cell {err.exec_count}: "
                             f"{err.ename}: {err.evalue} (executed copy: {output})") from err
@@ -219,7 +228,7 @@ def ensure_data(profile: str, notebooks: list[Path], training: str | None = None
 
 def build(profile: str = "smoke", project: Path | None = None, out: Path | None = None,
           only: list[str] | None = None, training: str | None = None,
-          solutions: bool = True) -> Path:
+          solutions: bool = True, workers: int | None = None) -> Path:
     """Execute every chapter and render the HTML; returns the folder with ``index.html``.
 
     Parameters
@@ -238,6 +247,9 @@ def build(profile: str = "smoke", project: Path | None = None, out: Path | None 
     solutions : bool
         ``False`` for a graded course: no solution on any page
         (:func:`enhance_utils.book.teaching.without_solutions`).
+    workers : int
+        Chapters executed at once (default: :func:`default_workers`); see
+        :func:`execute_chapters`.
     """
     get_profile(profile)
     training = training or profile
@@ -254,23 +266,17 @@ def build(profile: str = "smoke", project: Path | None = None, out: Path | None 
     cache.mkdir(parents=True, exist_ok=True)
     _assemble_sources(project, src)
     inputs = inputs_fingerprint(profile, data_root, workspace.store) + training
+    jobs = []
     for notebook in notebooks:
-        target = src / notebook.relative_to(project)
-        kept = cache / f"{notebook.stem}-{chapter_key(notebook, inputs)}.ipynb"
-        parameters = chapter_parameters(notebook.stem, profile, training,
-                                        os.path.relpath(data_root, notebook.parent))
-        if kept.is_file():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(kept, target)
-            print(f"reused {notebook.relative_to(project)} ({parameters['profile']}): nothing it "
-                  "depends on changed", flush=True)
-            continue
-        seconds = execute_chapter(notebook, target, parameters, cwd=notebook.parent)
-        for stale in cache.glob(f"{notebook.stem}-*.ipynb"):
-            stale.unlink()
-        shutil.copy2(target, kept)
-        print(f"executed {notebook.relative_to(project)} ({parameters['profile']}) in "
-              f"{seconds:.1f} s", flush=True)
+        job = ChapterJob(notebook, src / notebook.relative_to(project),
+                         cache / f"{notebook.stem}-{chapter_key(notebook, inputs)}.ipynb",
+                         chapter_parameters(notebook.stem, profile, training,
+                                            os.path.relpath(data_root, notebook.parent)))
+        if job.kept.is_file():
+            job.reuse(project)
+        else:
+            jobs.append(job)
+    execute_chapters(jobs, project, workers)
     executed = [src / n.relative_to(project) for n in notebooks]
     (src / RUN_TIMES).write_text(run_times_table(executed, profile, data_root, training))
     write_scorecard(src, cache, profile, inputs)
@@ -284,6 +290,69 @@ def build(profile: str = "smoke", project: Path | None = None, out: Path | None 
     render(src)
     return src / "_build" / "html"
 
+
+
+@dataclass(frozen=True)
+class ChapterJob:
+    """One chapter of a build: its source, its executed copy on the page, the copy kept in the
+    build's cache (named by :func:`chapter_key`) and its papermill parameters."""
+
+    notebook: Path
+    target: Path
+    kept: Path
+    parameters: dict
+
+    def reuse(self, project: Path) -> None:
+        """Copy the kept execution onto the page: nothing the chapter depends on changed."""
+        self.target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(self.kept, self.target)
+        print(f"reused {self.notebook.relative_to(project)} ({self.parameters['profile']}): "
+              "nothing it depends on changed", flush=True)
+
+    def execute(self) -> float:
+        """Execute the chapter and keep its copy (replacing the kept copies of older inputs);
+        the seconds it took."""
+        seconds = execute_chapter(self.notebook, self.target, self.parameters,
+                                  cwd=self.notebook.parent)
+        for stale in self.kept.parent.glob(f"{self.notebook.stem}-*.ipynb"):
+            stale.unlink()
+        shutil.copy2(self.target, self.kept)
+        return seconds
+
+    def executed(self, project: Path, seconds: float) -> None:
+        print(f"executed {self.notebook.relative_to(project)} ({self.parameters['profile']}) "
+              f"in {seconds:.1f} s", flush=True)
+
+
+def default_workers() -> int:
+    """Chapters executed at once: ``ENHANCE_BOOK_WORKERS``, else two where the machine has two
+    cores or more (each chapter's kernel is one process, mostly on one core)."""
+    return int(os.environ.get("ENHANCE_BOOK_WORKERS") or min(2, os.cpu_count() or 1))
+
+
+def execute_chapters(jobs: list[ChapterJob], project: Path, workers: int | None = None) -> None:
+    """Execute the chapters, ``workers`` at once, the last chapters first (the deep-learning
+    chapters take longest: chapter 09 retrains, 06–08 read stores), so that two workers end
+    together; chapters are independent notebooks whose shared files (ABC cache, side store)
+    are written atomically. Each worker is a process of its own (papermill's kernel clients
+    are not thread-safe). The first failure stops the build with its :class:`ChapterFailed`
+    (chapters not started are cancelled)."""
+    ordered = sorted(jobs, key=lambda job: job.notebook.stem, reverse=True)
+    workers = max(1, workers or default_workers())
+    if workers == 1:
+        for job in ordered:
+            job.executed(project, job.execute())
+        return
+    with ProcessPoolExecutor(max_workers=workers,
+                             mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {pool.submit(job.execute): job for job in ordered}
+        try:
+            for future in as_completed(futures):
+                futures[future].executed(project, future.result())
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
 
 
 def write_scorecard(src: Path, cache: Path, profile: str, inputs: str) -> None:
