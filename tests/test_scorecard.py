@@ -159,7 +159,8 @@ def test_text_claims_have_verdicts(card):
     assert auto_a.verdict.startswith("differs") and "symmetry ratio" in auto_a.verdict
 
 
-def test_write_page(card, tmp_path):
+def test_write_page(card, tmp_path, monkeypatch):
+    monkeypatch.setattr(scorecard, "build", lambda profile, **kw: card)  # built once, above
     scorecard.write_page(tmp_path, "smoke", cached=tmp_path / "cached.csv")
     again = scorecard.write_page(tmp_path, "smoke", cached=tmp_path / "cached.csv")
     assert len(again) == len(card)
@@ -167,10 +168,14 @@ def test_write_page(card, tmp_path):
     assert "reproducibility scorecard" in (tmp_path / "scorecard_counts.md").read_text()
 
 
-def test_command_writes_the_csv(data_root, tmp_path):
+def test_command_writes_the_csv(card, data_root, tmp_path, monkeypatch):
     from enhance_utils import cli
 
+    asked = []
+    monkeypatch.setattr(scorecard, "build",  # the rows are the module's card, built once
+                        lambda profile, **kw: asked.append((profile, kw)) or card)
     assert cli.main(["scorecard", "--out", str(tmp_path), "--resamples", "50"]) == 0
+    assert [kw for _, kw in asked] == [{"resamples": 50}]
     written = pd.read_csv(tmp_path / "scorecard.csv")
     assert list(written.columns) == scorecard.COLUMNS and len(written) > 100
     assert written.rule.notna().all()                      # a rule on every row
