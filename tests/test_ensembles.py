@@ -248,6 +248,8 @@ def test_other_store_views(store, tmp_path):
     assert shown["table"].equals(ensembles.wide(ensembles.table5(runs, predictions, False)))
     assert not shown["comparisons"].model_a.str.endswith("_random").any()
     assert set(shown["missing"].model) == {"studABC", "baseline_ensemble"}
+    assert shown["beside_paper"].equals(
+        ensembles.gains_beside_paper(ensembles.table5(runs, predictions, False), "table5"))
     randomized = verdicts.other_store("randomized", "smoke", store)
     assert list(randomized["table"].columns) == ["original", "randomized"]
     assert (randomized["comparisons"].model_b == "crowdABC_random").any()
@@ -275,7 +277,8 @@ def test_show_other_store_prints_tables_figure_and_verdicts(store, tmp_path, cap
     assert f"{len(out['missing'])} ensemble splits wait for missing runs:" in printed
     assert all(verdict in printed for verdict in out["comparisons"].verdict)
     assert [len(s) for s in shown] == [len(out["missing"]), len(out["table"]),
-                                       len(out["comparisons"])]
+                                       len(out["beside_paper"]), len(out["comparisons"])]
+    assert "beside the paper's gain for each of the paper's networks" in printed
     assert "model − baseline" in plt.gcf().axes[0].get_title()
     plt.close("all")
     verdicts.show_other_store("randomized", "smoke", tmp_path / "none")

@@ -27,8 +27,8 @@ import pandas as pd
 from ..data import paths
 from ..stats import paired, power
 from . import targets as targets_module
-from .ensembles import (missing_members, model_predictions, real_only, split_aucs, table4,
-                        table5, wide)
+from .ensembles import (gains_beside_paper, missing_members, model_predictions, real_only,
+                        split_aucs, table4, table5, wide)
 from .results import load_predictions, load_runs, plot_aucs, summarize
 from .store import store_root
 from .targets import SOURCES, ensemble_name, model_order
@@ -216,7 +216,9 @@ def other_store(view: str, profile: str = "cpu", results=None) -> dict[str, pd.D
         difference to the baseline. ``"ensembles"`` (07): ``missing`` ensemble splits,
         ``table`` (Table 5 without the controls) and ``comparisons`` (against the baseline).
         ``"randomized"`` (08): ``missing``, ``table`` (Table 4) and ``comparisons`` (real
-        against random annotations).
+        against random annotations). Both also give ``beside_paper``: each model's gain next
+        to the paper's gain for each of its three architectures
+        (:func:`~enhance_utils.learning.ensembles.gains_beside_paper`).
     profile, results : str, path
         The store (:func:`enhance_utils.load_runs`).
 
@@ -245,9 +247,11 @@ def other_store(view: str, profile: str = "cpu", results=None) -> dict[str, pd.D
     t5 = table5(runs, predictions, randomized=randomized)
     if randomized:
         out["table"] = wide(table4(t5), index=["arch", "model"], columns="annotations")
+        out["beside_paper"] = gains_beside_paper(table4(t5), "table4")
         out["comparisons"] = paired_comparisons(runs, predictions, pairs=control_pairs())
     else:
         out["table"] = wide(t5)
+        out["beside_paper"] = gains_beside_paper(t5, "table5")
         out["comparisons"] = paired_comparisons(runs, predictions, randomized=False)
     return out
 
@@ -282,6 +286,10 @@ def show_other_store(view: str, profile: str = "cpu", results=None) -> dict[str,
         print(f"{len(shown['missing'])} ensemble splits wait for missing runs:")
         display(shown["missing"])
     display(shown["table"])
+    against = "the baseline" if view == "ensembles" else "the randomized ensemble"
+    print(f"each model's gain over {against} of its own network beside the paper's gain for "
+          "each of the paper's networks (AUC points):")
+    display(shown["beside_paper"])
     comparisons = shown["comparisons"]
     if view == "ensembles":
         display(comparisons[SHOWN_COMPARISON_COLUMNS].round(3))
