@@ -157,7 +157,9 @@ shapes
 # Browse the lesions whose image and mask are on this machine (the examples above first): the
 # image, its mask and the outline the algorithms of chapter 3 read, and the lesion's A, B and C
 # scores from every source (the per-lesion scores of chapter 2, z-scored; empty where a source did
-# not score the lesion). In the static book the view below is the first example.
+# not score the lesion). Above the lesion list, filters narrow it by dataset, diagnosis or a
+# part of the lesion id, and say how many lesions match. In the static book the view below is
+# the first example.
 
 # %%
 figures.lesion_explorer(datasets.available_lesions(first=examples),

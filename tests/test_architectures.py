@@ -44,8 +44,8 @@ def test_paper_architecture_trains_through_the_cli(arch, variant, data_root, tmp
     name = f"arch-{arch}-{variant}"
     targets = ("crowd:A",) if arch in MULTI_ONLY else ("baseline", "crowd:A")
     monkeypatch.setitem(profiles.PROFILES, name, tiny_profile(
-        name, targets=targets, archs=(arch,), image_size=models.MIN_IMAGE_SIZE[network], batch_size=8,
-        learning_rate=2e-5, steps_per_epoch=2, variant=variant, selection="last"))
+        name, targets=targets, archs=(arch,), image_size=models.MIN_IMAGE_SIZE[network],
+        batch_size=8, learning_rate=2e-5, steps_per_epoch=2, variant=variant, selection="last"))
     results = tmp_path / "results"
     assert cli.main(["train", "--profile", name, "--results", str(results)]) == 0
     good, bad = store.scan(results, name)

@@ -72,8 +72,9 @@ def _split(shown):
 
 
 def _controls(widget) -> dict:
-    """description -> control of an explorer's VBox(HBox(controls), output)."""
-    return {c.description: c for c in widget.children[0].children}
+    """description -> control of an explorer's VBox(HBox(filters)?, HBox(controls), output)."""
+    return {c.description: c for row in widget.children[:-1] for c in row.children
+            if getattr(c, "description", "")}
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +116,9 @@ def test_lesion_explorer_shows_image_mask_and_every_source(data_root, scores, no
     figures.lesion_explorer(lesions, scores, data_root, show_static=show_static)
     widgets, tables = _split(no_kernel)
     assert len(widgets) == 1
-    assert [value for _, value in _controls(widgets[0])["lesion"].options] == lesions
+    controls = _controls(widgets[0])
+    assert [value for _, value in controls["lesion"].options] == lesions
+    assert {"dataset", "diagnosis", "id contains"} <= set(controls)
     if not show_static:
         assert tables == [] and plt.get_fignums() == []
         return
@@ -127,6 +130,27 @@ def test_lesion_explorer_shows_image_mask_and_every_source(data_root, scores, no
     assert table.loc["crowd", ("score", "A")] == pytest.approx(crowd_a, abs=0.005)
     assert table.loc["student"].isna().all()  # the students scored no PH2 lesion
     assert table.loc["expert", ("score", "B")] != table.loc["expert", ("score", "B")]  # none
+
+
+def test_two_thousand_lesions_are_narrowed_by_dataset_diagnosis_and_id(data_root):
+    """Chapter 01's explorer over every lesion of the mirror: the filters narrow the dropdown,
+    a count says how many match, a filter matching nothing leaves the dropdown as it was."""
+    lesions = datasets.available_lesions(data_root)
+    diagnosis = datasets.diagnoses(data_root)
+    picker, (dataset, label, text, count) = explorers.lesion_picker(lesions, diagnosis)
+    assert len(picker.options) == len(lesions) > 2000
+    dataset.value, label.value = "isic2017", "melanoma"
+    melanomas = explorers.filter_lesions(lesions, diagnosis, "isic2017", "melanoma")
+    assert [v for _, v in picker.options] == melanomas and 0 < len(melanomas) < 2000
+    assert all(diagnosis[v] == "melanoma" and v[0] == "isic2017" for _, v in picker.options)
+    assert count.value == f"{len(melanomas)} of {len(lesions)} lesions"
+    text.value = melanomas[0][1][-4:].upper()
+    assert melanomas[0] in [v for _, v in picker.options]
+    assert all(text.value.lower() in v[1].lower() for _, v in picker.options)
+    before = list(picker.options)
+    text.value = "no such id"
+    assert list(picker.options) == before and count.value.startswith("no lesion matches")
+    assert explorers.filter_lesions(lesions, diagnosis) == lesions  # every filter open
 
 
 # --------------------------------------------------------------------------- chapter 04

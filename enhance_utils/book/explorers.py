@@ -25,9 +25,12 @@ from ..options import DEFAULT_RESAMPLES, DEFAULT_SEED, STUDENT_RULES
 
 #: the split choice of :func:`roc_explorer` that pools every split
 ALL_SPLITS = "all splits"
+#: the choice of a :func:`lesion_picker` filter that leaves it open
+ANY = "any"
 
 
-def show(render: Callable[..., None], controls: dict, show_static: bool = False) -> None:
+def show(render: Callable[..., None], controls: dict, show_static: bool = False,
+         filters=()) -> None:
     """Display ``controls`` driving ``render(**values)``, and the static fallback.
 
     Parameters
@@ -40,12 +43,16 @@ def show(render: Callable[..., None], controls: dict, show_static: bool = False)
     show_static : bool
         Also draw the view of the controls' first values as plain output: only for the built
         page (the chapter's ``static_views``), a live kernel shows that view in the widget.
+    filters : sequence of widgets
+        Shown in a row above the controls: widgets that narrow a control's choices (e.g.
+        :func:`lesion_picker`'s), not passed to ``render``.
     """
     import ipywidgets as widgets
     from IPython.display import display
 
     out = widgets.interactive_output(render, controls)
-    display(widgets.VBox([widgets.HBox(list(controls.values())), out]))
+    rows = [widgets.HBox(list(filters))] if filters else []
+    display(widgets.VBox(rows + [widgets.HBox(list(controls.values())), out]))
     if show_static:
         render(**{name: control.value for name, control in controls.items()})
 
@@ -60,6 +67,56 @@ def dropdown(options, description: str, value=None):
     first = options[0][1] if isinstance(options[0], tuple) else options[0]
     return widgets.Dropdown(options=options, value=first if value is None else value,
                             description=description)
+
+
+
+def filter_lesions(lesions, diagnosis: dict, dataset: str = ANY, label: str = ANY,
+                   text: str = "") -> list[tuple[str, str]]:
+    """The ``(dataset, lesion_id)`` pairs of ``lesions`` in ``dataset`` whose diagnosis (from
+    ``diagnosis``) is ``label`` and whose id contains ``text`` (case ignored), in their order;
+    :data:`ANY` and an empty text leave a filter open."""
+    text = text.strip().lower()
+    return [(d, i) for d, i in lesions
+            if dataset in (ANY, d) and label in (ANY, diagnosis.get((d, i)))
+            and text in i.lower()]
+
+
+def lesion_picker(lesions, diagnosis: dict):
+    """A dropdown over ``lesions`` (``(dataset, lesion_id)`` pairs, labelled with their
+    diagnosis) and the filters that narrow it — dataset, diagnosis, a part of the id — so that
+    two thousand lesions can be browsed; a count says how many match. A filter that matches
+    nothing leaves the dropdown as it was and says so.
+
+    Returns
+    -------
+    (Dropdown, list of widgets)
+        The lesion control and the filters, for :func:`show`.
+    """
+    import ipywidgets as widgets
+
+    lesions = [tuple(lesion) for lesion in lesions]
+
+    def labelled(chosen):
+        return [(f"{d}: {i} ({diagnosis.get((d, i), '?')})", (d, i)) for d, i in chosen]
+
+    picker = dropdown(labelled(lesions), "lesion")
+    datasets = dropdown([ANY] + sorted({d for d, _ in lesions}), "dataset")
+    labels = dropdown([ANY] + sorted({diagnosis[lesion] for lesion in lesions
+                                      if lesion in diagnosis}), "diagnosis")
+    text = widgets.Text(value="", placeholder="e.g. 00000", description="id contains")
+    count = widgets.Label(f"{len(lesions)} of {len(lesions)} lesions")
+
+    def narrow(_change=None):
+        chosen = filter_lesions(lesions, diagnosis, datasets.value, labels.value, text.value)
+        if not chosen:
+            count.value = f"no lesion matches; still {len(picker.options)} shown"
+            return
+        picker.options = labelled(chosen)
+        count.value = f"{len(chosen)} of {len(lesions)} lesions"
+
+    for control in (datasets, labels, text):
+        control.observe(narrow, names="value")
+    return picker, [datasets, labels, text, count]
 
 
 def toggle(options, description: str, value=None):

@@ -65,7 +65,8 @@ def lesion_scores(scores: pd.DataFrame, dataset: str, lesion_id: str) -> pd.Data
 def lesion_explorer(lesions: list[tuple[str, str]], scores: pd.DataFrame, root=None,
                     show_static: bool = False) -> None:
     """Browse lesions (chapter 01): image, mask and outline, and the A, B and C scores of
-    every source (:func:`lesion_scores`).
+    every source (:func:`lesion_scores`); the lesions narrowed by dataset, diagnosis and a part
+    of the id (:func:`enhance_utils.book.explorers.lesion_picker`).
 
     Parameters
     ----------
@@ -90,8 +91,8 @@ def lesion_explorer(lesions: list[tuple[str, str]], scores: pd.DataFrame, root=N
         plt.show()
         display(lesion_scores(scores, *lesion).round(2))
 
-    options = [(f"{d}: {i} ({diagnosis.get((d, i), '?')})", (d, i)) for d, i in lesions]
-    explorers.show(render, {"lesion": explorers.dropdown(options, "lesion")}, show_static)
+    picker, filters = explorers.lesion_picker(lesions, diagnosis)
+    explorers.show(render, {"lesion": picker}, show_static, filters=filters)
 
 
 def raincloud_grid(scores: pd.DataFrame, label: pd.Series, sources: list[str],
