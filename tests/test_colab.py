@@ -7,6 +7,8 @@ chapters 02, 04 and 01 in it (minutes; the download of TensorFlow is most of the
 """
 from __future__ import annotations
 
+import json
+
 import shutil
 import subprocess
 import sys
@@ -81,6 +83,44 @@ def test_setup_chapter_installs_in_colab_only(monkeypatch, tmp_path):
     assert enhance_utils.setup_chapter("03_automated_abc", "smoke", data,
                                        n_recompute=5) == workspace
     assert calls == [PROJECT]  # the checkout the package was imported from
+
+
+
+class _FakeDistribution:
+    """What importlib.metadata says of an installed ``enhance-utils``."""
+
+    def __init__(self, version, url, editable=True, requires=("numpy>=2", "krippendorff")):
+        self.version, self.requires = version, list(requires) + ['pytest; extra == "test"']
+        self._origin = {"url": url, "dir_info": {"editable": editable}}
+
+    def read_text(self, name):
+        return json.dumps(self._origin) if name == "direct_url.json" else None
+
+
+@pytest.mark.parametrize("change, skipped", [
+    ({}, True),
+    ({"version": "0.0.1"}, False),                       # the clone moved on: reinstall
+    ({"url": "file:///elsewhere/enhance-book"}, False),  # installed from another folder
+    ({"editable": False}, False),                        # a copy, not the clone
+    ({"requires": ("numpy>=2", "not-installed-here")}, False),
+])
+def test_a_second_chapter_skips_the_install(monkeypatch, tmp_path, change, skipped):
+    """In one Colab runtime, the second chapter's setup installs nothing when the package is
+    installed from this clone at its version with its requirements; anything else reinstalls."""
+    from importlib import metadata
+
+    checkout = tmp_path / "enhance book"
+    (checkout / "enhance_utils").mkdir(parents=True)
+    (checkout / "enhance_utils" / "version.py").write_text('__version__ = "1.2.3"\n')
+    fake = {"version": "1.2.3", "url": checkout.as_uri(), **change}
+    monkeypatch.setattr(metadata, "distribution", lambda name: _FakeDistribution(**fake))
+    monkeypatch.setattr(colab, "installed", lambda: {"numpy": "2.1", "krippendorff": "0.8"})
+    monkeypatch.setenv("ENHANCE_DATA_DIR", str(tmp_path))  # no RAR tool needed
+    pipped = []
+    monkeypatch.setattr(colab, "pip_install", lambda path: pipped.append(path))
+    assert colab.installed_from(checkout) is skipped
+    assert colab.install(checkout) == []
+    assert pipped == ([] if skipped else [checkout])
 
 
 def test_setup_chapter_makes_its_data_dir_the_kernels(monkeypatch, tmp_path):

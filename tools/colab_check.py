@@ -126,7 +126,8 @@ def setup_code(chapter: str) -> str:
 
 
 def check_setup(python: Path, chapter: str) -> str:
-    """Run the setup as Colab would; fail if a package changed or ``pip check`` complains."""
+    """Run the setup as Colab would; fail if a package changed or ``pip check`` complains,
+    or if running it a second time (a second chapter in one runtime) installs again."""
     before = installed(python)
     output = run([str(python), "-c", setup_code(chapter)], f"the setup cell of {chapter}",
                  cwd=tempfile.gettempdir())
@@ -135,8 +136,13 @@ def check_setup(python: Path, chapter: str) -> str:
     if changed:
         raise CheckFailed(f"the setup changed Colab's packages (before, after): {changed}")
     run([str(python), "-m", "pip", "check"], "pip check after the setup")
+    again = run([str(python), "-c", setup_code(chapter)], f"the setup cell of {chapter} again",
+                cwd=tempfile.gettempdir())
+    if "installed: nothing new" not in again:  # the second chapter of a runtime: no pip
+        raise CheckFailed(f"the second setup installed again:\n{again}")
     added = sorted(set(after) - set(before))
-    return f"setup added {', '.join(added)}; Colab's {len(before)} packages unchanged\n{output}"
+    return (f"setup added {', '.join(added)}; Colab's {len(before)} packages unchanged; "
+            f"the second setup installed nothing\n{output}")
 
 
 def execute(python: Path, chapters: list[str], workdir: Path) -> None:

@@ -15,6 +15,7 @@ Shell: ``python3 -m enhance_utils.book.colab CHECKOUT`` (``tools/colab_setup.sh`
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -23,6 +24,7 @@ import sys
 import tempfile
 from importlib import metadata
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 #: where a chapter's setup cell clones the book in Colab
 CHECKOUT = "/content/enhance-book"
@@ -141,6 +143,41 @@ def install_rar_tool() -> None:
         _run(command, "apt-get install")
 
 
+def checkout_version(checkout: Path) -> str | None:
+    """The version written in ``checkout``'s ``enhance_utils/version.py`` (read as text: the
+    checkout need not be importable)."""
+    source = (Path(checkout) / "enhance_utils" / "version.py").read_text()
+    found = re.search(r"""^__version__\s*=\s*["']([^"']+)["']""", source, re.M)
+    return found[1] if found else None
+
+
+def _requirement_names(requires) -> list[str]:
+    """The normalized names of the unconditional requirements (no ``extra ==`` marker)."""
+    return [normalize(re.match(r"[A-Za-z0-9._-]+", r)[0]) for r in requires or ()
+            if "extra ==" not in r and "extra==" not in r]
+
+
+def installed_from(checkout: str | os.PathLike) -> bool:
+    """Whether this package is already installed, editable, from ``checkout`` at the
+    checkout's version, with every requirement present: then a chapter's setup cell installs
+    nothing (the second chapter opened in one Colab runtime; pip would take half a minute to
+    say so). Read from the distribution's ``direct_url.json`` (PEP 610)."""
+    checkout = Path(checkout).resolve()
+    try:
+        dist = metadata.distribution(PACKAGE)
+        origin = json.loads(dist.read_text("direct_url.json") or "{}")
+    except (metadata.PackageNotFoundError, json.JSONDecodeError):
+        return False
+    url = urlparse(origin.get("url", ""))
+    if url.scheme != "file" or not origin.get("dir_info", {}).get("editable"):
+        return False
+    if Path(unquote(url.path)).resolve() != checkout:
+        return False
+    present = installed()
+    return (dist.version == checkout_version(checkout)
+            and all(name in present for name in _requirement_names(dist.requires)))
+
+
 def install(checkout: str | os.PathLike = CHECKOUT) -> list[str]:
     """Install the book from ``checkout`` into the running runtime, keeping what it has.
 
@@ -152,13 +189,16 @@ def install(checkout: str | os.PathLike = CHECKOUT) -> list[str]:
     Returns
     -------
     list of str
-        ``name version`` of each distribution added (Colab's own are left untouched).
+        ``name version`` of each distribution added (Colab's own are left untouched); empty
+        when the package was already installed from ``checkout`` (:func:`installed_from`).
 
     Raises
     ------
     SetupError
         If pip or apt-get fails; the message is their own output.
     """
+    if installed_from(checkout) and not needs_rar_tool():
+        return []
     before = installed()
     pip_install(Path(checkout))
     if needs_rar_tool():
