@@ -3,7 +3,7 @@
 
     python3 dev.py book [--profile smoke|cpu|paper]   # environment, data, execute, render HTML
     python3 dev.py test [PYTEST ARGS]                  # environment, then the test suite
-    python3 dev.py lab [CHAPTER]                       # environment, then JupyterLab on a chapter
+    python3 dev.py lab [CHAPTER]                       # environment, then JupyterLab (live edition)
 
 The environment is a virtualenv in ``.venv`` (or ``$ENHANCE_VENV``) with the pinned
 ``requirements.txt`` and this package; it is reinstalled only when those files change.
@@ -11,7 +11,8 @@ The environment is a virtualenv in ``.venv`` (or ``$ENHANCE_VENV``) with the pin
 unknown profile, ``ENHANCE_DATA_DIR`` not a folder, a failed install) ends in one ``error:``
 line on stderr and exit code 2, checked before anything is installed. Relative folders in the
 ``ENHANCE_*`` variables (``ENHANCE_DATA_DIR=../shared/data``) are made absolute first: the
-commands run in the project, JupyterLab's kernels in ``chapters/``.
+commands run in the project, JupyterLab's kernels beside the notebook they run (a chapter's
+live edition, ``editions/live/``).
 """
 from __future__ import annotations
 
@@ -96,14 +97,23 @@ def chapter_notebook(name: str) -> Path:
         raise Refused(err) from None
 
 
+def live_edition(name: str) -> Path:
+    """The live edition of the chapter ``name`` (:func:`chapter_notebook`): the notebook
+    JupyterLab opens, whose markdown shows as the book's page does (values, citations and
+    figure numbers written out; :mod:`enhance_utils.book.editions`). Its source, for editing,
+    stays ``chapters/<stem>.py``."""
+    stem = chapter_notebook(name).stem
+    return ROOT / _local("book.repository").LIVE / f"{stem}.ipynb"
+
+
 def lab_command(args: list[str]) -> list[str]:
-    """JupyterLab on ``chapters/`` (opening the chapter named first in ``args``, if any); the
-    other arguments go to JupyterLab (e.g. ``--port 8890``)."""
-    cmd = [str(_bin("python")), "-m", "jupyterlab", f"--ServerApp.root_dir={ROOT / 'chapters'}"]
+    """JupyterLab on the project, opening the live edition of the chapter named first in
+    ``args`` (if any); the other arguments go to JupyterLab (e.g. ``--port 8890``)."""
+    cmd = [str(_bin("python")), "-m", "jupyterlab", f"--ServerApp.root_dir={ROOT}"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")  # containers (Docker, some CI) run as root
     if args and not args[0].startswith("-"):
-        return cmd + [str(chapter_notebook(args[0]))] + args[1:]
+        return cmd + [str(live_edition(args[0]))] + args[1:]
     return cmd + args
 
 
@@ -111,7 +121,8 @@ def child_environment(environ: dict[str, str], cwd: Path | None = None) -> dict[
     """The environment of the process ``dev.py`` starts: ``environ`` without ``MPLBACKEND``
     (notebook figures need the inline backend) and with every folder variable
     (:data:`enhance_utils.data.paths.PATH_VARIABLES`) absolute, read from ``cwd`` (default: the
-    current folder), since that process runs in the project and its kernels in ``chapters/``."""
+    current folder), since that process runs in the project and its kernels in the folder of
+    their notebook (``editions/live/``)."""
     env = {k: v for k, v in environ.items() if k != "MPLBACKEND"}
     base = Path(cwd or Path.cwd())
     for name in _local("data.paths").PATH_VARIABLES:

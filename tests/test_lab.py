@@ -1,4 +1,5 @@
-"""``python3 dev.py lab``: JupyterLab on the chapters, started headless and stopped."""
+"""``python3 dev.py lab``: JupyterLab on a chapter's live edition, started headless and
+stopped; the live edition's setup runs in a kernel of its folder."""
 from __future__ import annotations
 
 import json
@@ -38,7 +39,7 @@ def test_lab_serves_the_chapters_headless(tmp_path, monkeypatch):
     port, token = _free_port(), "enhance-test"
     cmd = dev.lab_command(["03", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
                            "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}"])
-    assert cmd[-6] == str(PROJECT / "chapters" / "03_automated_abc.ipynb")
+    assert cmd[-6] == str(PROJECT / "editions" / "live" / "03_automated_abc.ipynb")
     env = {"JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"), "JUPYTER_CONFIG_DIR": str(tmp_path),
            "JUPYTER_DATA_DIR": str(tmp_path / "data"), "HOME": str(tmp_path),
            "PATH": "/usr/bin:/bin"}
@@ -47,14 +48,14 @@ def test_lab_serves_the_chapters_headless(tmp_path, monkeypatch):
     try:
         status = _status(f"http://127.0.0.1:{port}/api/status?token={token}",
                          time.monotonic() + 120, server)
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/contents?token={token}",
-                                    timeout=5) as answer:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/contents/editions/live"
+                                    f"?token={token}", timeout=5) as answer:
             listed = {item["name"] for item in json.load(answer)["content"]}
     finally:
         server.terminate()
         server.wait(timeout=30)
     assert status["kernels"] == 0 and "started" in status
-    assert "01_datasets.ipynb" in listed and "09_explanations.ipynb" in listed  # root: chapters/
+    assert "01_datasets.ipynb" in listed and "09_explanations.ipynb" in listed  # root: project
 
 
 @pytest.mark.parametrize("name", ["03", "03_automated_abc", "chapters/03_automated_abc.ipynb"])
@@ -87,20 +88,20 @@ def test_lab_hands_the_server_absolute_folders(data_root, tmp_path, monkeypatch)
     assert started["cwd"] == dev.ROOT
 
 
-def test_chapter_03_sets_up_in_a_kernel_of_chapters_with_the_lab_environment(data_root,
-                                                                             monkeypatch):
-    """Chapter 03's parameters and setup cells run in a kernel started as JupyterLab starts it
-    (in ``chapters/``) with the environment ``dev.py lab`` hands over from a relative
-    ``ENHANCE_DATA_DIR``."""
+def test_chapter_03_sets_up_in_a_kernel_of_its_live_edition(data_root, monkeypatch):
+    """The live edition of chapter 03, which ``dev.py lab 03`` opens: its parameters and setup
+    cells run in a kernel started as JupyterLab starts it (in ``editions/live/``) with the
+    environment ``dev.py lab`` hands over from a relative ``ENHANCE_DATA_DIR``."""
     import nbclient
     import nbformat
 
     monkeypatch.chdir(data_root.parent)
     monkeypatch.setenv("ENHANCE_DATA_DIR", data_root.name)
-    nb = nbformat.read(PROJECT / "chapters" / "03_automated_abc.ipynb", as_version=4)
+    edition = dev.live_edition("03")
+    nb = nbformat.read(edition, as_version=4)
     setup = next(i for i, cell in enumerate(nb.cells) if "setup_chapter" in cell.source)
     nb.cells = nb.cells[:setup + 1]
     nbclient.NotebookClient(nb, kernel_name="python3", timeout=300).execute(
-        cwd=str(PROJECT / "chapters"), env=dev.child_environment(dict(os.environ)))
+        cwd=str(edition.parent), env=dev.child_environment(dict(os.environ)))
     assert not any(o.get("output_type") == "error" for cell in nb.cells
                    for o in cell.get("outputs", []))

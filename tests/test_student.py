@@ -48,7 +48,8 @@ def test_colab_and_binder_open_the_editions_of_the_books_branch():
     branch = CONFIG["repository"]["branch"]
     name = "/".join(repository.org_repo(CONFIG["repository"]["url"]))
     assert links["Colab"] == f"https://colab.research.google.com/github/{name}/blob/{branch}/{path}"
-    assert links["Binder"] == f"https://mybinder.org/v2/gh/{name}/{branch}?urlpath=tree/{path}"
+    assert CONFIG["launch_buttons"]["notebook_interface"] == "jupyterlab"
+    assert links["Binder"] == f"https://mybinder.org/v2/gh/{name}/{branch}?urlpath=lab/tree/{path}"
     assert student.launch_links({"title": "no repository"}, path) == {}
 
 

@@ -37,12 +37,17 @@ def committed(source: Path) -> Path:
     return Path(source).resolve().parents[1] / repository.STUDENTS / f"{source.stem}-student.ipynb"
 
 
+#: Binder's path prefix per ``launch_buttons.notebook_interface``, as sphinx-book-theme has it
+INTERFACES = {"classic": "tree", "jupyterlab": "lab/tree"}
+
+
 def launch_links(config: dict | None, edition: str) -> dict[str, str]:
     """``{"Colab": url, "Binder": url}`` opening ``edition`` (a path in the repository).
 
     ``config`` is the book's ``_config.yml``: its repository and branch are those of the
-    launch buttons, so a release's pages open the release's editions. Empty for a book
-    without a repository; no Binder link without a Binder hub.
+    launch buttons, so a release's pages open the release's editions, in the interface the
+    buttons use (:data:`INTERFACES`). Empty for a book without a repository; no Binder link
+    without a Binder hub.
     """
     config = config or {}
     url = config.get("repository", {}).get("url")
@@ -50,9 +55,11 @@ def launch_links(config: dict | None, edition: str) -> dict[str, str]:
         return {}
     branch = config["repository"].get("branch", "main")
     links = {"Colab": repository.colab(url, branch, edition)}
-    hub = config.get("launch_buttons", {}).get("binderhub_url")
-    if hub:
-        links["Binder"] = repository.binder(url, branch, edition, hub)
+    launch = config.get("launch_buttons", {})
+    if launch.get("binderhub_url"):
+        interface = INTERFACES[launch.get("notebook_interface", "classic")]
+        links["Binder"] = repository.binder(url, branch, edition, launch["binderhub_url"],
+                                            interface)
     return links
 
 
