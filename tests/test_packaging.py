@@ -1,6 +1,8 @@
 """Package metadata: ranges that hold both Colab's versions and the lock; Binder's environment."""
 from __future__ import annotations
 
+import json
+import re
 import sys
 import tomllib
 from pathlib import Path
@@ -88,3 +90,31 @@ def test_ray_only_in_the_cluster_extra():
     assert "ray" in cluster and "ray" not in {normalize(r.name) for r in BASE}
     binder = (PROJECT / "environment.yml").read_text()
     assert "ray==" not in binder and "-e .[book]" in binder
+
+
+def _environment_pins() -> dict[str, str]:
+    """``environment.yml``'s pip pins, ``{name: version}``."""
+    lines = (PROJECT / "environment.yml").read_text().splitlines()
+    return dict(re.match(r"\s+- ([A-Za-z0-9._-]+)==(\S+)$", line).groups() for line in lines
+                if re.match(r"\s+- [A-Za-z0-9._-]+==", line))
+
+
+def test_binders_server_environment_is_consistent():
+    """Binder updates repo2docker's base environment (written down with its provenance by
+    ``tools/binder_pins.py``) with ``environment.yml``: no server package it keeps is broken
+    by our pins, and none of ours by a package it keeps (repo2docker's Notebook 7.4 needs
+    JupyterLab < 4.5: the lock pins a Notebook of our JupyterLab)."""
+    from importlib import metadata
+
+    import binder_pins
+
+    recorded = json.loads((PROJECT / "tests" / "fixtures" / "binder" /
+                           "repo2docker-py3.11.json").read_text())
+    assert recorded["source"]["repository"] == "jupyterhub/repo2docker"
+    assert {"notebook", "jupyterlab", "jupyter-server", "jupyterhub"} <= set(recorded["base"])
+    pins = _environment_pins()
+    pinned_requires = {name: metadata.requires(name) for name in pins}
+    assert binder_pins.conflicts(recorded, pins, pinned_requires) == []
+    without_notebook = {n: v for n, v in pins.items() if n != "notebook"}
+    broken = binder_pins.conflicts(recorded, without_notebook, pinned_requires)
+    assert any(c.startswith("notebook 7.4") and "jupyterlab" in c for c in broken), broken
