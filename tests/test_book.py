@@ -2,6 +2,7 @@
 it executed. The static checks of the notebooks are in ``tests/test_lint.py``."""
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -202,3 +203,37 @@ def test_chapters_execute_two_at_once_and_a_failure_is_named(tmp_path):
     _timed_notebook(tmp_path / "chapters" / "02_b.ipynb", "raise ValueError('boom')")
     with pytest.raises(book.ChapterFailed, match="02_b.ipynb.*ValueError: boom"):
         book.execute_chapters(jobs, tmp_path, workers=2)
+
+
+#: a verdict sentence (:func:`enhance_utils.learning.verdicts`): splits, the two models, Holm's
+#: p, the difference and the size of the family it was adjusted in
+VERDICT = re.compile(r"(\d+) (?:splits|folds)[^:\n]*?(?:cannot separate|separates?) (\S+) from "
+                     r"(\S+): Holm-adjusted p = ([0-9.e-]+); ([+-][0-9.]+) AUC points "
+                     r"\(Bonferroni 95% simultaneous CI over (\d+) comparisons")
+
+
+def verdicts_in(notebook: Path) -> list[tuple]:
+    """Every verdict sentence an executed chapter printed."""
+    cells = json.loads(notebook.read_text())["cells"]
+    texts = ["".join(o.get("text", "")) + "".join(o.get("data", {}).get("text/markdown", ""))
+             for cell in cells for o in cell.get("outputs", [])]
+    return [found for text in texts for found in VERDICT.findall(text)]
+
+
+@pytest.mark.book
+def test_a_comparison_has_one_adjusted_p_on_every_page(built_book):
+    """Chapters 07 and 08 adjust in one family per store and network: a comparison shown on
+    both pages, or twice on one, has one Holm-adjusted p and one family size everywhere, and
+    both pages state the same family sizes (a chapter adjusting over its own comparisons only
+    would state fewer)."""
+    src = built_book.parents[1]
+    pages = {stem: verdicts_in(src / "chapters" / f"{stem}.ipynb")
+             for stem in ("07_ensembles", "08_randomized")}
+    assert all(pages.values()), {stem: len(found) for stem, found in pages.items()}
+    shown = {}
+    for found in pages.values():
+        for splits, a, b, p, diff, family in found:
+            shown.setdefault((splits, a, b, diff), []).append((p, family))
+    assert any(len(seen) > 1 for seen in shown.values())  # some comparison is shown twice
+    assert {key: set(seen) for key, seen in shown.items() if len(set(seen)) > 1} == {}
+    assert ({f for *_, f in pages["07_ensembles"]} == {f for *_, f in pages["08_randomized"]})
