@@ -236,7 +236,7 @@ axes = results.plot_learning_curves(histories, shown)
 # %% [markdown]
 # ### Which epoch is scored
 #
-# A small network's validation AUC moves from epoch to epoch. The published scripts scored the last epoch; the `cpu` and `smoke` profiles score the epoch with the best validation AUC (the test set is not looked at for that choice). Each run keeps both, and the table shows how the choice moves the mean and the split-to-split SD.
+# A small network's validation AUC moves from epoch to epoch. The published scripts scored the last epoch, and so does the {glue:md}`last_epoch_profiles` profile; the {glue:md}`best_epoch_profiles` profiles score the epoch with the best validation AUC (the test set is not looked at for that choice). Each run keeps both, and the table shows how the choice moves the mean and the split-to-split SD.
 
 # %%
 results.selection_effect(runs)

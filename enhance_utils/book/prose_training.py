@@ -189,7 +189,18 @@ def multitask_numbers(lesions: pd.DataFrame, cpu_runs: pd.DataFrame | None = Non
             **augmentation_numbers(), **training_time_numbers(cpu_runs),
             **training_time_numbers(load_runs("lite"), "lite"),
             "dense_units": default_of(models.build_model, "hidden_units"),
-            "lite_views": profiles.get_profile("lite").training.views}
+            "lite_views": profiles.get_profile("lite").training.views,
+            **selection_numbers()}
+
+
+def selection_numbers() -> dict:
+    """The profiles that score each run at its last epoch (``last_epoch_profiles``) and at its
+    best validation epoch (``best_epoch_profiles``), as Markdown: ```paper``` and
+    ```smoke```, ```cpu```, … (from each profile's ``selection``)."""
+    by = {}
+    for name, profile in profiles.PROFILES.items():
+        by.setdefault(profile.training.selection, []).append(f"`{name}`")
+    return {f"{selection}_epoch_profiles": series_text(names) for selection, names in by.items()}
 
 
 def ensembles_numbers(lesions: pd.DataFrame) -> dict:
