@@ -543,3 +543,56 @@ def test_fetch_verify_names_a_data_dir_that_is_not_there(tmp_path):
     env = {"ENHANCE_DATA_DIR": str(tmp_path / "nowhere"), "ENHANCE_CACHE_DIR": str(tmp_path / "c")}
     code, _, err = enhance("fetch", "--verify", env=env, cwd=tmp_path)
     assert_refused(code, err, f"ENHANCE_DATA_DIR={str(tmp_path / 'nowhere')!r} is not a folder")
+
+
+# --------------------------------------------------------------------------- issue 23: outputs
+PUBLISHED = "enhance/automated/computer_asymmetry_ph2_0.9.csv"
+
+
+@pytest.fixture
+def small_data(tmp_path):
+    """A small data tree of two ISIC lesions and one published file, its environment, and a
+    link ``tmp_path/link`` to its ``enhance`` folder."""
+    root = isic_tree(tmp_path / "data", {i: ellipse_mask() for i in ISIC_IDS})
+    (root / PUBLISHED).parent.mkdir(parents=True)
+    (root / PUBLISHED).write_text("published\n")
+    (tmp_path / "link").symlink_to(root / "enhance")
+    env = {"ENHANCE_DATA_DIR": str(root), "ENHANCE_CACHE_DIR": str(tmp_path / "cache")}
+    return root, env
+
+
+def listing(root) -> dict:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("via", ["data", "link"])
+def test_abc_out_inside_the_data_folder_is_refused(small_data, tmp_path, via):
+    root, env = small_data
+    before = listing(root)
+    out = tmp_path / via / PUBLISHED.removeprefix("enhance/" if via == "link" else "")
+    code, _, err = enhance("abc", "--dataset", "isic2017", "--feature", "A", "--limit", "1",
+                           "--workers", "1", "--out", out, env=env, cwd=tmp_path)
+    assert_refused(code, err, f"--out {out}", "inside ENHANCE_DATA_DIR")
+    assert listing(root) == before
+
+
+@pytest.mark.parametrize("command", [
+    ["report", "--results", "store"], ["stats", "--resamples", "10"], ["annotations"],
+    ["scorecard"],
+])
+@pytest.mark.parametrize("via", ["data/enhance", "link"])
+def test_out_folders_inside_the_data_folder_are_refused(small_data, tmp_path, command, via):
+    root, env = small_data
+    before = listing(root)
+    out = tmp_path / via / "automated"
+    code, _, err = enhance(*command, "--out", out, env=env, cwd=tmp_path)
+    assert_refused(code, err, f"--out {out}", "inside ENHANCE_DATA_DIR")
+    assert listing(root) == before and not (tmp_path / "store").exists()
+
+
+def test_results_inside_the_data_folder_is_refused_by_report(small_data, tmp_path):
+    root, env = small_data
+    code, _, err = enhance("report", "--results", tmp_path / "link", "--out", tmp_path / "out",
+                           env=env, cwd=tmp_path)
+    assert_refused(code, err, "inside ENHANCE_DATA_DIR")
+    assert not (tmp_path / "out").exists()
