@@ -451,14 +451,15 @@ def test_limits_and_resamples_are_checked_in_the_library(tmp_path):
             bootstrap.bootstrap_pearson([1, 2, 3], [1, 3, 2], resamples)
 
 
-def enhance(*args, env: dict, cwd):
-    """Run the ``enhance`` command line in a fresh process; (exit code, stdout, stderr)."""
+def enhance(*args, env: dict, cwd, timeout: float = 300):
+    """Run the ``enhance`` command line in a fresh process; (exit code, stdout, stderr); a
+    command that runs longer than ``timeout`` seconds fails the test (a hang)."""
     import os
     import subprocess
     import sys
 
     done = subprocess.run([sys.executable, "-m", "enhance_utils.cli", *map(str, args)],
-                          capture_output=True, text=True, cwd=cwd, timeout=300,
+                          capture_output=True, text=True, cwd=cwd, timeout=timeout,
                           env={**os.environ, **env})
     return done.returncode, done.stdout, done.stderr
 
@@ -596,3 +597,58 @@ def test_results_inside_the_data_folder_is_refused_by_report(small_data, tmp_pat
                            env=env, cwd=tmp_path)
     assert_refused(code, err, "inside ENHANCE_DATA_DIR")
     assert not (tmp_path / "out").exists()
+
+
+# ------------------------------------------------------------------------ issue 23: special files
+def error_rows(out) -> dict:
+    import pandas as pd
+
+    frame = pd.read_csv(out)
+    failed = frame[frame.status == "error"]
+    return dict(zip(failed.lesion_id + "/" + failed.feature, failed.reason))
+
+
+@pytest.mark.parametrize("which", ["mask", "image"])
+def test_fifo_input_is_an_error_row_not_a_hang(tmp_path, which):
+    import os
+
+    image = np.full((181, 221, 3), 200, np.uint8)
+    root = isic_tree(tmp_path / "data", {i: ellipse_mask() for i in ISIC_IDS},
+                     {i: image for i in ISIC_IDS})
+    fifo = getattr(datasets, f"isic_{which}_path")(ISIC_IDS[1], root)
+    fifo.unlink()
+    os.mkfifo(fifo)
+    env = {"ENHANCE_DATA_DIR": str(root), "ENHANCE_CACHE_DIR": str(tmp_path / "cache")}
+    code, _, err = enhance("abc", "--dataset", "isic2017", "--feature", "AB", "--workers", "1",
+                           "--out", tmp_path / "AB.csv", env=env, cwd=tmp_path, timeout=60)
+    assert code == 1 and "Traceback" not in err and f"{ISIC_IDS[1]}: " in err
+    rows = error_rows(tmp_path / "AB.csv")
+    assert sorted(rows) == [f"{ISIC_IDS[1]}/A", f"{ISIC_IDS[1]}/B"]
+    for reason in rows.values():
+        assert f"{which} {fifo.name} is not a regular file" in reason
+
+
+# ------------------------------------------------------------------------- issue 23: pixel limit
+def bomb_jpeg(path, rows=30000, cols=30000):
+    """A small JPEG whose header claims ``rows`` x ``cols`` pixels (beyond Pillow's limit)."""
+    import io
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 150, 100)).save(buffer, "JPEG")
+    data = bytearray(buffer.getvalue())
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5:sof + 9] = rows.to_bytes(2, "big") + cols.to_bytes(2, "big")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("feature", ["AB", "C"])
+def test_image_beyond_the_pixel_limit_is_an_error_row(tmp_path, feature):
+    image = np.full((181, 221, 3), 200, np.uint8)
+    root = isic_tree(tmp_path, {i: ellipse_mask() for i in ISIC_IDS}, {ISIC_IDS[0]: image})
+    bomb = datasets.isic_image_path(ISIC_IDS[1], root)
+    bomb_jpeg(bomb)
+    frame = run(root, feature=feature)
+    assert frame.status.tolist() == ["ok", "error"] * len(feature)
+    for reason in frame.reason[frame.status == "error"]:
+        assert reason.startswith(f"unreadable image {bomb.name}: ") and "exceeds limit" in reason

@@ -32,8 +32,9 @@ def _checksum(paths: dict[str, Path]) -> str:
     digest = hashlib.sha1()
     for key in sorted(paths):
         digest.update(key.encode())
-        try:
-            digest.update(Path(paths[key]).read_bytes())
+        path = Path(paths[key])
+        try:  # only a regular file is read: a FIFO or a device could block
+            digest.update(path.read_bytes() if path.is_file() else b"<missing>")
         except OSError:
             digest.update(b"<missing>")
     return digest.hexdigest()
