@@ -5,6 +5,7 @@ where that helps); nothing is written into the data mirror.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 
@@ -652,3 +653,45 @@ def test_image_beyond_the_pixel_limit_is_an_error_row(tmp_path, feature):
     assert frame.status.tolist() == ["ok", "error"] * len(feature)
     for reason in frame.reason[frame.status == "error"]:
         assert reason.startswith(f"unreadable image {bomb.name}: ") and "exceeds limit" in reason
+
+
+# ------------------------------------------------------------------- issue 23: the training decoder
+@contextlib.contextmanager
+def no_hang(seconds: int):
+    """Fail (TimeoutError) instead of hanging when the block runs longer than ``seconds``."""
+    import signal
+
+    def stop(signum, frame):
+        raise TimeoutError(f"still running after {seconds} s: a hang")
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_image_check_refuses_what_tensorflow_cannot_decode(data_root, tmp_path, capsys):
+    import os
+
+    pipeline = pytest.importorskip("enhance_utils.learning.pipeline")  # TensorFlow
+    good = datasets.isic_image_path("ISIC_0000000", data_root)
+    tiff = tmp_path / "ISIC_0000001.jpg"
+    Image.new("RGB", (32, 24), (200, 150, 100)).save(tiff, "TIFF")
+    png = tmp_path / "ISIC_0000002.jpg"  # a PNG: TensorFlow's decode_image reads it
+    Image.new("RGB", (32, 24), (200, 150, 100)).save(png, "PNG")
+    fifo = tmp_path / "ISIC_0000003.jpg"
+    os.mkfifo(fifo)
+    with no_hang(30):
+        reasons = pipeline.check_images([good, tiff, png, fifo])
+    assert reasons[0] is None and reasons[2] is None
+    assert reasons[1] == (f"unreadable image {tiff}: a TIFF file, which TensorFlow's decoder "
+                          "does not read (BMP, GIF, JPEG, PNG, WEBP)")
+    assert reasons[3] == (f"unreadable image {fifo}: not a regular file (a FIFO, a device or "
+                          "a folder)")
+    assert "2 of 4 image(s) cannot be read and are skipped" in capsys.readouterr().out
+    assert pipeline.decode(str(png)).shape == (24, 32, 3)  # what training would have done
+    with pytest.raises(pipeline.tf.errors.InvalidArgumentError):
+        pipeline.decode(str(tiff))
