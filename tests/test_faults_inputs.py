@@ -695,3 +695,70 @@ def test_image_check_refuses_what_tensorflow_cannot_decode(data_root, tmp_path, 
     assert pipeline.decode(str(png)).shape == (24, 32, 3)  # what training would have done
     with pytest.raises(pipeline.tf.errors.InvalidArgumentError):
         pipeline.decode(str(tiff))
+
+
+# --------------------------------------------------------------------- issue 23: download leftovers
+def served_csv(server, use_registry, rel="enhance/crowd/asymmetry.csv"):
+    """One registry row, a small CSV on the local server; its registry path."""
+    import hashlib
+
+    from enhance_utils.data import registry
+
+    folder, base, _ = server
+    (folder / "a.csv").write_text("ID,i\nISIC_0000001,1\n")
+    digest = hashlib.sha256((folder / "a.csv").read_bytes()).hexdigest()
+    use_registry([registry.RemoteFile(rel, base + "a.csv", digest)])
+    return rel
+
+
+def test_temporaries_of_a_killed_download_are_removed_on_the_next_run(server, download_env,
+                                                                      use_registry):
+    from enhance_utils.data import fetch
+
+    rel = served_csv(server, use_registry)
+    folder = (download_env / rel).parent
+    folder.mkdir(parents=True)
+    left = [folder / "tmpk3x_9a2b", folder / "asymmetry.csv.part", folder / "color.csv.part"]
+    for path in left:  # pooch's temporary file (tempfile's name), a member's
+        path.write_bytes(b"\0" * 1000)
+    (folder / "notes.txt").write_text("mine")
+    fetch.fetch(progressbar=False)
+    assert sorted(p.name for p in folder.iterdir()) == ["asymmetry.csv", "notes.txt"]
+
+
+def test_a_running_download_keeps_its_temporaries(server, download_env, use_registry):
+    """Another fetch of the same folder waits for the one running, whose files it keeps."""
+    import fcntl
+    import threading
+
+    from enhance_utils.data import fetch
+
+    rel = served_csv(server, use_registry)
+    download_env.mkdir()
+    running = download_env / "enhance" / "crowd" / "tmpabcdefgh"
+    running.parent.mkdir(parents=True)
+    running.write_bytes(b"being written")
+    with open(download_env / fetch.LOCK_FILE, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the running fetch
+        other = threading.Thread(target=fetch.fetch, kwargs={"progressbar": False})
+        other.start()
+        other.join(1.0)
+        assert other.is_alive() and running.exists()
+    other.join(30)
+    assert not other.is_alive() and (download_env / rel).is_file()
+    assert not running.exists()  # once the lock is free, nothing else writes there
+
+
+def test_downloaded_files_get_the_users_umask(server, download_env, use_registry):
+    import os
+    import stat
+
+    from enhance_utils.data import fetch
+
+    rel = served_csv(server, use_registry)
+    previous = os.umask(0o027)
+    try:
+        fetch.fetch(progressbar=False)
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((download_env / rel).stat().st_mode) == 0o640
