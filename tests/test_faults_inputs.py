@@ -592,6 +592,24 @@ def test_out_folders_inside_the_data_folder_are_refused(small_data, tmp_path, co
     assert listing(root) == before and not (tmp_path / "store").exists()
 
 
+@pytest.mark.parametrize("argv", [
+    ["book", "--out"], ["train", "--results"], ["train", "--list-runs", "--results"],
+    ["report", "--out", "out", "--results"], ["annotations", "--out"], ["scorecard", "--out"],
+])
+def test_every_output_option_is_checked_before_the_command_runs(small_data, tmp_path,
+                                                                monkeypatch, argv):
+    """Every command with an --out or --results (the book, training too: not run here)."""
+    from enhance_utils import cli
+
+    root, env = small_data
+    monkeypatch.setenv("ENHANCE_DATA_DIR", env["ENHANCE_DATA_DIR"])
+    args = cli.build_parser().parse_args([*argv, str(tmp_path / "link" / "automated")])
+    with pytest.raises(ValueError, match=f"{argv[-1]} .*link/automated lies inside ENHANCE"):
+        cli.refuse_outputs_in_data(args)
+    args = cli.build_parser().parse_args([*argv, str(tmp_path / "elsewhere")])
+    cli.refuse_outputs_in_data(args)
+
+
 def test_results_inside_the_data_folder_is_refused_by_report(small_data, tmp_path):
     root, env = small_data
     code, _, err = enhance("report", "--results", tmp_path / "link", "--out", tmp_path / "out",
