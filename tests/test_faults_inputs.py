@@ -112,6 +112,23 @@ def test_no_cache_replaces_what_it_recomputes(tmp_path):
     assert run(root, feature="B", ids=ISIC_IDS[:1]).score[0] == first.score
 
 
+def test_a_full_cache_disk_leaves_no_partial_file(tmp_path, monkeypatch):
+    """Issue 23: a cache entry that cannot be written leaves no 0-byte ``*.part`` file."""
+    import errno
+    import pathlib
+
+    root = isic_tree(tmp_path / "data", {ISIC_IDS[0]: ellipse_mask()})
+
+    def full(self, *args, **kwargs):
+        open(self, "w").close()  # the file is created, nothing fits
+        raise OSError(errno.ENOSPC, "No space left on device", str(self))
+
+    monkeypatch.setattr(pathlib.Path, "write_text", full)
+    with pytest.raises(OSError, match="No space left on device"):
+        run(root, ids=ISIC_IDS[:1])
+    assert [p for p in cache.folder().rglob("*") if p.is_file()] == []
+
+
 # --------------------------------------------------------------------------- 5. mask size
 def test_mask_smaller_than_its_image_is_refused_for_a_and_b(tmp_path):
     full = ellipse_mask((360, 440), (60, 160))

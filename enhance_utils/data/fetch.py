@@ -396,9 +396,8 @@ def _extract_member(handle: zipfile.ZipFile, path: str, archive: RemoteFile,
         raise FetchError(f"{path} from {archive.path} does not match the registry's sha256")
     target = confined(root, path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".part")
-    partial.write_bytes(data)
-    os.replace(partial, target)
+    with config.replacing(target) as partial:
+        partial.write_bytes(data)
 
 
 def _select(paths: list[str] | None, reg: dict[str, RemoteFile]) -> list[RemoteFile]:
