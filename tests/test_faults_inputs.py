@@ -784,6 +784,28 @@ def test_a_running_download_keeps_its_temporaries(server, download_env, use_regi
     assert not running.exists()  # once the lock is free, nothing else writes there
 
 
+def test_a_read_only_download_folder_that_holds_everything_is_used(server, download_env,
+                                                                  use_registry, monkeypatch):
+    """No lock can be taken there: the files are checked and used, nothing is written."""
+    import builtins
+
+    from enhance_utils.data import fetch
+
+    rel = served_csv(server, use_registry)
+    fetch.fetch(progressbar=False)
+    (download_env / fetch.LOCK_FILE).unlink()
+    real_open = builtins.open
+
+    def read_only(file, mode="r", *args, **kwargs):
+        if any(m in mode for m in "wax+"):
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", read_only)
+    assert fetch.fetch(progressbar=False) == download_env
+    assert (download_env / rel).is_file() and not (download_env / fetch.LOCK_FILE).exists()
+
+
 def test_downloaded_files_get_the_users_umask(server, download_env, use_registry):
     import os
     import stat

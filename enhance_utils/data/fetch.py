@@ -151,9 +151,16 @@ class _Unrar(pooch.processors.ExtractorProcessor):
 def _downloading(root: Path, reg: dict[str, RemoteFile]):
     """Hold the download folder's lock in this block (another fetch waits; a killed one
     releases it), having removed the temporary files that killed downloads left there: with
-    the lock held, no other fetch is writing them. Without :mod:`fcntl` neither happens."""
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / LOCK_FILE, "a") as lock:
+    the lock held, no other fetch is writing them. Without :mod:`fcntl` neither happens, nor
+    in a folder this user cannot write (nothing was left there, and every file there is used
+    as it is)."""
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        lock = open(root / LOCK_FILE, "a")
+    except OSError:
+        yield
+        return
+    with lock:
         if fcntl is not None:
             fcntl.flock(lock, fcntl.LOCK_EX)
             _remove_temporaries(root, reg)
