@@ -509,8 +509,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-#: the options that name where a command writes (``--results``: the experiment store)
-OUTPUT_OPTIONS = ("out", "results")
+#: the options that name where a command writes, with the words that name them in a refusal
+OUTPUT_OPTIONS = {"results": "results folder", "out": "--out"}
 
 
 def refuse_outputs_in_data(args) -> None:
@@ -518,10 +518,10 @@ def refuse_outputs_in_data(args) -> None:
     ``ENHANCE_DATA_DIR``, also through a link
     (:func:`enhance_utils.data.paths.refuse_inside_data`): checked before the command reads
     or writes anything, so that no input is ever overwritten."""
-    for name in OUTPUT_OPTIONS:
+    for name, what in OUTPUT_OPTIONS.items():
         value = getattr(args, name, None)
         if value:
-            paths.refuse_inside_data(Path(value), f"--{name}")
+            paths.refuse_inside_data(Path(value), what)
 
 
 def set_environment(args) -> None:

@@ -621,7 +621,8 @@ def test_every_output_option_is_checked_before_the_command_runs(small_data, tmp_
     root, env = small_data
     monkeypatch.setenv("ENHANCE_DATA_DIR", env["ENHANCE_DATA_DIR"])
     args = cli.build_parser().parse_args([*argv, str(tmp_path / "link" / "automated")])
-    with pytest.raises(ValueError, match=f"{argv[-1]} .*link/automated lies inside ENHANCE"):
+    what = cli.OUTPUT_OPTIONS[argv[-1].removeprefix("--")]
+    with pytest.raises(ValueError, match=f"^{what} .*link/automated lies inside ENHANCE"):
         cli.refuse_outputs_in_data(args)
     args = cli.build_parser().parse_args([*argv, str(tmp_path / "elsewhere")])
     cli.refuse_outputs_in_data(args)
