@@ -154,17 +154,21 @@ def _downloading(root: Path, reg: dict[str, RemoteFile]):
     the lock held, no other fetch is writing them. Without :mod:`fcntl` neither happens, nor
     in a folder this user cannot write (nothing was left there, and every file there is used
     as it is)."""
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-        lock = open(root / LOCK_FILE, "a")
-    except OSError:
-        yield
-        return
-    with lock:
-        if fcntl is not None:
+    lock = _open_lock(root)
+    with lock or contextlib.nullcontext():
+        if lock is not None and fcntl is not None:
             fcntl.flock(lock, fcntl.LOCK_EX)
             _remove_temporaries(root, reg)
         yield
+
+
+def _open_lock(root: Path):
+    """The download folder's :data:`LOCK_FILE`, opened; None where it cannot be written."""
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        return open(root / LOCK_FILE, "a")
+    except OSError:
+        return None
 
 
 def _remove_temporaries(root: Path, reg: dict[str, RemoteFile]) -> None:
