@@ -509,6 +509,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: the options that name where a command writes, with the words that name them in a refusal
+OUTPUT_OPTIONS = {"results": "results folder", "out": "--out"}
+
+
+def refuse_outputs_in_data(args) -> None:
+    """A ValueError when an option of :data:`OUTPUT_OPTIONS` names a path inside
+    ``ENHANCE_DATA_DIR``, also through a link
+    (:func:`enhance_utils.data.paths.refuse_inside_data`): checked before the command reads
+    or writes anything, so that no input is ever overwritten."""
+    for name, what in OUTPUT_OPTIONS.items():
+        value = getattr(args, name, None)
+        if value:
+            paths.refuse_inside_data(Path(value), what)
+
+
 def set_environment(args) -> None:
     """The command line's own environment, the one place it is written: TensorFlow's errors
     only (:func:`enhance_utils.quiet_tensorflow`) and, for ``--executor ray``, Ray's driver
@@ -527,11 +542,13 @@ def set_environment(args) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; an expected failure (missing data, a failed download, an unknown id or
-    profile) ends in one ``error:`` line on stderr and exit code 2, without a traceback.
-    Ctrl-C and SIGTERM end it as cleanly (claims released), with exit code 130 and 143."""
+    profile, an output inside the data folder) ends in one ``error:`` line on stderr and exit
+    code 2, without a traceback. Ctrl-C and SIGTERM end it as cleanly (claims released), with
+    exit code 130 and 143."""
     args = build_parser().parse_args(argv)
     set_environment(args)
     try:
+        refuse_outputs_in_data(args)
         with terminate_as_interrupt():
             return args.func(args)
     except input_errors() as err:

@@ -5,6 +5,7 @@ where that helps); nothing is written into the data mirror.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 
@@ -109,6 +110,23 @@ def test_no_cache_replaces_what_it_recomputes(tmp_path):
     assert run(root, feature="B", ids=ISIC_IDS[:1], cache=False).score[0] == first.score
     assert json.loads(file.read_text())["score"] == first.score
     assert run(root, feature="B", ids=ISIC_IDS[:1]).score[0] == first.score
+
+
+def test_a_full_cache_disk_leaves_no_partial_file(tmp_path, monkeypatch):
+    """Issue 23: a cache entry that cannot be written leaves no 0-byte ``*.part`` file."""
+    import errno
+    import pathlib
+
+    root = isic_tree(tmp_path / "data", {ISIC_IDS[0]: ellipse_mask()})
+
+    def full(self, *args, **kwargs):
+        open(self, "w").close()  # the file is created, nothing fits
+        raise OSError(errno.ENOSPC, "No space left on device", str(self))
+
+    monkeypatch.setattr(pathlib.Path, "write_text", full)
+    with pytest.raises(OSError, match="No space left on device"):
+        run(root, ids=ISIC_IDS[:1])
+    assert [p for p in cache.folder().rglob("*") if p.is_file()] == []
 
 
 # --------------------------------------------------------------------------- 5. mask size
@@ -451,14 +469,15 @@ def test_limits_and_resamples_are_checked_in_the_library(tmp_path):
             bootstrap.bootstrap_pearson([1, 2, 3], [1, 3, 2], resamples)
 
 
-def enhance(*args, env: dict, cwd):
-    """Run the ``enhance`` command line in a fresh process; (exit code, stdout, stderr)."""
+def enhance(*args, env: dict, cwd, timeout: float = 300):
+    """Run the ``enhance`` command line in a fresh process; (exit code, stdout, stderr); a
+    command that runs longer than ``timeout`` seconds fails the test (a hang)."""
     import os
     import subprocess
     import sys
 
     done = subprocess.run([sys.executable, "-m", "enhance_utils.cli", *map(str, args)],
-                          capture_output=True, text=True, cwd=cwd, timeout=300,
+                          capture_output=True, text=True, cwd=cwd, timeout=timeout,
                           env={**os.environ, **env})
     return done.returncode, done.stdout, done.stderr
 
@@ -543,3 +562,261 @@ def test_fetch_verify_names_a_data_dir_that_is_not_there(tmp_path):
     env = {"ENHANCE_DATA_DIR": str(tmp_path / "nowhere"), "ENHANCE_CACHE_DIR": str(tmp_path / "c")}
     code, _, err = enhance("fetch", "--verify", env=env, cwd=tmp_path)
     assert_refused(code, err, f"ENHANCE_DATA_DIR={str(tmp_path / 'nowhere')!r} is not a folder")
+
+
+# --------------------------------------------------------------------------- issue 23: outputs
+PUBLISHED = "enhance/automated/computer_asymmetry_ph2_0.9.csv"
+
+
+@pytest.fixture
+def small_data(tmp_path):
+    """A small data tree of two ISIC lesions and one published file, its environment, and a
+    link ``tmp_path/link`` to its ``enhance`` folder."""
+    root = isic_tree(tmp_path / "data", {i: ellipse_mask() for i in ISIC_IDS})
+    (root / PUBLISHED).parent.mkdir(parents=True)
+    (root / PUBLISHED).write_text("published\n")
+    (tmp_path / "link").symlink_to(root / "enhance")
+    env = {"ENHANCE_DATA_DIR": str(root), "ENHANCE_CACHE_DIR": str(tmp_path / "cache")}
+    return root, env
+
+
+def listing(root) -> dict:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("via", ["data", "link"])
+def test_abc_out_inside_the_data_folder_is_refused(small_data, tmp_path, via):
+    root, env = small_data
+    before = listing(root)
+    out = tmp_path / via / PUBLISHED.removeprefix("enhance/" if via == "link" else "")
+    code, _, err = enhance("abc", "--dataset", "isic2017", "--feature", "A", "--limit", "1",
+                           "--workers", "1", "--out", out, env=env, cwd=tmp_path)
+    assert_refused(code, err, f"--out {out}", "inside ENHANCE_DATA_DIR")
+    assert listing(root) == before
+
+
+@pytest.mark.parametrize("command", [
+    ["report", "--results", "store"], ["stats", "--resamples", "10"], ["annotations"],
+    ["scorecard"],
+])
+@pytest.mark.parametrize("via", ["data/enhance", "link"])
+def test_out_folders_inside_the_data_folder_are_refused(small_data, tmp_path, command, via):
+    root, env = small_data
+    before = listing(root)
+    out = tmp_path / via / "automated"
+    code, _, err = enhance(*command, "--out", out, env=env, cwd=tmp_path)
+    assert_refused(code, err, f"--out {out}", "inside ENHANCE_DATA_DIR")
+    assert listing(root) == before and not (tmp_path / "store").exists()
+
+
+@pytest.mark.parametrize("argv", [
+    ["book", "--out"], ["train", "--results"], ["train", "--list-runs", "--results"],
+    ["report", "--out", "out", "--results"], ["annotations", "--out"], ["scorecard", "--out"],
+])
+def test_every_output_option_is_checked_before_the_command_runs(small_data, tmp_path,
+                                                                monkeypatch, argv):
+    """Every command with an --out or --results (the book, training too: not run here)."""
+    from enhance_utils import cli
+
+    root, env = small_data
+    monkeypatch.setenv("ENHANCE_DATA_DIR", env["ENHANCE_DATA_DIR"])
+    args = cli.build_parser().parse_args([*argv, str(tmp_path / "link" / "automated")])
+    what = cli.OUTPUT_OPTIONS[argv[-1].removeprefix("--")]
+    with pytest.raises(ValueError, match=f"^{what} .*link/automated lies inside ENHANCE"):
+        cli.refuse_outputs_in_data(args)
+    args = cli.build_parser().parse_args([*argv, str(tmp_path / "elsewhere")])
+    cli.refuse_outputs_in_data(args)
+
+
+def test_results_inside_the_data_folder_is_refused_by_report(small_data, tmp_path):
+    root, env = small_data
+    code, _, err = enhance("report", "--results", tmp_path / "link", "--out", tmp_path / "out",
+                           env=env, cwd=tmp_path)
+    assert_refused(code, err, "inside ENHANCE_DATA_DIR")
+    assert not (tmp_path / "out").exists()
+
+
+# ------------------------------------------------------------------------ issue 23: special files
+def error_rows(out) -> dict:
+    import pandas as pd
+
+    frame = pd.read_csv(out)
+    failed = frame[frame.status == "error"]
+    return dict(zip(failed.lesion_id + "/" + failed.feature, failed.reason))
+
+
+@pytest.mark.parametrize("which", ["mask", "image"])
+def test_fifo_input_is_an_error_row_not_a_hang(tmp_path, which):
+    import os
+
+    image = np.full((181, 221, 3), 200, np.uint8)
+    root = isic_tree(tmp_path / "data", {i: ellipse_mask() for i in ISIC_IDS},
+                     {i: image for i in ISIC_IDS})
+    fifo = getattr(datasets, f"isic_{which}_path")(ISIC_IDS[1], root)
+    fifo.unlink()
+    os.mkfifo(fifo)
+    env = {"ENHANCE_DATA_DIR": str(root), "ENHANCE_CACHE_DIR": str(tmp_path / "cache")}
+    code, _, err = enhance("abc", "--dataset", "isic2017", "--feature", "AB", "--workers", "1",
+                           "--out", tmp_path / "AB.csv", env=env, cwd=tmp_path, timeout=60)
+    assert code == 1 and "Traceback" not in err and f"{ISIC_IDS[1]}: " in err
+    rows = error_rows(tmp_path / "AB.csv")
+    assert sorted(rows) == [f"{ISIC_IDS[1]}/A", f"{ISIC_IDS[1]}/B"]
+    for reason in rows.values():
+        assert f"{which} {fifo.name} is not a regular file" in reason
+
+
+# ------------------------------------------------------------------------- issue 23: pixel limit
+def bomb_jpeg(path, rows=30000, cols=30000):
+    """A small JPEG whose header claims ``rows`` x ``cols`` pixels (beyond Pillow's limit)."""
+    import io
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 150, 100)).save(buffer, "JPEG")
+    data = bytearray(buffer.getvalue())
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5:sof + 9] = rows.to_bytes(2, "big") + cols.to_bytes(2, "big")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("feature", ["AB", "C"])
+def test_image_beyond_the_pixel_limit_is_an_error_row(tmp_path, feature):
+    image = np.full((181, 221, 3), 200, np.uint8)
+    root = isic_tree(tmp_path, {i: ellipse_mask() for i in ISIC_IDS}, {ISIC_IDS[0]: image})
+    bomb = datasets.isic_image_path(ISIC_IDS[1], root)
+    bomb_jpeg(bomb)
+    frame = run(root, feature=feature)
+    assert frame.status.tolist() == ["ok", "error"] * len(feature)
+    for reason in frame.reason[frame.status == "error"]:
+        assert reason.startswith(f"unreadable image {bomb.name}: ") and "exceeds limit" in reason
+
+
+# ------------------------------------------------------------------- issue 23: the training decoder
+@contextlib.contextmanager
+def no_hang(seconds: int):
+    """Fail (TimeoutError) instead of hanging when the block runs longer than ``seconds``."""
+    import signal
+
+    def stop(signum, frame):
+        raise TimeoutError(f"still running after {seconds} s: a hang")
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_image_check_refuses_what_tensorflow_cannot_decode(data_root, tmp_path, capsys):
+    import os
+
+    pipeline = pytest.importorskip("enhance_utils.learning.pipeline")  # TensorFlow
+    good = datasets.isic_image_path("ISIC_0000000", data_root)
+    tiff = tmp_path / "ISIC_0000001.jpg"
+    Image.new("RGB", (32, 24), (200, 150, 100)).save(tiff, "TIFF")
+    png = tmp_path / "ISIC_0000002.jpg"  # a PNG: TensorFlow's decode_image reads it
+    Image.new("RGB", (32, 24), (200, 150, 100)).save(png, "PNG")
+    fifo = tmp_path / "ISIC_0000003.jpg"
+    os.mkfifo(fifo)
+    with no_hang(30):
+        reasons = pipeline.check_images([good, tiff, png, fifo])
+    assert reasons[0] is None and reasons[2] is None
+    assert reasons[1] == (f"unreadable image {tiff}: a TIFF file, which TensorFlow's decoder "
+                          "does not read (BMP, GIF, JPEG, PNG, WEBP)")
+    assert reasons[3] == (f"unreadable image {fifo}: not a regular file (a FIFO, a device or "
+                          "a folder)")
+    assert "2 of 4 image(s) cannot be read and are skipped" in capsys.readouterr().out
+    assert pipeline.decode(str(png)).shape == (24, 32, 3)  # what training would have done
+    with pytest.raises(pipeline.tf.errors.InvalidArgumentError):
+        pipeline.decode(str(tiff))
+
+
+# --------------------------------------------------------------------- issue 23: download leftovers
+def served_csv(server, use_registry, rel="enhance/crowd/asymmetry.csv"):
+    """One registry row, a small CSV on the local server; its registry path."""
+    import hashlib
+
+    from enhance_utils.data import registry
+
+    folder, base, _ = server
+    (folder / "a.csv").write_text("ID,i\nISIC_0000001,1\n")
+    digest = hashlib.sha256((folder / "a.csv").read_bytes()).hexdigest()
+    use_registry([registry.RemoteFile(rel, base + "a.csv", digest)])
+    return rel
+
+
+def test_temporaries_of_a_killed_download_are_removed_on_the_next_run(server, download_env,
+                                                                      use_registry):
+    from enhance_utils.data import fetch
+
+    rel = served_csv(server, use_registry)
+    folder = (download_env / rel).parent
+    folder.mkdir(parents=True)
+    left = [folder / "tmpk3x_9a2b", folder / "asymmetry.csv.part", folder / "color.csv.part"]
+    for path in left:  # pooch's temporary file (tempfile's name), a member's
+        path.write_bytes(b"\0" * 1000)
+    (folder / "notes.txt").write_text("mine")
+    fetch.fetch(progressbar=False)
+    assert sorted(p.name for p in folder.iterdir()) == ["asymmetry.csv", "notes.txt"]
+
+
+def test_a_running_download_keeps_its_temporaries(server, download_env, use_registry):
+    """Another fetch of the same folder waits for the one running, whose files it keeps."""
+    import fcntl
+    import threading
+
+    from enhance_utils.data import fetch
+
+    rel = served_csv(server, use_registry)
+    download_env.mkdir()
+    running = download_env / "enhance" / "crowd" / "tmpabcdefgh"
+    running.parent.mkdir(parents=True)
+    running.write_bytes(b"being written")
+    with open(download_env / fetch.LOCK_FILE, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the running fetch
+        other = threading.Thread(target=fetch.fetch, kwargs={"progressbar": False})
+        other.start()
+        other.join(1.0)
+        assert other.is_alive() and running.exists()
+    other.join(30)
+    assert not other.is_alive() and (download_env / rel).is_file()
+    assert not running.exists()  # once the lock is free, nothing else writes there
+
+
+def test_a_read_only_download_folder_that_holds_everything_is_used(server, download_env,
+                                                                  use_registry, monkeypatch):
+    """No lock can be taken there: the files are checked and used, nothing is written."""
+    import builtins
+
+    from enhance_utils.data import fetch
+
+    rel = served_csv(server, use_registry)
+    fetch.fetch(progressbar=False)
+    (download_env / fetch.LOCK_FILE).unlink()
+    real_open = builtins.open
+
+    def read_only(file, mode="r", *args, **kwargs):
+        if any(m in mode for m in "wax+"):
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", read_only)
+    assert fetch.fetch(progressbar=False) == download_env
+    assert (download_env / rel).is_file() and not (download_env / fetch.LOCK_FILE).exists()
+
+
+def test_downloaded_files_get_the_users_umask(server, download_env, use_registry):
+    import os
+    import stat
+
+    from enhance_utils.data import fetch
+
+    rel = served_csv(server, use_registry)
+    previous = os.umask(0o027)
+    try:
+        fetch.fetch(progressbar=False)
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((download_env / rel).stat().st_mode) == 0o640

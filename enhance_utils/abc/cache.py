@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 from ..data import paths as config
@@ -32,8 +31,9 @@ def _checksum(paths: dict[str, Path]) -> str:
     digest = hashlib.sha1()
     for key in sorted(paths):
         digest.update(key.encode())
-        try:
-            digest.update(Path(paths[key]).read_bytes())
+        path = Path(paths[key])
+        try:  # only a regular file is read: a FIFO or a device could block
+            digest.update(path.read_bytes() if path.is_file() else b"<missing>")
         except OSError:
             digest.update(b"<missing>")
     return digest.hexdigest()
@@ -101,10 +101,10 @@ def read(file: Path, lesion_id: str, feature: str) -> dict | None:
 
 
 def write(file: Path, row: dict) -> None:
-    """Store ``row`` (an error row removes the entry), atomically: a kill leaves no half file."""
+    """Store ``row`` (an error row removes the entry), atomically: a kill or a full disk
+    leaves no half file (:func:`enhance_utils.data.paths.replacing`)."""
     if row["status"] == "error":
         file.unlink(missing_ok=True)
         return
-    partial = file.with_name(f"{file.name}.{os.getpid()}.part")
-    partial.write_text(json.dumps(row))
-    os.replace(partial, file)
+    with config.replacing(file) as partial:
+        partial.write_text(json.dumps(row))

@@ -1,10 +1,12 @@
 """The inputs of the ABC scores: decoding a mask or an image, and the one input-check path.
 
 Unusable inputs raise :class:`InputError` (the runner turns it into a row with status
-``error``): a missing or unreadable file, an empty mask, a mask covering the whole image,
-and for A and B a mask smaller than its image (:func:`check_mask_size`). Usable inputs with
-something to say get notes: a resized, 24-bit or non-binary mask, a lesion touching the
-image border, several lesion regions (:func:`mask_notes`).
+``error``): a missing or unreadable file, a special file (a FIFO or a device: refused before
+any read, which could block), an image beyond Pillow's pixel limit, an empty mask, a mask
+covering the whole image, and for A and B a mask smaller than its image
+(:func:`check_mask_size`). Usable inputs with something to say get notes: a resized, 24-bit
+or non-binary mask, a lesion touching the image border, several lesion regions
+(:func:`mask_notes`).
 """
 from __future__ import annotations
 
@@ -23,6 +25,21 @@ from .lesions import input_paths
 
 class InputError(Exception):
     """The input files cannot be used (the message says why)."""
+
+
+#: what Pillow raises for a file it cannot decode, or whose header claims more pixels than
+#: its limit (``DecompressionBombError``)
+DECODE_ERRORS = (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError)
+
+
+def check_file(path: Path, what: str) -> None:
+    """:class:`InputError` unless ``path`` is a regular file; a FIFO or a device is refused
+    without opening it (reading one could block forever)."""
+    if not path.exists():
+        raise InputError(f"{what} file not found: {path.name}")
+    if not path.is_file():
+        raise InputError(f"{what} {path.name} is not a regular file (a FIFO, a device or a "
+                         "folder)")
 
 
 @dataclass(frozen=True)
@@ -60,7 +77,7 @@ def _decode(path: Path) -> tuple[np.ndarray, str]:
     try:
         with Image.open(path) as image:
             return np.asarray(image), image.mode
-    except (UnidentifiedImageError, OSError, ValueError) as err:
+    except DECODE_ERRORS as err:
         raise InputError(f"unreadable mask {path.name}: {err}") from None
 
 
@@ -71,8 +88,7 @@ def read_mask(path) -> DecodedMask:
     anything else that is not 0/255 is kept as it is and noted as non-binary.
     """
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"mask file not found: {path.name}")
+    check_file(path, "mask")
     array, mode = _decode(path)
     notes = []
     if array.dtype == bool:
@@ -96,19 +112,26 @@ def read_mask(path) -> DecodedMask:
 def read_image(path) -> np.ndarray:
     """A dermoscopic image as an RGB ``uint8`` array."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"image file not found: {path.name}")
+    check_file(path, "image")
     try:
         return datasets.load_image(path)
-    except (UnidentifiedImageError, OSError, ValueError) as err:
+    except DECODE_ERRORS as err:
         raise InputError(f"unreadable image {path.name}: {err}") from None
 
 
 def image_size(path) -> tuple[int, int] | None:
-    """``(rows, cols)`` of an image from its header (nothing decoded); None if unreadable."""
+    """``(rows, cols)`` of an image from its header (nothing decoded); None if it is missing or
+    unreadable. :class:`InputError` for a special file (:func:`check_file`) and for a header
+    claiming more pixels than Pillow's limit."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    check_file(path, "image")
     try:
         with Image.open(path) as image:
             return image.height, image.width
+    except Image.DecompressionBombError as err:
+        raise InputError(f"unreadable image {path.name}: {err}") from None
     except (OSError, ValueError, UnidentifiedImageError):
         return None
 

@@ -159,7 +159,10 @@ def score_lesion_many(dataset: str, lesion_id: str, features, mode: str = "publi
     features = _features(features)
     params = params or {}
     # A and B check the mask against the image's size, read from its header
-    size = image_size(image_path(dataset, lesion_id, root)) if set(features) - {"C"} else None
+    try:
+        size = image_size(image_path(dataset, lesion_id, root)) if set(features) - {"C"} else None
+    except InputError as err:  # a special file, too many pixels: error rows, nothing cached
+        return [{"lesion_id": lesion_id, **_row(f, "error", [str(err)])} for f in features]
     rows: dict[str, dict] = {}
     loaded: dict = {}
     for feature in features:

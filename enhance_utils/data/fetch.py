@@ -1,7 +1,9 @@
 """Downloading the files of the registry (:mod:`enhance_utils.data.registry`).
 
 Downloading goes through :mod:`pooch`: progress bar, retries, a temporary file renamed into place only once the
-checksum matches, nothing fetched twice, archives unpacked beside themselves.
+checksum matches, nothing fetched twice, archives unpacked beside themselves. Files are
+written with the user's umask. One fetch writes into the download folder at a time (a lock,
+where :mod:`fcntl` exists); it first removes the temporary files that a killed download left.
 
 Single files of the ISIC zip archives (a few hundred images instead of the 6 GB archive) are
 read out of the remote archive with HTTP range requests (:func:`fetch_members`, built on
@@ -14,8 +16,10 @@ registry instead.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import zipfile
@@ -31,11 +35,21 @@ from urllib3.util.retry import Retry
 from . import paths as config, registry
 from .registry import RemoteFile
 
+try:
+    import fcntl
+except ImportError:  # Windows: no lock, no removal of leftovers
+    fcntl = None
+
 RETRIES = 3
 #: bytes above which a file gets a download progress bar of its own
 LARGE_FILE = 10 * 2**20
 #: files a failed download names one by one (offline, all of them fail: the rest are counted)
 LISTED_FAILURES = 3
+#: the lock file of the download folder, held by the fetch that writes there
+LOCK_FILE = ".fetch.lock"
+#: temporary files of a download: pooch's (:mod:`tempfile`'s ``tmpXXXXXXXX``), a member's
+#: ``NAME.part``
+TEMPORARY = re.compile(r"tmp[a-z0-9_]{8}|.+\.part")
 
 
 class FetchError(RuntimeError):
@@ -133,6 +147,53 @@ class _Unrar(pooch.processors.ExtractorProcessor):
         self._run(cmd, fname, extract_dir)
 
 
+@contextlib.contextmanager
+def _downloading(root: Path, reg: dict[str, RemoteFile]):
+    """Hold the download folder's lock in this block (another fetch waits; a killed one
+    releases it), having removed the temporary files that killed downloads left there: with
+    the lock held, no other fetch is writing them. Without :mod:`fcntl` neither happens, nor
+    in a folder this user cannot write (nothing was left there, and every file there is used
+    as it is)."""
+    lock = _open_lock(root)
+    with lock or contextlib.nullcontext():
+        if lock is not None and fcntl is not None:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            _remove_temporaries(root, reg)
+        yield
+
+
+def _open_lock(root: Path):
+    """The download folder's :data:`LOCK_FILE`, opened; None where it cannot be written."""
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        return open(root / LOCK_FILE, "a")
+    except OSError:
+        return None
+
+
+def _remove_temporaries(root: Path, reg: dict[str, RemoteFile]) -> None:
+    """Remove the :data:`TEMPORARY` files from the folders the registry's files go into."""
+    known = {root / e.path for e in reg.values()}
+    for folder in {path.parent for path in known}:
+        left = folder.iterdir() if folder.is_dir() else ()
+        for path in left:
+            if TEMPORARY.fullmatch(path.name) and path not in known and path.is_file():
+                path.unlink(missing_ok=True)
+
+
+class _Downloader:
+    """pooch's downloader for ``url``, whose file gets the user's umask: pooch downloads into
+    a :mod:`tempfile` file, created with mode 0600, and renames it into place."""
+
+    def __init__(self, url: str, progressbar: bool):
+        self._download = pooch.downloaders.choose_downloader(url, progressbar=progressbar)
+
+    def __call__(self, url, output_file, fetcher, check_only=False):
+        if not check_only:  # the downloader creates it again, as open() does: with the umask
+            Path(output_file).unlink(missing_ok=True)
+        return self._download(url, output_file, fetcher, check_only=check_only)
+
+
 def _processor(entry: RemoteFile):
     if not entry.unpack_to:
         return None
@@ -193,7 +254,8 @@ def fetch(paths: list[str] | None = None, progressbar: bool = True) -> Path:
     level = logger.level
     logger.setLevel("WARNING")  # one progress bar over the files instead of a line for each
     try:
-        failures = _fetch_each(fetcher, entries, root, progressbar)
+        with _downloading(root, reg):
+            failures = _fetch_each(fetcher, entries, root, progressbar)
     finally:
         logger.setLevel(level)
     if failures:
@@ -249,7 +311,8 @@ def _is_large(entry: RemoteFile) -> bool:
 
 def _fetch_one(fetcher, entry: RemoteFile, root: Path, progressbar: bool) -> None:
     try:
-        fetcher.fetch(entry.path, processor=_processor(entry), progressbar=progressbar)
+        fetcher.fetch(entry.path, processor=_processor(entry),
+                      downloader=_Downloader(entry.url, progressbar))
     except FetchError:
         raise
     except Exception as err:  # network, HTTP, checksum: all end the same way for a user
@@ -310,19 +373,26 @@ def fetch_members(archive_path: str, paths: list[str], progressbar: bool = True)
         raise ValueError(f"not in {archive_path} (its files lie under {folder}/): {outside[:3]}")
     for path in paths:
         confined(root / folder, path[len(folder) + 1:])
-    todo = [p for p in paths if not _is_present(root / p, reg.get(p))]
-    if todo:
-        try:
-            with _open_archive(archive, root) as handle:
-                for path in tqdm(todo, desc=Path(archive.path).name, unit="file",
-                                 disable=not progressbar):
-                    _extract_member(handle, path, archive, reg.get(path), root)
-        except FetchError:
-            raise
-        except Exception as err:  # network, HTTP, a corrupt member: all end the same way
-            raise FetchError(f"could not read files of {archive.path} from {archive.url}: {err}. "
-                             f"Instead, {_manual_hint(archive, root)}.") from err
+    with _downloading(root, reg):
+        todo = [p for p in paths if not _is_present(root / p, reg.get(p))]
+        if todo:
+            _extract_members(archive, todo, reg, root, progressbar)
     return [root / p for p in paths]
+
+
+def _extract_members(archive: RemoteFile, todo: list[str], reg: dict[str, RemoteFile],
+                     root: Path, progressbar: bool) -> None:
+    """The files ``todo`` out of ``archive``, local or remote; any failure a FetchError."""
+    try:
+        with _open_archive(archive, root) as handle:
+            for path in tqdm(todo, desc=Path(archive.path).name, unit="file",
+                             disable=not progressbar):
+                _extract_member(handle, path, archive, reg.get(path), root)
+    except FetchError:
+        raise
+    except Exception as err:  # network, HTTP, a corrupt member: all end the same way
+        raise FetchError(f"could not read files of {archive.path} from {archive.url}: {err}. "
+                         f"Instead, {_manual_hint(archive, root)}.") from err
 
 
 def _extract_member(handle: zipfile.ZipFile, path: str, archive: RemoteFile,
@@ -337,9 +407,8 @@ def _extract_member(handle: zipfile.ZipFile, path: str, archive: RemoteFile,
         raise FetchError(f"{path} from {archive.path} does not match the registry's sha256")
     target = confined(root, path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".part")
-    partial.write_bytes(data)
-    os.replace(partial, target)
+    with config.replacing(target) as partial:
+        partial.write_bytes(data)
 
 
 def _select(paths: list[str] | None, reg: dict[str, RemoteFile]) -> list[RemoteFile]:

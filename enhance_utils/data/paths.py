@@ -214,6 +214,20 @@ def shown(path) -> str:
     return str(path)
 
 
+@contextlib.contextmanager
+def replacing(target: Path):
+    """A temporary path beside ``target`` (``NAME.PID.part``) for the block to write, moved
+    onto ``target`` when it ends: a reader never sees half a file. When the block fails (a
+    full disk, an interrupt) the temporary file is removed, not left behind."""
+    partial = target.with_name(f"{target.name}.{os.getpid()}.part")
+    try:
+        yield partial
+        os.replace(partial, target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
 def data_source() -> str:
     """Where the data is read from, in words a page may show: a named tree is named by how it
     was given (its absolute folder is the builder's own), the download folder by :func:`shown`."""

@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .paths import cache_dir, data_dir
+from .paths import cache_dir, data_dir, replacing
 
 REGISTRY_FILE = Path(__file__).with_name("registry.csv")
 
@@ -142,7 +142,6 @@ def cached_sha256(paths) -> dict[Path, str]:
             known[key], changed = stamp + [file_sha256(path)], True
         out[path] = known[key][2]
     if changed:
-        partial = record.with_name(f"{record.name}.{os.getpid()}.part")
-        partial.write_text(json.dumps(known))
-        os.replace(partial, record)
+        with replacing(record) as partial:
+            partial.write_text(json.dumps(known))
     return out

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import collections
 import importlib.resources
-import os
 import pickle
 import struct
 import zipfile
@@ -301,11 +300,9 @@ def cached_weights(path=None, cache=None) -> dict[str, list[np.ndarray]]:
         pass  # missing or damaged: converted again
     weights = convert(read_state_dict(path))
     folder.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f"{target.name}.{os.getpid()}.part")
-    with open(partial, "wb") as file:
+    with paths.replacing(target) as partial, open(partial, "wb") as file:
         np.savez(file, **{f"{layer}/{i}": a for layer, arrays in weights.items()
                           for i, a in enumerate(arrays)})
-    os.replace(partial, target)
     return weights
 
 

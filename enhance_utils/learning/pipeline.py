@@ -33,6 +33,10 @@ CHANNEL_SHIFT = 20.0
 SHEAR_RADIANS = math.radians(SHEAR_DEGREES)
 
 
+#: the formats (Pillow's names) that :func:`decode`, ``tf.io.decode_image``, reads
+DECODED_FORMATS = ("BMP", "GIF", "JPEG", "PNG", "WEBP")
+
+
 def check_images(paths: list[Path], verbose: bool = True) -> list[str | None]:
     """For each image: ``None`` when it decodes completely, else the reason it cannot.
 
@@ -50,9 +54,16 @@ def check_images(paths: list[Path], verbose: bool = True) -> list[str | None]:
 
 
 def _image_problem(path: Path) -> str | None:
-    """Why ``path`` cannot be decoded completely, or None."""
+    """Why ``path`` cannot be decoded completely by :func:`decode`, or None: a special file
+    (refused unopened: reading a FIFO could block), a format TensorFlow does not read
+    (:data:`DECODED_FORMATS`; a TIFF named ``.jpg`` opens in Pillow), a damaged file."""
+    if path.exists() and not path.is_file():
+        return f"unreadable image {path}: not a regular file (a FIFO, a device or a folder)"
     try:
         with Image.open(path) as image:
+            if image.format not in DECODED_FORMATS:
+                return (f"unreadable image {path}: a {image.format} file, which TensorFlow's "
+                        f"decoder does not read ({', '.join(DECODED_FORMATS)})")
             image.draft("RGB", (max(1, image.width // 8), max(1, image.height // 8)))
             image.load()
     except FileNotFoundError:
