@@ -281,3 +281,36 @@ def test_explanations_see_the_pixels_training_saw(data_root):
     batch = next(iter(pipeline.make_dataset(paths, [0, 1], 48, 2, lambda x: x)))[0].numpy()
     for path, seen in zip(paths, batch):
         np.testing.assert_array_equal(gradcam.model_input(gradcam.read_image(path), 48), seen)
+
+
+def test_lite_head_reproduces_the_store_and_its_map_spans_the_image(data_root, tmp_path):
+    """A committed ``lite`` head on the backbone gives the stored test probabilities (checked
+    on load) and a finite Grad-CAM map from the backbone's 7 × 7 feature map at the image's
+    size; a head whose predictions' checksum differs is refused."""
+    import shutil
+
+    folder = explanations.run_folder("lite", "efficientnet_lite0", "crowd:A", "seed1970")
+    run = explanations.load_lite_run(folder, root=data_root, check=3)
+    assert run.layer == explanations.LITE_LAYER and run.multitask
+    assert tuple(run.model.get_layer(run.layer).output.shape[1:]) == (7, 7, 1280)
+    lesion = run.predictions().sort_values("lesion_id").iloc[3]
+    image, mask = gradcam.load_lesion(lesion.lesion_id, data_root)
+    ex = gradcam.explain_image(run.model, image, run.arch, layer=run.layer)
+    assert ex.cam.shape == image.shape[:2] and np.isfinite(ex.cam).all()
+    assert ex.cam.min() >= 0 and ex.cam.max() <= 1 and isinstance(ex.annotation, float)
+    assert abs(ex.probability - lesion.score) <= explanations.TOLERANCE
+
+    heads = tmp_path / "heads"
+    copy = explanations.head_path(run.record, heads)
+    copy.parent.mkdir(parents=True)
+    shutil.copy(explanations.head_path(run.record), copy)
+    with np.load(copy) as stored:
+        arrays = dict(stored)
+    np.savez(copy, **dict(arrays, predictions_sha256=np.array("0" * 64)))
+    with pytest.raises(ValueError, match="another predictions"):
+        explanations.load_lite_run(folder, heads=heads, root=data_root)
+    np.savez(copy, **dict(arrays, **{"diagnosis/1": arrays["diagnosis/1"] + 0.01}))
+    with pytest.raises(ValueError, match="away from the stored ones"):
+        explanations.load_lite_run(folder, heads=heads, root=data_root)
+    with pytest.raises(FileNotFoundError, match="make_explained_heads"):
+        explanations.load_lite_run(folder, heads=tmp_path / "none", root=data_root)
