@@ -256,19 +256,20 @@ def test_head_agreement_and_its_figure():
     plt.close("all")
 
 
-def test_compare_towards_each_class(monkeypatch):
-    calls = []
-
-    def compare(runs, lesion_ids, towards="abnormal", **options):
-        calls.append((towards, options))
-        return f"table {towards}", {"maps": towards}
-
-    monkeypatch.setattr(explanations, "compare", compare)
-    tables, maps = explanations.compare_towards({}, ["L1"], scores=None, progress=True)
-    assert tables == {"abnormal": "table abnormal", "normal": "table normal"}
-    assert maps == {"abnormal": {"maps": "abnormal"}, "normal": {"maps": "normal"}}
-    assert calls == [("abnormal", {"scores": None, "progress": True}),
-                     ("normal", {"scores": None, "progress": True})]
+def test_one_pass_explains_each_class_as_separate_calls(tiny):
+    """:func:`gradcam.explain_classes` reuses one gradient for "abnormal" and "normal": the
+    same maps as one call per class; the "normal" map is the other sign's positive part."""
+    rng = np.random.default_rng(1)
+    image = rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)
+    sides = ("abnormal", "normal", "predicted")
+    together = gradcam.explain_classes(tiny, image, "small", towards=sides)
+    for side, ex in zip(sides, together):
+        alone = gradcam.explain_image(tiny, image, "small", towards=side)
+        np.testing.assert_allclose(ex.cam, alone.cam, atol=1e-6)
+        assert (ex.towards, ex.probability) == (alone.towards, alone.probability)
+    assert together[2].towards in ("abnormal", "normal")
+    with pytest.raises(ValueError, match="towards must be"):
+        gradcam.explain_classes(tiny, image, "small", towards=("abnormal", "up"))
 
 
 def test_explanations_see_the_pixels_training_saw(data_root):
@@ -314,3 +315,15 @@ def test_lite_head_reproduces_the_store_and_its_map_spans_the_image(data_root, t
         explanations.load_lite_run(folder, heads=heads, root=data_root)
     with pytest.raises(FileNotFoundError, match="make_explained_heads"):
         explanations.load_lite_run(folder, heads=tmp_path / "none", root=data_root)
+
+
+def test_lesions_to_explain_start_with_the_shown_ones_half_abnormal():
+    import pandas as pd
+
+    test = pd.DataFrame({"lesion_id": [f"L{i:02d}" for i in range(20)],
+                         "label": [1 if i % 4 == 0 else 0 for i in range(20)]})
+    picked = explanations.lesions_to_explain(test, 8, first=["L04", "L01"])
+    assert picked[:2] == ["L04", "L01"] and len(picked) == len(set(picked)) == 8
+    assert test.set_index("lesion_id").label[picked].sum() == 4  # half abnormal
+    assert explanations.lesions_to_explain(test, None, first=["L03"])[0] == "L03"
+    assert sorted(explanations.lesions_to_explain(test, None)) == list(test.lesion_id)

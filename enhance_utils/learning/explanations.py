@@ -39,7 +39,7 @@ import pandas as pd
 
 from ..data import paths, datasets
 from . import models as multitask, store, targets
-from .gradcam import explain_image, load_lesion, mass_inside
+from .gradcam import load_lesion, mass_inside
 from .results import model_name
 
 WEIGHTS = "model.weights.h5"
@@ -289,6 +289,41 @@ def load_lite_run(folder, heads=None, root=None, check: int = 2) -> Run:
     return run
 
 
+def explained_runs(profile: str, targets, split_seed: int, arch: str | None = None,
+                   results=None, side=None, heads=None, root=None) -> dict[str, Run]:
+    """The runs of ``targets`` on one split of a profile, rebuilt for Grad-CAM, by the paper's
+    model name: for a frozen-backbone profile (``lite``) from the committed heads
+    (:func:`load_lite_run`, verified against the store), else with the weights a run kept
+    (:func:`run_folders`, :func:`load_models`). Nothing is trained."""
+    from ..profiles import get_profile
+
+    settings = get_profile(profile).training
+    arch = arch or settings.archs[0]
+    if not settings.frozen:
+        return load_models(run_folders(profile, targets, split_seed, arch, results, side))
+    runs = [load_lite_run(run_folder(profile, arch, t, f"seed{split_seed}", results), heads,
+                          root) for t in targets]
+    return {run.name: run for run in runs}
+
+
+def lesions_to_explain(test: pd.DataFrame, n: int | None, first=()) -> list[str]:
+    """The test lesions of a split whose maps are computed: all when ``n`` is None, else
+    ``n`` of them (at least ``first``): ``first``, then the others by id, as many abnormal
+    as normal where the split allows. A sample, when a model is too slow to explain them all
+    (a frozen EfficientNet-Lite0 at 224 px takes about a quarter of a second per map on two
+    shared cores)."""
+    first = list(first)
+    if n is None or n >= len(test):
+        return first + [i for i in test.lesion_id if i not in first]
+    rest = test[~test.lesion_id.isin(first)].sort_values("lesion_id")
+    wanted = max(n - len(first), 0)
+    labels = test.set_index("lesion_id").label
+    abnormal = max(n // 2 - int((labels[first] == 1).sum()), 0)
+    picked = list(rest[rest.label == 1].lesion_id[:min(abnormal, wanted)])
+    picked += list(rest[rest.label == 0].lesion_id[:wanted - len(picked)])
+    return first + picked
+
+
 def reproduction_gap(table: pd.DataFrame, runs: dict[str, Run]) -> float:
     """The largest difference between the probabilities of :func:`compare`'s ``table`` and
     those the runs stored for the same lesions."""
@@ -317,8 +352,13 @@ def runs_without_weights(profile: str, targets, split_seed: int, arch: str | Non
     none); the chapter trains them again, explicitly, with
     :func:`enhance_utils.learning.training.train_with_weights` into the side store: training is
     deterministic, so that model is the one whose predictions the store holds. ``arch``:
-    default the profile's first architecture.
+    default the profile's first architecture. A frozen-backbone profile (``lite``) lacks none:
+    its explained runs' heads are committed (:func:`load_lite_run`).
     """
+    from ..profiles import get_profile
+
+    if get_profile(profile).training.frozen:  # committed heads, never trained here
+        return []
     found = _stored(profile, targets, split_seed, arch, results, side)
     return [t for t in targets if t not in found]
 
@@ -355,40 +395,52 @@ def compare(runs: dict[str, Run], lesion_ids, root=None, scores: pd.DataFrame | 
     maps : dict
         ``(lesion_id, model) -> Explanation`` and ``lesion_id -> (image, mask)``.
     """
-    from tqdm.auto import tqdm
+    tables, maps = compare_towards(runs, lesion_ids, (towards,), root=root, scores=scores,
+                                   progress=progress)
+    return tables[towards], maps[towards]
 
-    gt = datasets.isic_ground_truth(root).set_index("lesion_id").label
-    rows, maps = [], {}
-    for lesion_id in tqdm(list(lesion_ids), desc=f"Grad-CAM ({towards})", unit="lesion",
-                          disable=not progress):
-        image, mask = load_lesion(lesion_id, root)
-        maps[lesion_id] = (image, mask)
-        for name, run in runs.items():
-            ex = explain_image(run.model, image, run.arch, layer=run.layer, towards=towards,
-                               variant=run.record["settings"].get("variant", "described"))
-            maps[(lesion_id, name)] = ex
-            truth = np.nan
-            parsed = targets.parse(run.target)
-            if len(parsed.features) == 1 and scores is not None:
-                hit = scores[(scores.lesion_id == lesion_id) & (scores.source == parsed.source)
-                             & (scores.feature == parsed.features[0])].score
-                truth = float(hit.iloc[0]) if len(hit) else np.nan
-            rows.append({"lesion_id": lesion_id, "label": int(gt.get(lesion_id, -1)), "model": name,
-                         "target": run.target,
-                         "probability": ex.probability, "predicted_annotation": ex.annotation,
-                         "true_annotation": truth, "explains": ex.towards,
-                         "mass_in_lesion": mass_inside(ex.cam, mask),
-                         "lesion_area": float(np.mean(mask))})
-    return pd.DataFrame(rows), maps
+
+def _truth(run: Run, lesion_id: str, scores) -> float:
+    """The lesion's real score of the run's single annotation (NaN: none, or a baseline)."""
+    parsed = targets.parse(run.target)
+    if len(parsed.features) != 1 or scores is None:
+        return np.nan
+    hit = scores[(scores.lesion_id == lesion_id) & (scores.source == parsed.source)
+                 & (scores.feature == parsed.features[0])].score
+    return float(hit.iloc[0]) if len(hit) else np.nan
 
 
 def compare_towards(runs: dict[str, Run], lesion_ids, towards=("abnormal", "normal"),
-                    **options) -> tuple[dict[str, pd.DataFrame], dict[str, dict]]:
-    """:func:`compare` for each class in ``towards``: the tables and the maps, by class
-    (``options``: ``root``, ``scores``, ``progress``)."""
-    both = {side: compare(runs, lesion_ids, towards=side, **options) for side in towards}
-    return ({side: table for side, (table, _) in both.items()},
-            {side: maps for side, (_, maps) in both.items()})
+                    root=None, scores: pd.DataFrame | None = None, progress: bool = False
+                    ) -> tuple[dict[str, pd.DataFrame], dict[str, dict]]:
+    """:func:`compare` for each class in ``towards``, from one pass per lesion and model
+    (:func:`~enhance_utils.learning.gradcam.explain_classes`): the tables and the maps, by
+    class."""
+    from tqdm.auto import tqdm
+
+    from .gradcam import explain_classes
+
+    gt = datasets.isic_ground_truth(root).set_index("lesion_id").label
+    rows = {side: [] for side in towards}
+    maps = {side: {} for side in towards}
+    for lesion_id in tqdm(list(lesion_ids), desc=f"Grad-CAM ({', '.join(towards)})",
+                          unit="lesion", disable=not progress):
+        image, mask = load_lesion(lesion_id, root)
+        for name, run in runs.items():
+            found = explain_classes(run.model, image, run.arch, layer=run.layer,
+                                    towards=towards,
+                                    variant=run.record["settings"].get("variant", "described"))
+            truth = _truth(run, lesion_id, scores)
+            for side, ex in zip(towards, found):
+                maps[side][lesion_id] = (image, mask)
+                maps[side][(lesion_id, name)] = ex
+                rows[side].append({
+                    "lesion_id": lesion_id, "label": int(gt.get(lesion_id, -1)), "model": name,
+                    "target": run.target, "probability": ex.probability,
+                    "predicted_annotation": ex.annotation, "true_annotation": truth,
+                    "explains": ex.towards, "mass_in_lesion": mass_inside(ex.cam, mask),
+                    "lesion_area": float(np.mean(mask))})
+    return {side: pd.DataFrame(rows[side]) for side in towards}, maps
 
 
 def mass_summary(table: pd.DataFrame) -> pd.DataFrame:
