@@ -23,3 +23,7 @@ ABC_MODES = ("published", "described")
 #: in chapters 06–09 (:func:`enhance_utils.book.build.default_training_profile`), and what
 #: ``enhance report`` and ``enhance scorecard`` read unless told otherwise
 COMMITTED_STORE = "cpu"
+#: the profile whose models chapter 09 explains in a build, whatever the build's profiles: the
+#: committed ``lite`` store with the committed heads of its explained runs (``results/heads``;
+#: :mod:`enhance_utils.learning.explanations`), so the build trains nothing for it
+EXPLAINED_STORE = "lite"

@@ -32,8 +32,8 @@ def data_root() -> Path:
 @pytest.fixture(scope="session")
 def built_book(data_root, tmp_path_factory) -> Path:
     """The whole book built once per test session as ``enhance book`` builds it by default
-    (smoke profile; chapters 06–08 from the committed ``cpu`` store, chapter 09 retraining the
-    runs it explains), with every Sphinx warning an error; its HTML folder."""
+    (smoke profile; chapters 06–08 from the committed ``cpu`` store, chapter 09 explaining the
+    committed lite heads), with every Sphinx warning an error; its HTML folder."""
     from enhance_utils.book import build as book
 
     with pytest.MonkeyPatch.context() as env:

@@ -110,8 +110,10 @@ def test_training_chapters_can_show_another_profiles_store():
                                                                         **quiet, **static}
     assert book.chapter_parameters("07_ensembles", "smoke", "cpu") == {
         "profile": "cpu", "train": False, **quiet, **static}
-    assert book.chapter_parameters("09_explanations", "smoke", "cpu") == {"profile": "cpu",
+    assert book.chapter_parameters("09_explanations", "smoke", "cpu") == {"profile": "lite",
                                                                          **quiet, **static}
+    assert book.chapter_parameters("09_explanations", "cpu") == {"profile": "lite", **quiet,
+                                                                 **static}
     assert book.chapter_parameters("06_multitask", "smoke", "smoke") == {"profile": "smoke",
                                                                         **quiet}
     assert book.chapter_parameters("06_multitask", "cpu") == {"profile": "cpu", **quiet}

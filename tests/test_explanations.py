@@ -256,19 +256,20 @@ def test_head_agreement_and_its_figure():
     plt.close("all")
 
 
-def test_compare_towards_each_class(monkeypatch):
-    calls = []
-
-    def compare(runs, lesion_ids, towards="abnormal", **options):
-        calls.append((towards, options))
-        return f"table {towards}", {"maps": towards}
-
-    monkeypatch.setattr(explanations, "compare", compare)
-    tables, maps = explanations.compare_towards({}, ["L1"], scores=None, progress=True)
-    assert tables == {"abnormal": "table abnormal", "normal": "table normal"}
-    assert maps == {"abnormal": {"maps": "abnormal"}, "normal": {"maps": "normal"}}
-    assert calls == [("abnormal", {"scores": None, "progress": True}),
-                     ("normal", {"scores": None, "progress": True})]
+def test_one_pass_explains_each_class_as_separate_calls(tiny):
+    """:func:`gradcam.explain_classes` reuses one gradient for "abnormal" and "normal": the
+    same maps as one call per class; the "normal" map is the other sign's positive part."""
+    rng = np.random.default_rng(1)
+    image = rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)
+    sides = ("abnormal", "normal", "predicted")
+    together = gradcam.explain_classes(tiny, image, "small", towards=sides)
+    for side, ex in zip(sides, together):
+        alone = gradcam.explain_image(tiny, image, "small", towards=side)
+        np.testing.assert_allclose(ex.cam, alone.cam, atol=1e-6)
+        assert (ex.towards, ex.probability) == (alone.towards, alone.probability)
+    assert together[2].towards in ("abnormal", "normal")
+    with pytest.raises(ValueError, match="towards must be"):
+        gradcam.explain_classes(tiny, image, "small", towards=("abnormal", "up"))
 
 
 def test_explanations_see_the_pixels_training_saw(data_root):
@@ -281,3 +282,48 @@ def test_explanations_see_the_pixels_training_saw(data_root):
     batch = next(iter(pipeline.make_dataset(paths, [0, 1], 48, 2, lambda x: x)))[0].numpy()
     for path, seen in zip(paths, batch):
         np.testing.assert_array_equal(gradcam.model_input(gradcam.read_image(path), 48), seen)
+
+
+def test_lite_head_reproduces_the_store_and_its_map_spans_the_image(data_root, tmp_path):
+    """A committed ``lite`` head on the backbone gives the stored test probabilities (checked
+    on load) and a finite Grad-CAM map from the backbone's 7 × 7 feature map at the image's
+    size; a head whose predictions' checksum differs is refused."""
+    import shutil
+
+    folder = explanations.run_folder("lite", "efficientnet_lite0", "crowd:A", "seed1970")
+    run = explanations.load_lite_run(folder, root=data_root, check=3)
+    assert run.layer == explanations.LITE_LAYER and run.multitask
+    assert tuple(run.model.get_layer(run.layer).output.shape[1:]) == (7, 7, 1280)
+    lesion = run.predictions().sort_values("lesion_id").iloc[3]
+    image, mask = gradcam.load_lesion(lesion.lesion_id, data_root)
+    ex = gradcam.explain_image(run.model, image, run.arch, layer=run.layer)
+    assert ex.cam.shape == image.shape[:2] and np.isfinite(ex.cam).all()
+    assert ex.cam.min() >= 0 and ex.cam.max() <= 1 and isinstance(ex.annotation, float)
+    assert abs(ex.probability - lesion.score) <= explanations.TOLERANCE
+
+    heads = tmp_path / "heads"
+    copy = explanations.head_path(run.record, heads)
+    copy.parent.mkdir(parents=True)
+    shutil.copy(explanations.head_path(run.record), copy)
+    with np.load(copy) as stored:
+        arrays = dict(stored)
+    np.savez(copy, **dict(arrays, predictions_sha256=np.array("0" * 64)))
+    with pytest.raises(ValueError, match="another predictions"):
+        explanations.load_lite_run(folder, heads=heads, root=data_root)
+    np.savez(copy, **dict(arrays, **{"diagnosis/1": arrays["diagnosis/1"] + 0.01}))
+    with pytest.raises(ValueError, match="away from the stored ones"):
+        explanations.load_lite_run(folder, heads=heads, root=data_root)
+    with pytest.raises(FileNotFoundError, match="make_explained_heads"):
+        explanations.load_lite_run(folder, heads=tmp_path / "none", root=data_root)
+
+
+def test_lesions_to_explain_start_with_the_shown_ones_half_abnormal():
+    import pandas as pd
+
+    test = pd.DataFrame({"lesion_id": [f"L{i:02d}" for i in range(20)],
+                         "label": [1 if i % 4 == 0 else 0 for i in range(20)]})
+    picked = explanations.lesions_to_explain(test, 8, first=["L04", "L01"])
+    assert picked[:2] == ["L04", "L01"] and len(picked) == len(set(picked)) == 8
+    assert test.set_index("lesion_id").label[picked].sum() == 4  # half abnormal
+    assert explanations.lesions_to_explain(test, None, first=["L03"])[0] == "L03"
+    assert sorted(explanations.lesions_to_explain(test, None)) == list(test.lesion_id)

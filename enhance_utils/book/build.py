@@ -29,7 +29,7 @@ import papermill
 import yaml
 
 from ..data import paths as config, registry
-from ..options import COMMITTED_STORE
+from ..options import COMMITTED_STORE, EXPLAINED_STORE
 from . import manifest, student, teaching
 from ..profiles import get_profile
 
@@ -69,6 +69,10 @@ def default_training_profile(profile: str) -> str:
     return COMMITTED_STORE if profile == "smoke" else profile
 
 
+#: the chapter that explains stored models (:data:`~enhance_utils.options.EXPLAINED_STORE`)
+EXPLANATIONS_CHAPTER = "09_explanations"
+
+
 def chapter_parameters(stem: str, profile: str, training: str | None = None,
                        data_dir: str | None = None) -> dict:
     """The papermill parameters of one chapter in a build.
@@ -76,14 +80,20 @@ def chapter_parameters(stem: str, profile: str, training: str | None = None,
     Chapters 06–09 run in the ``training`` profile (default: ``profile``). When that differs
     from the build's profile — the README's first command renders the analysis in ``smoke``
     and the deep-learning chapters from the committed ``cpu`` store — chapters 06–08 train
-    nothing and show what the store holds (naming missing runs); chapter 09 trains only the
-    few runs it explains, into a cached side store. The chapters of :data:`PROGRESS_CHAPTERS`
+    nothing and show what the store holds (naming missing runs). Chapter 09
+    (:data:`EXPLANATIONS_CHAPTER`) always explains the committed
+    :data:`~enhance_utils.options.EXPLAINED_STORE` (``lite``: the heads of the runs it explains
+    are committed, nothing is trained), whatever the build's profiles; run by hand with a
+    small-CNN profile it trains those runs into a cached side store. The chapters of
+    :data:`PROGRESS_CHAPTERS`
     get ``progress=False``: no progress bars in the book; those of :data:`EXPLORER_CHAPTERS`
     get ``static_views=True``: the explorers also draw their first view as plain output, what
     a page without kernel shows. ``data_dir`` (the build's data folder, relative to the
     chapters' folder) is passed on as the chapter's parameter of that name.
     """
     chapter = {"progress": False} if stem in PROGRESS_CHAPTERS else {}
+    if stem == EXPLANATIONS_CHAPTER:  # the pretrained models of the committed lite store
+        training = profile = EXPLAINED_STORE
     if stem in EXPLORER_CHAPTERS:
         chapter["static_views"] = True
     if data_dir is not None and stem in manifest.BY_STEM:

@@ -97,12 +97,13 @@ def _training_lesions(profile: str, root: Path) -> list[str]:
 
 
 def _explained_lesions(profile: str, root: Path) -> list[str]:
-    """Every training image (the explained runs may have to be trained again) and the masks of
-    the test lesions of the profile's first split (Grad-CAM's mass inside the lesion)."""
+    """The images and masks of the test lesions of the profile's first split (Grad-CAM's
+    mass inside the lesion) and, unless its backbone is frozen (``lite``: the explained runs'
+    heads are committed), every training image (the runs may have to be trained again)."""
     settings = get_profile(profile).training
     lesions = splits.training_lesions(settings.n_lesions, root)
     test = splits.paper_split(lesions, settings.split_seeds[0]).test
-    return _isic_files(lesions.lesion_id, test)
+    return _isic_files(test if settings.frozen else lesions.lesion_id, test)
 
 
 #: kind of data need (:attr:`enhance_utils.book.manifest.Chapter.data`) -> the ISIC files a chapter

@@ -92,7 +92,7 @@ CHAPTERS = (
             section="section 6.3, future work",
             modules=("learning.explanations", "learning.gradcam"),
             tests=("test_explanations.py",), data="explained", progress=True, training=True,
-            trains_when_shown=True, explorer=True, seconds=(25, 21, 22)),
+            trains_when_shown=True, explorer=True, seconds=(64, 89, 89)),
 )
 
 #: the chapters by stem

@@ -28,7 +28,8 @@ ALLOWED = [
     re.compile(r"^#+ \d+\.", re.M),                           # the chapter's number in its title
     re.compile(r"\bISIC[ _]2017\b|\bPH2\b|\bISBI\b"),         # dataset names
     re.compile(r"\bICC\(\d,\s?\d\)"),                         # intraclass correlation models
-    re.compile(r"\b(?:VGG16|ResNet50(?:V2)?|Inception v3|Keras \d+(?:\.\d+)*)"),  # software names
+    re.compile(r"\b(?:VGG16|ResNet50(?:V2)?|Inception v3|Keras \d+(?:\.\d+)*|"
+               r"EfficientNet-Lite\d|ReLU6)"),                     # software names
     re.compile(r"\beqs?\.\s*\(\d+\)"),                         # equation references: eq. (1)
     re.compile(r"\b(?:[Tt]ables?|Figs?\.|[Ff]igures?|[Ss]ections?|[Aa]ppendix|[Cc]hapters?|"
                r"research questions?|[Ss]teps?)\s+[A-Z]?\d+(?:\.\d+)*"
@@ -356,11 +357,15 @@ def abc_numbers(full, runs, image_shape, timings) -> dict:
 
 
 # --------------------------------------------------------------------------- chapter 09
-def explain_numbers(settings, paper_settings, table, cam_shape) -> dict:
+def explain_numbers(settings, paper_settings, table, cam_shape, n_lesions=None,
+                    n_test=None) -> dict:
     """The numbers of chapter 09's prose: the explained models' training settings, the
-    paper's image size, the probabilities in ``table`` (one row per lesion and model) and the
-    shape of a Grad-CAM map."""
-    return {"epochs": settings.epochs, "n_lesions": settings.n_lesions,
+    paper's image size, the probabilities in ``table`` (one row per lesion and model), the
+    shape of a Grad-CAM map, the lesions the profile draws from (``n_lesions``, default its
+    setting), the split's test lesions (``n_test``) and the explained ones (those of
+    ``table``)."""
+    return {"epochs": settings.epochs, "n_lesions": n_lesions or settings.n_lesions,
+            "n_test": n_test, "n_explained": int(table.lesion_id.nunique()),
             "image_size": settings.image_size, "paper_image_size": paper_settings.image_size,
             "cam_size": f"{cam_shape[1]}×{cam_shape[0]}",
             "cam_fraction": f"1/{cam_shape[0]}" if cam_shape[0] == cam_shape[1]

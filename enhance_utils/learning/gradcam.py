@@ -105,7 +105,11 @@ _GRAD_MODELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _grad_model(model, layer):
+    """The layer's maps, the outputs, the diagnosis logit and its gradient with respect to the
+    maps, as one compiled function of the input, traced once per model and layer (eager
+    execution of a deep network costs several times its arithmetic)."""
     import keras
+    import tensorflow as tf
 
     cached = _GRAD_MODELS.setdefault(model, {})
     if layer.name in cached:
@@ -116,8 +120,17 @@ def _grad_model(model, layer):
     if models.ANNOTATION in names:
         outputs[models.ANNOTATION] = model.get_layer(models.ANNOTATION).output
     grad_model = keras.Model(model.inputs, outputs)
-    cached[layer.name] = (grad_model, head)
-    return grad_model, head
+
+    @tf.function(reduce_retracing=True)
+    def forward(x):
+        with tf.GradientTape() as tape:
+            out = grad_model(x, training=False)
+            logit = tf.matmul(out["hidden"], head.kernel) + head.bias  # the sigmoid's input
+            score = logit[:, 0]
+        return out, logit, tape.gradient(score, out["conv"])
+
+    cached[layer.name] = forward
+    return forward
 
 
 def explain_image(model, image, arch: str = "small", layer=None,
@@ -128,39 +141,47 @@ def explain_image(model, image, arch: str = "small", layer=None,
     the architecture's ``preprocess_input``, and the map comes back at the image's size.
     ``layer`` is a layer or its name (default: the last convolutional layer).
     """
+    return explain_classes(model, image, arch, layer, (towards,), variant)[0]
+
+
+def explain_classes(model, image, arch: str = "small", layer=None,
+                    towards=("abnormal", "normal"), variant: str = "described"):
+    """:func:`explain_image` for each class of ``towards``, from one forward and backward
+    pass (the gradient of ``-logit`` is minus that of the logit): a list of
+    :class:`Explanation`, in the order of ``towards``."""
     import tensorflow as tf
 
     from .variants import get_variant
 
-    if towards not in ("abnormal", "normal", "predicted"):
-        raise ValueError(f"towards must be 'abnormal', 'normal' or 'predicted', not {towards!r}")
+    for side in towards:
+        if side not in ("abnormal", "normal", "predicted"):
+            raise ValueError(f"towards must be 'abnormal', 'normal' or 'predicted', not {side!r}")
     image = np.asarray(image)
     size = int(model.inputs[0].shape[1])
     if layer is None or isinstance(layer, str):
         conv_layer = find_conv_layer(model, layer)
     else:
         conv_layer = layer
-    grad_model, head = _grad_model(model, conv_layer)
+    forward = _grad_model(model, conv_layer)
     # the resize and the input scaling of the variant the run was trained with
     resized = model_input(image, size, get_variant(variant).resize)
     x = models.preprocess_input(arch, variant)(resized[None].astype(np.float32))
-    x = tf.convert_to_tensor(x, tf.float32)
-    with tf.GradientTape() as tape:
-        out = grad_model(x, training=False)
-        conv = out["conv"]
-        logit = tf.matmul(out["hidden"], head.kernel) + head.bias  # the sigmoid's input
-        if towards == "predicted":
-            towards = "abnormal" if float(logit[0, 0]) >= 0 else "normal"
-        score = logit[:, 0] if towards == "abnormal" else -logit[:, 0]
-    grads = tape.gradient(score, conv)
+    out, logit, grads = forward(tf.convert_to_tensor(x, tf.float32))
+    conv = out["conv"]
     alpha = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)
-    cam = tf.nn.relu(tf.reduce_sum(alpha * conv, axis=-1))[0].numpy()
+    weighted = tf.reduce_sum(alpha * conv, axis=-1)[0].numpy()  # for "abnormal"
     annotation = out.get(models.ANNOTATION)
-    return Explanation(
-        cam=_normalise(upsample(_normalise(cam), image.shape[:2])),
-        probability=float(out[models.DIAGNOSIS].numpy().reshape(-1)[0]),
-        annotation=None if annotation is None else float(annotation.numpy().reshape(-1)[0]),
-        layer=conv_layer.name, towards=towards)
+    probability = float(out[models.DIAGNOSIS].numpy().reshape(-1)[0])
+    annotation = None if annotation is None else float(annotation.numpy().reshape(-1)[0])
+    found = []
+    for side in towards:
+        if side == "predicted":
+            side = "abnormal" if float(logit[0, 0]) >= 0 else "normal"
+        cam = np.maximum(weighted if side == "abnormal" else -weighted, 0.0)
+        found.append(Explanation(cam=_normalise(upsample(_normalise(cam), image.shape[:2])),
+                                 probability=probability, annotation=annotation,
+                                 layer=conv_layer.name, towards=side))
+    return found
 
 
 def grad_cam(model, image, arch: str = "small", layer=None,
