@@ -12,7 +12,9 @@ import tomllib
 from pathlib import Path
 from urllib.parse import quote
 
-#: the checkout this package lies in
+#: the checkout this package lies in (its value is this machine's folder: not on the API page)
+#:
+#: :meta hide-value:
 ROOT = Path(__file__).resolve().parents[2]
 #: folder of the live editions and of the student editions, relative to the checkout
 LIVE, STUDENTS = "editions/live", "editions/students"
