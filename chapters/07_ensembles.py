@@ -221,10 +221,12 @@ lite_store = verdicts.show_other_store("ensembles", "lite")  # the committed lit
 cv_store = verdicts.show_other_store("ensembles", "lite-cv")  # the committed lite-cv store
 
 # %% [markdown]
-# The folds also allow a test on every lesion at once: within one repetition each lesion is tested once, so each model has one out-of-fold score per lesion, and DeLong's test compares two models on all of them. Below, each single model against the baseline and against its uniform control, on the scores averaged over the complete repetitions, with Holm's adjustment over the comparisons and the difference this test detects with {glue:text}`mdd_power_percent`% power ({func}`enhance_utils.learning.designs.pooled_table`; differences as fractions of AUC). DeLong conditions on the trained models; the fold-by-fold verdicts above include the training noise.
+# The folds also allow a test on every lesion at once: within one repetition each lesion is tested once, so each model has one out-of-fold score per lesion, and DeLong's test compares two models on all of them. Below, each single model against the baseline and against its uniform control, on the scores averaged over the complete repetitions, with Holm's adjustment over the comparisons and the difference this test detects with {glue:text}`mdd_power_percent`% power ({func}`enhance_utils.learning.designs.pooled_table`; differences as fractions of AUC). DeLong conditions on the trained models; the fold-by-fold verdicts above include the training noise. The sentences under the table are generated from it.
 
 # %%
-designs.pooled_table(results.load_predictions("lite-cv")).round(4)
+pooled = designs.pooled_table(results.load_predictions("lite-cv"))
+display(pooled.round(4))
+Markdown(designs.pooled_summary(pooled))
 
 # %% [markdown]
 # ## Reading the numbers honestly

@@ -243,3 +243,22 @@ def test_lite_cv_pooled_table_reads_complete_repetitions_only():
     z = scipy_stats.norm.isf(0.05 / 2 / 2) + scipy_stats.norm.ppf(0.8)
     assert table.mdd.iloc[0] == pytest.approx(z * expected.delong_se, rel=1e-3)
     assert designs.pooled_table(pd.DataFrame(columns=table.columns)).empty
+
+
+def test_pooled_summary_says_what_the_table_says():
+    """The sentences under chapter 07's pooled table: counts of separated pairs per kind, with
+    their direction, the ranges of the differences and of the detectable difference."""
+    table = pd.DataFrame({
+        "arch": "efficientnet_lite0", "repetitions": 3, "n_lesions": 2000,
+        "target_a": ["crowd:A", "crowd:B", "crowd:A", "crowd:B"],
+        "target_b": ["baseline", "baseline", "random:crowd:A", "random:crowd:B"],
+        "diff": [-0.005, -0.002, -0.0045, 0.012], "holm_p": [0.52, 1.0, 0.09, 0.01],
+        "mdd": [0.0091, 0.0082, 0.006, 0.0055]})
+    text = designs.pooled_summary(table)
+    lines = text.splitlines()
+    assert lines[0] == "On the out-of-fold scores of 3 complete repetitions (2000 lesions):"
+    assert lines[1].startswith("- against the baseline: of 2 single models none is separated")
+    assert "smallest adjusted p 0.52" in lines[1] and "\u22120.5 to \u22120.2 AUC" in lines[1]
+    assert "detects 0.8 to 0.9 points with 80% power" in lines[1]
+    assert "of 2 single models 1 is separated (1 above, 0 below: crowd:B +1.2)" in lines[2]
+    assert designs.pooled_summary(table.iloc[:0]).startswith("The store holds no complete")

@@ -182,3 +182,41 @@ def pooled_table(predictions: pd.DataFrame, pairs=None, folds: int | None = None
                   for se in out.delong_se]
     return out[columns]
 
+
+
+def _points(values) -> str:
+    """AUC differences (fractions) as a range of points: ``−0.5 to −0.2``."""
+    low, high = 100 * float(np.min(values)), 100 * float(np.max(values))
+    text = [f"{v:+.1f}".replace("-", "\u2212") for v in (low, high)]
+    return text[0] if text[0] == text[1] else f"{text[0]} to {text[1]}"
+
+
+def pooled_summary(table: pd.DataFrame, alpha: float = 0.05, power: float = 0.8) -> str:
+    """What :func:`pooled_table` says, in sentences generated from it: per kind of comparison
+    (against the baseline, against the uniform control), how many pairs Holm's adjustment
+    separates at ``alpha`` and in which direction, the range of the differences and of the
+    difference the test detects with ``power`` (AUC points). One sentence saying there is
+    nothing to read when the table is empty."""
+    if table.empty:
+        return "The store holds no complete repetition: the pooled test has nothing to compare."
+    kinds = {"against the baseline": table.target_b == "baseline",
+             "against its uniform control": table.target_b.str.startswith("random:")}
+    repetitions = int(table.repetitions.min())
+    lines = [f"On the out-of-fold scores of {repetitions} complete repetition"
+             f"{'s' if repetitions != 1 else ''} ({int(table.n_lesions.max())} lesions):"]
+    for kind, chosen in kinds.items():
+        part = table[chosen]
+        if part.empty:
+            continue
+        separated = part[part.holm_p < alpha]
+        up, down = (separated["diff"] > 0).sum(), (separated["diff"] < 0).sum()
+        said = ("none is separated" if separated.empty else
+                f"{len(separated)} {'is' if len(separated) == 1 else 'are'} separated "
+                f"({up} above, {down} below: "
+                + ", ".join(f"{r.target_a} {100 * r['diff']:+.1f}".replace("-", "\u2212")
+                            for _, r in separated.iterrows()) + ")")
+        lines.append(f"- {kind}: of {len(part)} single models {said} after Holm's adjustment "
+                     f"(smallest adjusted p {part.holm_p.min():.2g}); the differences range "
+                     f"{_points(part['diff'])} AUC points, and the test detects "
+                     f"{_points(part.mdd).replace('+', '')} points with {power:.0%} power.")
+    return "\n".join(lines)
