@@ -30,6 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 import make_environment  # noqa: E402  (tools/, beside this file)
+from enhance_utils.book.colab import normalize  # noqa: E402  (PEP 503 names)
 
 LOCK = "repo2docker/buildpacks/conda/environment.py-3.11-linux-64.lock"
 OUT = ROOT / "tests" / "fixtures" / "binder" / "repo2docker-py3.11.json"
@@ -38,11 +39,6 @@ CONDA_TO_PYPI = {"jupyterhub-base": "jupyterhub", "jupyterhub-singleuser": "jupy
                  "nbconvert-core": "nbconvert", "bleach-with-css": "bleach",
                  "jsonschema-with-format-nongpl": "jsonschema", "brotli-python": "brotli",
                  "typing-extensions": "typing-extensions", "python-tzdata": "tzdata"}
-
-
-def normalize(name: str) -> str:
-    """PEP 503 normalized name."""
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def base_packages(lock_text: str) -> dict[str, str]:
