@@ -141,7 +141,8 @@ def test_lite_feature_dataset_draws_one_view_per_lesion_and_epoch():
 
 def test_lite_run_end_to_end_is_deterministic(data_root, tmp_path, monkeypatch):
     """A tiny ``lite`` grid on real lesions through the command line, twice: the same store
-    layout, files and history columns as the image profiles, byte-identical predictions."""
+    layout, files and history columns as the image profiles, byte-identical predictions; and
+    again as the first run of a process that has not built the backbone yet (a Ray worker's)."""
     name = "tinylite"
     monkeypatch.setitem(profiles.PROFILES, name, tiny_profile(
         name, targets=("crowd:A",), archs=("efficientnet_lite0",), image_size=32,
@@ -166,6 +167,19 @@ def test_lite_run_end_to_end_is_deterministic(data_root, tmp_path, monkeypatch):
             assert json.loads((folder / store.RECORD).read_text())["heads"]["A"][
                 "n_train_annotated"] > 0
     assert list(features.cache_root().glob("efficientnet_lite0-*-32px/*/view2"))
+
+    # a Ray worker's first run: the backbone is built inside the run, not by the grid before
+    # it; the head starts from the same weights (the run re-seeds after building it)
+    from enhance_utils.learning import run
+
+    monkeypatch.setattr(features, "_BACKBONES", {})
+    context = training.build_context(40)
+    spec = training.grid(profiles.PROFILES[name], lesions=context.lesions)[0]
+    run.train_one(spec, context, tmp_path / "c", progress=False,
+                  settings=profiles.PROFILES[name].training)
+    folder = good[0][0]
+    first = tmp_path / "c" / folder.relative_to(stores[0])
+    assert (first / store.PREDICTIONS).read_bytes() == (folder / store.PREDICTIONS).read_bytes()
 
 
 def test_lite_repeated_kfold_tests_every_lesion_once_per_repetition(data_root):

@@ -317,6 +317,8 @@ def fit_features(spec: RunSpec, settings: Training, part: dict, heads: dict, cla
     """Fit the head alone (:func:`models.build_head`) on the cached features of the frozen
     base (:mod:`enhance_utils.learning.features`): every view of the training images, view 0
     (the plain image) of the validation and test images; as :func:`fit_images` returns."""
+    import keras
+
     from . import features as cached, models
 
     base = cached.backbone(spec.arch, settings.image_size, settings.weights)
@@ -334,6 +336,9 @@ def fit_features(spec: RunSpec, settings: Training, part: dict, heads: dict, cla
                                training=training, seed=spec.init_seed)
 
     steps = settings.steps_per_epoch or math.ceil(len(part["train"]) / settings.batch_size)
+    # the head's first weights from the run's seed alone: building the backbone (first run of
+    # a process only; later runs reuse it) draws from Keras' seed generator
+    keras.utils.set_random_seed(spec.init_seed)
     model = models.build_head(base.dim, spec.target.features, settings.learning_rate,
                               variant=settings.variant, network_name=spec.arch,
                               steps_per_execution=steps)
