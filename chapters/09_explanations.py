@@ -234,15 +234,17 @@ first_model = next(iter(runs))
 layer = maps["abnormal"][(shown[0], first_model)].layer
 layer_shape = tuple(runs[first_model].model.get_layer(layer).output.shape[1:3])  # Grad-CAM grid
 prose.glue_all(prose.explain_numbers(settings, get_profile("paper").training, tables["abnormal"],
-                                     layer_shape, len(context.lesions), len(test)))
+                                     layer_shape, len(context.lesions), len(test),
+                                     runs[first_model].record["n_train"]))
 
 # %% [markdown]
 # ## Reading the maps honestly
 #
 # - **These are pretrained networks with a frozen backbone.** EfficientNet-Lite0 learned its
 #   features on ImageNet and was not changed: only the head (the dense layer and the outputs) was
-#   trained, for {glue:text}`epochs` epochs on the pooled features of {glue:text}`n_lesions` lesions (training,
-#   validation and test together) at {glue:text}`image_size` pixels. The maps therefore show which of the
+#   trained, for {glue:text}`epochs` epochs on the pooled features of the split's {glue:text}`n_train` training
+#   lesions (of the {glue:text}`n_lesions` in the profile; its validation lesions chose the epoch) at
+#   {glue:text}`image_size` pixels. The maps therefore show which of the
 #   backbone's ImageNet channels, where in the image, the head reads; the paper's fully
 #   fine-tuned networks could also have changed those channels. The probabilities here range
 #   from {glue:text}`probability_min:.2f` to {glue:text}`probability_max:.2f`; compare the heads' predicted annotations

@@ -8,7 +8,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from enhance_utils import profiles
+from enhance_utils import profiles, wording
 from enhance_utils.book import prose, prose_training
 
 CHAPTERS_DIR = Path(__file__).resolve().parents[1] / "chapters"
@@ -147,10 +147,11 @@ def test_scientific(value, text):
 
 
 def test_words_signs_and_spans():
-    assert prose_training.number_word(5) == "five" and prose_training.number_word(33) == "33"
-    assert prose_training.signed(-1.25) == "\u22121.2" and prose_training.signed(0.9) == "+0.9"
-    assert prose_training.span([2.0, 2.0]) == "+2.0"
-    assert prose_training.span([3, 1, 2], sign=False) == "1.0 to 3.0"
+    assert wording.number_word(5) == "five" and wording.number_word(33) == "33"
+    assert wording.signed(-1.25) == "\u22121.2" and wording.signed(0.9) == "+0.9"
+    assert wording.span([2.0, 2.0]) == "+2.0"
+    assert wording.span([3, 1, 2], sign=False) == "1.0 to 3.0"
+    assert wording.span([-0.2, -0.5, -0.3]) == "\u22120.5 to \u22120.2"
     assert prose_training.series_text([1970]) == "1970"
 
 

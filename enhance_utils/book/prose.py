@@ -358,14 +358,14 @@ def abc_numbers(full, runs, image_shape, timings) -> dict:
 
 # --------------------------------------------------------------------------- chapter 09
 def explain_numbers(settings, paper_settings, table, cam_shape, n_lesions=None,
-                    n_test=None) -> dict:
+                    n_test=None, n_train=None) -> dict:
     """The numbers of chapter 09's prose: the explained models' training settings, the
     paper's image size, the probabilities in ``table`` (one row per lesion and model), the
     shape of a Grad-CAM map, the lesions the profile draws from (``n_lesions``, default its
-    setting), the split's test lesions (``n_test``) and the explained ones (those of
-    ``table``)."""
+    setting), the split's training lesions (``n_train``, what the heads were fitted on), its
+    test lesions (``n_test``) and the explained ones (those of ``table``)."""
     return {"epochs": settings.epochs, "n_lesions": n_lesions or settings.n_lesions,
-            "n_test": n_test, "n_explained": int(table.lesion_id.nunique()),
+            "n_train": n_train, "n_test": n_test, "n_explained": int(table.lesion_id.nunique()),
             "image_size": settings.image_size, "paper_image_size": paper_settings.image_size,
             "cam_size": f"{cam_shape[1]}×{cam_shape[0]}",
             "cam_fraction": f"1/{cam_shape[0]}" if cam_shape[0] == cam_shape[1]

@@ -12,39 +12,16 @@ from __future__ import annotations
 import inspect
 import math
 
-import numpy as np
 import pandas as pd
 
 from ..stats import paired
 from .. import profiles
+from ..wording import number_word, span
 from ..data import paper
 from ..learning import splits
 
-#: small counts read better as words ("five splits")
-WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
-MINUS = "\u2212"
-
 
 # --------------------------------------------------------------------------- helpers
-def number_word(n: int) -> str:
-    """``n`` in words up to ten ("five"), else in digits."""
-    n = int(n)
-    return WORDS[n] if 0 <= n < len(WORDS) else str(n)
-
-
-def signed(value: float, decimals: int = 1) -> str:
-    """A difference with its sign and a typographic minus: ``+3.9``, ``−1.3``."""
-    text = f"{value:+.{decimals}f}"
-    return text.replace("-", MINUS)
-
-
-def span(values, decimals: int = 1, sign: bool = True) -> str:
-    """The range of ``values`` in words: ``−1.3 to +3.9`` (or one value when all agree)."""
-    low, high = float(np.min(values)), float(np.max(values))
-    fmt = (lambda v: signed(v, decimals)) if sign else (lambda v: f"{v:.{decimals}f}")
-    return fmt(low) if fmt(low) == fmt(high) else f"{fmt(low)} to {fmt(high)}"
-
-
 def scientific(value: float) -> str:
     """A learning rate as it is written in code: ``2e-5``, ``1e-3``."""
     mantissa, exponent = f"{value:e}".split("e")

@@ -43,6 +43,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..wording import span
+
 
 def variance_factors(n_train: int, n_test: int, counts=(5, 10, 20, 50, 100)) -> pd.DataFrame:
     """The corrected resampled t-test's variance factor ``1/J + n_test/n_train`` beside the
@@ -184,13 +186,6 @@ def pooled_table(predictions: pd.DataFrame, pairs=None, folds: int | None = None
 
 
 
-def _points(values) -> str:
-    """AUC differences (fractions) as a range of points: ``−0.5 to −0.2``."""
-    low, high = 100 * float(np.min(values)), 100 * float(np.max(values))
-    text = [f"{v:+.1f}".replace("-", "\u2212") for v in (low, high)]
-    return text[0] if text[0] == text[1] else f"{text[0]} to {text[1]}"
-
-
 def pooled_summary(table: pd.DataFrame, alpha: float = 0.05, power: float = 0.8) -> str:
     """What :func:`pooled_table` says, in sentences generated from it: per kind of comparison
     (against the baseline, against the uniform control), how many pairs Holm's adjustment
@@ -217,6 +212,6 @@ def pooled_summary(table: pd.DataFrame, alpha: float = 0.05, power: float = 0.8)
                             for _, r in separated.iterrows()) + ")")
         lines.append(f"- {kind}: of {len(part)} single models {said} after Holm's adjustment "
                      f"(smallest adjusted p {part.holm_p.min():.2g}); the differences range "
-                     f"{_points(part['diff'])} AUC points, and the test detects "
-                     f"{_points(part.mdd).replace('+', '')} points with {power:.0%} power.")
+                     f"{span(100 * part['diff'])} AUC points, and the test detects "
+                     f"{span(100 * part.mdd, sign=False)} points with {power:.0%} power.")
     return "\n".join(lines)
