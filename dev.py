@@ -71,7 +71,8 @@ class Refused(Exception):
 
 
 def check_inputs(command: str, args: list[str]) -> None:
-    """Refuse an unknown profile or a data folder that is not there, before installing."""
+    """Refuse an unknown profile, a data folder that is not there or a number of test workers
+    that is not one, before installing."""
     paths, PROFILES = _local("data.paths"), _local("profiles").PROFILES
 
     if command == "book":
@@ -82,6 +83,11 @@ def check_inputs(command: str, args: list[str]) -> None:
                               f"{', '.join(PROFILES)}")
     if command == "lab" and args:
         chapter_notebook(args[0])
+    if command == "test":
+        workers = os.environ.get("ENHANCE_TEST_WORKERS", "2")
+        if not workers.isdigit():
+            raise Refused(f"ENHANCE_TEST_WORKERS must be a number of processes (0: none), "
+                          f"not {workers!r}")
     try:
         paths.data_dir()
     except FileNotFoundError as err:
@@ -138,6 +144,17 @@ def _profile(args: list[str]) -> list[str]:
     return out
 
 
+def test_workers(args: list[str], env=os.environ) -> list[str]:
+    """pytest-xdist's options for ``dev.py test``: ``ENHANCE_TEST_WORKERS`` processes (default
+    2, CI's cores; 0 runs the tests in this process), the book's tests and the Ray tests each
+    in one worker (``--dist loadgroup``, the groups that ``tests/conftest.py`` marks); none
+    when ``args`` choose already (``-n``, ``--numprocesses``, ``-p no:xdist``)."""
+    if any(a in ("-n", "-p") or a.startswith(("-n", "--numprocesses", "--dist")) for a in args):
+        return []
+    workers = env.get("ENHANCE_TEST_WORKERS", "2")
+    return ["-n", workers, "--dist", "loadgroup"] if int(workers) else []
+
+
 def main(argv: list[str]) -> int:
     if len(argv) < 2 or argv[1] not in ("book", "test", "lab"):
         print(__doc__)
@@ -160,7 +177,7 @@ def main(argv: list[str]) -> int:
     elif argv[1] == "lab":
         cmd = lab_command(argv[2:])
     else:
-        cmd = [str(_bin("python")), "-m", "pytest"] + argv[2:]
+        cmd = [str(_bin("python")), "-m", "pytest"] + test_workers(argv[2:]) + argv[2:]
     return subprocess.run(cmd, cwd=ROOT, env=env).returncode
 
 

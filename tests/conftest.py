@@ -13,11 +13,27 @@ FIXTURES = Path(__file__).parent / "fixtures"
 PROJECT = Path(__file__).resolve().parents[1]
 
 
+#: test files whose tests share one resource and so run in one pytest-xdist worker, one after
+#: the other (``--dist loadgroup``): the Ray tests start a one-machine cluster each
+SERIAL_FILES = {"test_cluster.py": "ray"}
+
+
 def pytest_configure(config):
     """The test run is an entry point too: TensorFlow's errors only, as in the chapters."""
     import enhance_utils
 
     enhance_utils.quiet_tensorflow()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (``-n 2 --dist loadgroup``, as ``.ci/run``), the tests of the built
+    book (the session's :func:`built_book` is built once per worker) share a worker, and so do
+    the tests of each of :data:`SERIAL_FILES`; without xdist the marks change nothing."""
+    for item in items:
+        group = ("book" if "built_book" in getattr(item, "fixturenames", ())
+                 else SERIAL_FILES.get(item.path.name))
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session")

@@ -184,3 +184,30 @@ def test_book_without_the_book_extra_is_one_error_line():
     assert done.stderr.startswith("error: building the book needs the book extra, which lacks "
                                   "nbformat here: pip install \"enhance-utils[book]\"")
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_dev_py_test_refuses_a_number_of_workers_that_is_not_one(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "ENHANCE_VENV": str(tmp_path / "venv"),
+           "ENHANCE_TEST_WORKERS": "two"}
+    done = subprocess.run([sys.executable, str(PROJECT / "dev.py"), "test"], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and not (tmp_path / "venv").exists()
+    assert done.stderr == ("error: ENHANCE_TEST_WORKERS must be a number of processes "
+                           "(0: none), not 'two'\n")
+
+
+@pytest.mark.parametrize("args, workers, options", [
+    ([], None, ["-n", "2", "--dist", "loadgroup"]),
+    (["-q"], "3", ["-n", "3", "--dist", "loadgroup"]),
+    ([], "0", []),
+    (["-n", "1"], None, []), (["-n4"], "3", []), (["-p", "no:xdist"], None, []),
+    (["--dist=load"], None, []),
+])
+def test_dev_py_test_runs_two_workers_unless_told(args, workers, options):
+    """CI's two cores: ``dev.py test`` hands pytest-xdist two workers with the book's and the
+    Ray tests grouped, unless the arguments or ``ENHANCE_TEST_WORKERS`` choose."""
+    sys.path.insert(0, str(PROJECT))
+    import dev
+
+    env = {} if workers is None else {"ENHANCE_TEST_WORKERS": workers}
+    assert dev.test_workers(args, env) == options

@@ -15,7 +15,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 #: packages of the lock that only the tests and the lint need (pytest, playwright, jupytext, ruff
 #: and what only they pull in)
-TEST_ONLY = ("pytest", "iniconfig", "pluggy", "playwright", "greenlet", "jupytext", "ruff")
+TEST_ONLY = ("pytest", "iniconfig", "pluggy", "playwright", "greenlet", "jupytext", "ruff",
+             "pytest-xdist", "execnet")
 #: packages of the lock that only the ``cluster`` extra needs (Ray and what only it pulls in)
 CLUSTER_ONLY = ("ray", "msgpack", "filelock")
 #: what Binder never installs
