@@ -141,17 +141,23 @@ def test_lite_feature_dataset_draws_one_view_per_lesion_and_epoch():
 
 def test_lite_run_end_to_end_is_deterministic(data_root, tmp_path, monkeypatch):
     """A tiny ``lite`` grid on real lesions through the command line, twice: the same store
-    layout, files and history columns as the image profiles, byte-identical predictions; and
-    again as the first run of a process that has not built the backbone yet (a Ray worker's)."""
+    layout, files and history columns as the image profiles, byte-identical predictions
+    whether a run builds its head or reuses the process's compiled one (:func:`run.head_for`:
+    crowd:A builds it in the first store, crowd:B and the second store reuse it); and again as
+    the first run of a process that has built neither backbone nor head (a Ray worker's)."""
+    from enhance_utils.learning import run
+
     name = "tinylite"
     monkeypatch.setitem(profiles.PROFILES, name, tiny_profile(
-        name, targets=("crowd:A",), archs=("efficientnet_lite0",), image_size=32,
+        name, targets=("crowd:A", "crowd:B"), archs=("efficientnet_lite0",), image_size=32,
         n_lesions=40, epochs=2, weights="imagenet", frozen=True, views=2, learning_rate=1e-3))
+    monkeypatch.setattr(run, "_HEADS", {})
     stores = [tmp_path / "a", tmp_path / "b"]
     for results in stores:
         assert cli.main(["train", "--profile", name, "--results", str(results)]) == 0
+        assert len(run._HEADS) == 1  # one compiled head served both targets, both times
     good, bad = store.scan(stores[0], name)
-    assert bad == [] and len(good) == 1
+    assert bad == [] and len(good) == 2
     cpu_columns = set(pd.read_csv(f"{PROJECT_CPU_RUN}/history.csv").columns)
     for folder, record in good:
         assert folder.parent.parent.name == "efficientnet_lite0"
@@ -161,25 +167,26 @@ def test_lite_run_end_to_end_is_deterministic(data_root, tmp_path, monkeypatch):
         assert (folder / store.PREDICTIONS).read_bytes() == (twin / store.PREDICTIONS).read_bytes()
         assert (folder / store.HISTORY).read_bytes() == (twin / store.HISTORY).read_bytes()
         history = pd.read_csv(folder / store.HISTORY)
-        assert len(history) == 2
-        if record["target"] == "crowd:A":
-            assert set(history.columns) == cpu_columns
-            assert json.loads((folder / store.RECORD).read_text())["heads"]["A"][
-                "n_train_annotated"] > 0
+        assert len(history) == 2 and set(history.columns) == cpu_columns
+        feature = record["target"][-1]
+        assert json.loads((folder / store.RECORD).read_text())["heads"][feature][
+            "n_train_annotated"] > 0
     assert list(features.cache_root().glob("efficientnet_lite0-*-32px/*/view2"))
 
-    # a Ray worker's first run: the backbone is built inside the run, not by the grid before
-    # it; the head starts from the same weights (the run re-seeds after building it)
-    from enhance_utils.learning import run
-
+    # a Ray worker's first run: backbone and head are built inside the run, not by the grid
+    # or an earlier run; the head starts from the same weights (the run re-seeds after
+    # building the backbone)
     monkeypatch.setattr(features, "_BACKBONES", {})
+    monkeypatch.setattr(run, "_HEADS", {})
     context = training.build_context(40)
-    spec = training.grid(profiles.PROFILES[name], lesions=context.lesions)[0]
+    spec = training.grid(profiles.PROFILES[name], targets=("crowd:B",),
+                         lesions=context.lesions)[0]
     run.train_one(spec, context, tmp_path / "c", progress=False,
                   settings=profiles.PROFILES[name].training)
-    folder = good[0][0]
+    folder = next(f for f, r in good if r["target"] == "crowd:B")  # trained on a reused head
     first = tmp_path / "c" / folder.relative_to(stores[0])
     assert (first / store.PREDICTIONS).read_bytes() == (folder / store.PREDICTIONS).read_bytes()
+    assert (first / store.HISTORY).read_bytes() == (folder / store.HISTORY).read_bytes()
 
 
 def test_lite_repeated_kfold_tests_every_lesion_once_per_repetition(data_root):

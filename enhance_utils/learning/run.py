@@ -317,8 +317,6 @@ def fit_features(spec: RunSpec, settings: Training, part: dict, heads: dict, cla
     """Fit the head alone (:func:`models.build_head`) on the cached features of the frozen
     base (:mod:`enhance_utils.learning.features`): every view of the training images, view 0
     (the plain image) of the validation and test images; as :func:`fit_images` returns."""
-    import keras
-
     from . import features as cached, models
 
     base = cached.backbone(spec.arch, settings.image_size, settings.weights)
@@ -336,12 +334,7 @@ def fit_features(spec: RunSpec, settings: Training, part: dict, heads: dict, cla
                                training=training, seed=spec.init_seed)
 
     steps = settings.steps_per_epoch or math.ceil(len(part["train"]) / settings.batch_size)
-    # the head's first weights from the run's seed alone: building the backbone (first run of
-    # a process only; later runs reuse it) draws from Keras' seed generator
-    keras.utils.set_random_seed(spec.init_seed)
-    model = models.build_head(base.dim, spec.target.features, settings.learning_rate,
-                              variant=settings.variant, network_name=spec.arch,
-                              steps_per_execution=steps)
+    model = head_for(spec, settings, base.dim, steps)
     start = time.perf_counter()
     history = model.fit(dataset("train", True), validation_data=dataset("validation", False),
                         epochs=settings.epochs, steps_per_epoch=settings.steps_per_epoch,
@@ -356,6 +349,43 @@ def fit_features(spec: RunSpec, settings: Training, part: dict, heads: dict, cla
                 "backbone": base.tag, "weights_checksum": base.checksum, "frozen": True,
                 "pooling": "global average", "dim": base.dim, "views": settings.views,
                 "augmentation": cached.AUGMENTATION, "read_seconds": round(feature_seconds, 2)}}}
+
+
+#: the compiled heads of this process (:func:`head_for`), by kind
+_HEADS: dict[tuple, object] = {}
+
+
+def head_for(spec: RunSpec, settings: Training, n_inputs: int, steps: int):
+    """The head a run of a frozen profile fits, compiled with ``steps`` per execution, in the
+    state a head built for this run alone starts in: the weights and the optimizer's state of
+    a head built after seeding with the run's seed (so that building the backbone before, in
+    the first run of a process, changes nothing).
+
+    One compiled head per kind (its outputs, settings and ``steps``) serves every run of the
+    process: tracing its train, test and predict functions costs a run more than its twenty
+    epochs do. A later run copies the fresh head's weights and optimizer variables into it;
+    its metrics are reset by every ``fit``, ``evaluate`` and ``predict``. Each run gives the
+    bytes of a head built for it alone (``tests/test_lite_profile.py``).
+    """
+    import keras
+
+    from . import models
+
+    options = dict(learning_rate=settings.learning_rate, variant=settings.variant,
+                   network_name=spec.arch, steps_per_execution=steps)
+    features = spec.target.features
+    keras.utils.set_random_seed(spec.init_seed)
+    fresh = models.build_head(n_inputs, features, **options)
+    key = (n_inputs, tuple(models.head_names(features).values()) if features else (),
+           tuple(sorted(options.items())))
+    model = _HEADS.setdefault(key, fresh)
+    if model is not fresh:
+        fresh.optimizer.build(fresh.trainable_variables)
+        model.set_weights(fresh.get_weights())
+        for variable, start in zip(model.optimizer.variables, fresh.optimizer.variables,
+                                   strict=True):
+            variable.assign(start)
+    return model
 
 
 def feature_dataset(table: np.ndarray, labels, heads: dict, class_weights: dict | None,
