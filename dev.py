@@ -145,14 +145,14 @@ def _profile(args: list[str]) -> list[str]:
 
 
 def test_workers(args: list[str], env=os.environ) -> list[str]:
-    """pytest-xdist's options for ``dev.py test``: ``ENHANCE_TEST_WORKERS`` processes (default
+    """pytest-xdist's option for ``dev.py test``: ``ENHANCE_TEST_WORKERS`` processes (default
     2, CI's cores; 0 runs the tests in this process), the book's tests and the Ray tests each
-    in one worker (``--dist loadgroup``, the groups that ``tests/conftest.py`` marks); none
-    when ``args`` choose already (``-n``, ``--numprocesses``, ``-p no:xdist``)."""
+    in one worker (``tests/conftest.py`` schedules them so); none when ``args`` choose
+    already (``-n``, ``--numprocesses``, ``--dist``, ``-p no:xdist``)."""
     if any(a in ("-n", "-p") or a.startswith(("-n", "--numprocesses", "--dist")) for a in args):
         return []
     workers = env.get("ENHANCE_TEST_WORKERS", "2")
-    return ["-n", workers, "--dist", "loadgroup"] if int(workers) else []
+    return ["-n", workers] if int(workers) else []
 
 
 def main(argv: list[str]) -> int:

@@ -13,9 +13,11 @@ FIXTURES = Path(__file__).parent / "fixtures"
 PROJECT = Path(__file__).resolve().parents[1]
 
 
-#: test files whose tests share one resource and so run in one pytest-xdist worker, one after
-#: the other (``--dist loadgroup``): the Ray tests start a one-machine cluster each
-SERIAL_FILES = {"test_cluster.py": "ray"}
+#: test files whose tests share one resource, so that pytest-xdist runs them in one worker,
+#: one after the other (:func:`pytest_xdist_make_scheduler`): the tests of the built book
+#: (the session's :func:`built_book` would be built once per worker) and the Ray tests (each
+#: starts a one-machine cluster)
+SHARED = {"test_book.py": "book", "test_browser.py": "book", "test_cluster.py": "ray"}
 
 
 def pytest_configure(config):
@@ -25,15 +27,19 @@ def pytest_configure(config):
     enhance_utils.quiet_tensorflow()
 
 
-def pytest_collection_modifyitems(config, items):
-    """Under pytest-xdist (``-n 2 --dist loadgroup``, as ``.ci/run``), the tests of the built
-    book (the session's :func:`built_book` is built once per worker) share a worker, and so do
-    the tests of each of :data:`SERIAL_FILES`; without xdist the marks change nothing."""
-    for item in items:
-        group = ("book" if "built_book" in getattr(item, "fixturenames", ())
-                 else SERIAL_FILES.get(item.path.name))
-        if group:
-            item.add_marker(pytest.mark.xdist_group(group))
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Under pytest-xdist (``dev.py test`` runs two workers) every test is a unit of work of
+    its own, except the files of :data:`SHARED`, whose tests form one unit per resource.
+    (``--dist loadgroup`` would do this with marks, but pytest-xdist 3.8 names the groups in
+    a node id that pytest 9 no longer reads.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedResources(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return SHARED.get(nodeid.split("::", 1)[0].rsplit("/", 1)[-1], nodeid)
+
+    return SharedResources(config, log)
 
 
 @pytest.fixture(scope="session")

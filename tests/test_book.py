@@ -239,3 +239,39 @@ def test_a_comparison_has_one_adjusted_p_on_every_page(built_book):
     assert any(len(seen) > 1 for seen in shown.values())  # some comparison is shown twice
     assert {key: set(seen) for key, seen in shown.items() if len(set(seen)) > 1} == {}
     assert ({f for *_, f in pages["07_ensembles"]} == {f for *_, f in pages["08_randomized"]})
+
+
+def test_a_chapter_whose_cell_hangs_runs_once_more_then_fails(tmp_path, monkeypatch, capsys):
+    """A cell past ``ENHANCE_CELL_TIMEOUT`` (a kernel client that missed a reply waits forever)
+    reruns the chapter in a new kernel, saying so; a second time out names the limit."""
+    marker = tmp_path / "first-attempt-done"
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("profile = 'smoke'", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(
+            "import pathlib, time\nmarker = pathlib.Path(%r)\n"
+            "if not marker.exists():\n    marker.touch()\n    time.sleep(60)\nprint('done')"
+            % str(marker))], metadata={"kernelspec": KERNEL})
+    nbformat.write(notebook, tmp_path / "in.ipynb")
+    monkeypatch.setenv("ENHANCE_CELL_TIMEOUT", "3")
+    book.execute_chapter(tmp_path / "in.ipynb", tmp_path / "out.ipynb", "smoke", cwd=tmp_path)
+    assert "a cell ran past 3 s" in capsys.readouterr().out
+    assert nbformat.read(tmp_path / "out.ipynb", as_version=4).cells[-1].outputs[0].text == "done\n"
+
+    marker.unlink()
+    notebook.cells[-1].source = "import time\ntime.sleep(60)"
+    nbformat.write(notebook, tmp_path / "in.ipynb")
+    with pytest.raises(book.ChapterFailed, match="in.ipynb: a cell ran past 3 s twice"):
+        book.execute_chapter(tmp_path / "in.ipynb", tmp_path / "out.ipynb", "smoke", cwd=tmp_path)
+
+
+@pytest.mark.parametrize("env, parameters, seconds", [
+    ({}, {"profile": "smoke"}, book.SMOKE_CELL_TIMEOUT), ({}, {"profile": "paper"}, None),
+    ({"ENHANCE_CELL_TIMEOUT": "60"}, {"profile": "cpu"}, 60),
+    ({"ENHANCE_CELL_TIMEOUT": "0"}, {"profile": "smoke"}, None)])
+def test_cell_timeout_by_profile_and_environment(env, parameters, seconds):
+    assert book.cell_timeout(parameters, env) == seconds
+
+
+def test_a_cell_timeout_that_is_not_seconds_is_refused():
+    with pytest.raises(ValueError, match="ENHANCE_CELL_TIMEOUT must be whole seconds"):
+        book.cell_timeout({"profile": "smoke"}, {"ENHANCE_CELL_TIMEOUT": "10m"})

@@ -37,6 +37,18 @@ def _pages(html: Path) -> list[Path]:
                   if p.name not in skip and "_static" not in p.parts and "_sources" not in p.parts)
 
 
+#: how long a page may take to load, answer or draw (ms): the suite shares two cores between
+#: two test workers, and a full-page screenshot of a long chapter can take more than
+#: Playwright's default 30 s there
+PAGE_TIMEOUT_MS = 180_000
+
+
+def _new_page(browser, **options):
+    page = browser.new_page(**options)
+    page.set_default_timeout(PAGE_TIMEOUT_MS)
+    return page
+
+
 def _broken_links(page_file: Path, hrefs: list[str], html: Path) -> list[str]:
     broken = []
     for href in hrefs:
@@ -51,7 +63,7 @@ def _broken_links(page_file: Path, hrefs: list[str], html: Path) -> list[str]:
 
 
 def _inspect(browser, page_file: Path, html: Path) -> dict:
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page = _new_page(browser, viewport={"width": 1280, "height": 900})
     page.goto(page_file.as_uri(), wait_until="load")
     images = page.eval_on_selector_all(
         "img", "els => els.map(e => ({src: e.getAttribute('src'), "
@@ -103,7 +115,7 @@ def test_index_redirects_to_the_intro(built_book):
 
 def test_launch_buttons_open_the_right_notebook(built_book, browser):
     for page_file in sorted((built_book / "chapters").glob("*.html")):
-        page = browser.new_page()
+        page = _new_page(browser)
         page.goto(page_file.as_uri())
         hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
         page.close()
@@ -131,7 +143,7 @@ def test_widget_explorers_show_a_static_fallback(built_book, browser):
     controls that do nothing)."""
     cells, with_widgets = [], []
     for page_file in sorted((built_book / "chapters").glob("*.html")):
-        page = browser.new_page()
+        page = _new_page(browser)
         page.goto(page_file.as_uri(), wait_until="load")
         found = page.eval_on_selector_all(
             f"div.cell:has({WIDGET_VIEW})",
@@ -156,7 +168,7 @@ def test_chapter_pages_link_their_student_edition(built_book, browser):
     import nbformat
 
     for page_file in sorted((built_book / "chapters").glob("*.html")):
-        page = browser.new_page()
+        page = _new_page(browser)
         page.goto(page_file.as_uri())
         hrefs = page.eval_on_selector_all("a.download", "els => els.map(e => e.href)")
         opened = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")

@@ -197,15 +197,15 @@ def test_dev_py_test_refuses_a_number_of_workers_that_is_not_one(tmp_path):
 
 
 @pytest.mark.parametrize("args, workers, options", [
-    ([], None, ["-n", "2", "--dist", "loadgroup"]),
-    (["-q"], "3", ["-n", "3", "--dist", "loadgroup"]),
+    ([], None, ["-n", "2"]),
+    (["-q"], "3", ["-n", "3"]),
     ([], "0", []),
     (["-n", "1"], None, []), (["-n4"], "3", []), (["-p", "no:xdist"], None, []),
     (["--dist=load"], None, []),
 ])
 def test_dev_py_test_runs_two_workers_unless_told(args, workers, options):
-    """CI's two cores: ``dev.py test`` hands pytest-xdist two workers with the book's and the
-    Ray tests grouped, unless the arguments or ``ENHANCE_TEST_WORKERS`` choose."""
+    """CI's two cores: ``dev.py test`` hands pytest-xdist two workers, unless the arguments
+    or ``ENHANCE_TEST_WORKERS`` choose."""
     sys.path.insert(0, str(PROJECT))
     import dev
 

@@ -125,28 +125,66 @@ def kernel_config(sockets: Path):
     return Config({"KernelManager": {"transport": "ipc", "ip": str(sockets / "kernel")}})
 
 
+#: seconds one cell of a ``smoke`` chapter may take before its kernel is taken for hung (the
+#: slowest take about three minutes on two busy cores); other profiles train for hours in a
+#: cell and have no limit unless ``ENHANCE_CELL_TIMEOUT`` sets one
+SMOKE_CELL_TIMEOUT = 900
+
+
+def cell_timeout(parameters: dict, env=os.environ) -> int | None:
+    """The seconds a cell of a chapter run with ``parameters`` may take: ``ENHANCE_CELL_TIMEOUT``
+    (0: no limit), else :data:`SMOKE_CELL_TIMEOUT` for the ``smoke`` profile, else None."""
+    if env.get("ENHANCE_CELL_TIMEOUT"):
+        if not env["ENHANCE_CELL_TIMEOUT"].isdigit():
+            raise ValueError(f"ENHANCE_CELL_TIMEOUT must be whole seconds (0: no limit), not "
+                             f"{env['ENHANCE_CELL_TIMEOUT']!r}")
+        return int(env["ENHANCE_CELL_TIMEOUT"]) or None
+    return SMOKE_CELL_TIMEOUT if parameters.get("profile") == "smoke" else None
+
+
 def execute_chapter(notebook: Path, output: Path, profile: str | dict, cwd: Path) -> float:
     """Execute one chapter with papermill (``profile``: a profile name, or the chapter's whole
     parameters) in a local kernel (:func:`kernel_config`); returns the seconds it took.
+
+    A cell that runs past :func:`cell_timeout` is taken for a hung client: nbclient can miss
+    the reply of a cell that drives widgets and wait for it forever while the kernel sits idle
+    (jupyter/nbclient#312; seen here once, on two loaded cores, in chapter 01's explorer).
+    The chapter then runs once more in a new kernel, saying so; a second time out fails it.
 
     The explorers' widget state is not kept: the page then loads no widget library, so it
     shows each explorer's static view and no control that would do nothing without a kernel.
     The injected parameters' cell is left out of the page (:func:`hide_injected_parameters`).
     """
+    from nbclient.exceptions import CellTimeoutError
+
     output.parent.mkdir(parents=True, exist_ok=True)
     parameters = profile if isinstance(profile, dict) else {"profile": profile}
+    timeout = cell_timeout(parameters)
     start = time.perf_counter()
-    try:
-        with tempfile.TemporaryDirectory(prefix="enhance-kernel-") as sockets:
-            papermill.execute_notebook(str(notebook), str(output), parameters=parameters,
-                                       kernel_name=KERNEL, cwd=str(cwd), progress_bar=False,
-                                       config=kernel_config(Path(sockets)))
-    except papermill.PapermillExecutionError as err:
-        raise ChapterFailed(f"chapter {notebook.name} failed in cell {err.exec_count}: "
-                            f"{err.ename}: {err.evalue} (executed copy: {output})") from err
+    for attempt in (1, 2):
+        try:
+            _papermill(notebook, output, parameters, cwd, timeout)
+            break
+        except papermill.PapermillExecutionError as err:
+            raise ChapterFailed(f"chapter {notebook.name} failed in cell {err.exec_count}: "
+                                f"{err.ename}: {err.evalue} (executed copy: {output})") from err
+        except CellTimeoutError as err:
+            if attempt == 2:
+                raise ChapterFailed(f"chapter {notebook.name}: a cell ran past {timeout} s "
+                                    f"twice (ENHANCE_CELL_TIMEOUT sets the limit)") from err
+            print(f"chapter {notebook.name}: a cell ran past {timeout} s, taken for a hung "
+                  f"kernel client; executing the chapter again in a new kernel", flush=True)
     drop_widget_state(output)
     hide_injected_parameters(output)
     return time.perf_counter() - start
+
+
+def _papermill(notebook: Path, output: Path, parameters: dict, cwd: Path,
+               timeout: int | None) -> None:
+    with tempfile.TemporaryDirectory(prefix="enhance-kernel-") as sockets:
+        papermill.execute_notebook(str(notebook), str(output), parameters=parameters,
+                                   kernel_name=KERNEL, cwd=str(cwd), progress_bar=False,
+                                   execution_timeout=timeout, config=kernel_config(Path(sockets)))
 
 
 def drop_widget_state(notebook: Path) -> None:
