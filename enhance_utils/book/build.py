@@ -128,7 +128,7 @@ def kernel_config(sockets: Path):
 #: seconds one cell of a ``smoke`` chapter may take before its kernel is taken for hung (the
 #: slowest take about three minutes on two busy cores); other profiles train for hours in a
 #: cell and have no limit unless ``ENHANCE_CELL_TIMEOUT`` sets one
-SMOKE_CELL_TIMEOUT = 900
+SMOKE_CELL_TIMEOUT = 600
 
 
 def cell_timeout(parameters: dict, env=os.environ) -> int | None:
