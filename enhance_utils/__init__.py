@@ -90,3 +90,40 @@ def setup_chapter(chapter: str, profile: str, data_dir=None, **options):
     paths.use(workspace)
     chapter_data.ensure(chapter, profile, workspace=workspace, **options)
     return workspace
+
+
+#: the notes TensorFlow writes to the process's stderr while it starts, whatever
+#: ``TF_CPP_MIN_LOG_LEVEL`` says (it applies once absl's log is initialised; TensorFlow 2.19+,
+#: tensorflow/tensorflow#100442): absl's own warning, oneDNN being on, no CUDA driver
+TF_STARTUP_NOTES = ("All log messages before absl::InitializeLog() is called",
+                    "oneDNN custom operations are on", "Could not find cuda drivers",
+                    "failed call to cuInit")
+
+
+def start_tensorflow_quietly() -> None:
+    """Import TensorFlow and start its eager runtime with the process's stderr (file
+    descriptor 2) captured, then write back every line but :data:`TF_STARTUP_NOTES`; for the
+    command line's training, whose output should be its own. Does nothing when TensorFlow
+    is imported already."""
+    import os
+    import sys
+    import tempfile
+
+    if "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            import tensorflow as tf
+
+            tf.constant(0) + 0  # the eager runtime and its devices start here
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            lines = capture.read().decode(errors="replace").splitlines(keepends=True)
+            sys.stderr.write("".join(line for line in lines
+                                     if not any(note in line for note in TF_STARTUP_NOTES)))

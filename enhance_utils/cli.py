@@ -169,6 +169,9 @@ def _cmd_stats(args) -> int:
 
 
 def _cmd_train(args) -> int:
+    from . import start_tensorflow_quietly
+
+    start_tensorflow_quietly()  # its start-up notes are not this command's output
     from .learning import training as experiments, store  # TensorFlow is only imported here
 
     grid = dict(archs=args.arch, targets=args.targets, seeds=args.splits, kfold=args.kfold,

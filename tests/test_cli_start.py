@@ -211,3 +211,18 @@ def test_dev_py_test_runs_two_workers_unless_told(args, workers, options):
 
     env = {} if workers is None else {"ENHANCE_TEST_WORKERS": workers}
     assert dev.test_workers(args, env) == options
+
+
+def test_train_writes_none_of_tensorflows_start_up_notes(data_root):
+    """TensorFlow 2.21 writes absl's, oneDNN's and CUDA's notes to stderr whatever
+    ``TF_CPP_MIN_LOG_LEVEL`` says; ``enhance train`` filters them
+    (:func:`enhance_utils.start_tensorflow_quietly`): listing the committed lite grid's missing
+    runs writes nothing to stderr."""
+    env = {**os.environ, "ENHANCE_DATA_DIR": str(data_root), "PYTHONPATH": str(PROJECT)}
+    done = subprocess.run([sys.executable, "-m", "enhance_utils.cli", "train", "--profile",
+                           "lite", "--list-runs"], capture_output=True, text=True, timeout=300,
+                          cwd=PROJECT, env=env)
+    assert done.returncode == 0 and done.stderr == ""
+    unfiltered = subprocess.run([sys.executable, "-c", "import tensorflow as tf; tf.constant(0)"],
+                                capture_output=True, text=True, timeout=300, env=env)
+    assert any(note in unfiltered.stderr for note in enhance_utils.TF_STARTUP_NOTES)
