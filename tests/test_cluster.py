@@ -214,3 +214,21 @@ def test_cluster_options_of_the_local_executor_are_refused(capsys):
     assert "options of the ray executor" in capsys.readouterr().err
     with pytest.raises(ValueError, match="unknown executor 'spark'"):
         executors.get("spark")
+
+
+@pytest.mark.parametrize("address, message", [
+    ("127.0.0.1:{free}", "no Ray cluster answers at 127.0.0.1:"),
+    ("nowhere", "a Ray address is host:port"), ("10.0.0.1:abc", "a Ray address is host:port")])
+def test_an_address_where_no_cluster_answers_is_one_error_line(address, message, capsys):
+    """Ray retries an address where nothing listens for minutes; ``enhance train`` says so
+    in one line within seconds, before Ray is started."""
+    import socket
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        free = sock.getsockname()[1]
+    args = ["train", "--profile", "tiny", "--executor", "ray",
+            "--address", address.format(free=free)]
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {message}") and len(err.strip().splitlines()) == 1

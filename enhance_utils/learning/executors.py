@@ -154,6 +154,30 @@ def import_ray():
     return ray
 
 
+#: seconds to wait for a cluster's address to answer before saying that nothing does
+CONNECT_TIMEOUT = 10
+
+
+def check_address(address: str, timeout: float = CONNECT_TIMEOUT) -> None:
+    """A ConnectionError naming ``address`` (``host:port``) when nothing accepts a connection
+    there within ``timeout`` seconds: Ray itself retries for minutes. ``auto`` and ``ray://``
+    client addresses are left to Ray."""
+    import socket
+
+    if address == "auto" or "://" in address:
+        return
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"a Ray address is host:port (e.g. 10.0.0.1:6379) or auto, not "
+                         f"{address!r}")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as err:
+        raise ConnectionError(f"no Ray cluster answers at {address} ({err.strerror or err}); "
+                              f"start one there with `ray start --head --port {port}` or "
+                              f"give the address `ray start` printed") from None
+
+
 def connect(ray, address: str | None) -> bool:
     """Connect this process to the cluster at ``address``, or start a one-machine cluster
     (``address`` None); True when this call connected (the caller then disconnects)."""
@@ -170,7 +194,8 @@ def connect(ray, address: str | None) -> bool:
 
 def get(executor="local", address: str | None = None, cpus_per_run: float | None = None):
     """An executor by name (:data:`NAMES`), or ``executor`` itself when it is one already;
-    a ValueError for an unknown name or for cluster options given to ``local``."""
+    a ValueError for an unknown name or for cluster options given to ``local``, a
+    ConnectionError for a cluster address where nothing answers (:func:`check_address`)."""
     if not isinstance(executor, str):
         return executor
     if executor == "local":
@@ -180,5 +205,7 @@ def get(executor="local", address: str | None = None, cpus_per_run: float | None
     if executor == "ray":
         if cpus_per_run is not None and not cpus_per_run > 0:
             raise ValueError(f"cpus per run must be positive, got {cpus_per_run}")
+        if address:
+            check_address(address)  # before the grid reads its data
         return RayExecutor(address, 1 if cpus_per_run is None else cpus_per_run)
     raise ValueError(f"unknown executor {executor!r}; choose from {', '.join(NAMES)}")
