@@ -232,3 +232,29 @@ def test_an_address_where_no_cluster_answers_is_one_error_line(address, message,
     assert cli.main(args) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: {message}") and len(err.strip().splitlines()) == 1
+
+
+def test_losing_the_drivers_raylet_says_how_to_resume():
+    """When the raylet this driver is attached to dies, Ray raises LocalRayletDiedError from
+    ``ray.wait``; the grid ends in a ConnectionError naming what finished and how to resume
+    (``enhance train`` prints it as one ``error:`` line), and no cancel is attempted through
+    the dead node."""
+    import types
+
+    import ray.exceptions
+
+    calls = []
+
+    def wait(pending, num_returns):
+        if len(calls) == 1:
+            raise ray.exceptions.LocalRayletDiedError()
+        calls.append("wait")
+        return pending[:1], pending[1:]
+
+    fake = types.SimpleNamespace(wait=wait, get=lambda ref: f"run {ref}",
+                                 cancel=lambda ref: calls.append("cancel"),
+                                 exceptions=ray.exceptions)
+    with pytest.raises(ConnectionError, match=r"stopped \(LocalRayletDiedError\) after 1 of 3 "
+                                              r"runs; .* run the same command again"):
+        executors._gather(fake, {"a": 0, "b": 1, "c": 2}, progress=False)
+    assert "cancel" not in calls

@@ -113,7 +113,8 @@ def _train(job, spec) -> str:
 
 def _gather(ray, index: dict, progress: bool) -> list[str]:
     """Wait for every task of ``index`` (reference → position); cancel the rest when one
-    fails or the driver is interrupted."""
+    fails or the driver is interrupted. Losing the driver's own Ray node (its raylet) ends in
+    a ConnectionError that says how to resume (one ``error:`` line from ``enhance train``)."""
     outcomes = [None] * len(index)
     pending = list(index)
     with tqdm(total=len(index), desc="runs", disable=not progress) as bar:
@@ -123,6 +124,12 @@ def _gather(ray, index: dict, progress: bool) -> list[str]:
                 for ref in done:
                     outcomes[index[ref]] = ray.get(ref)
                     bar.update()
+        except ray.exceptions.LocalRayletDiedError as err:  # nothing left to cancel through
+            raise ConnectionError(
+                f"the Ray node this driver was attached to stopped ({err.__class__.__name__}) "
+                f"after {sum(o is not None for o in outcomes)} of {len(index)} runs; the "
+                f"finished runs are in the store: run "
+                f"the same command again to train the rest") from None
         except BaseException:
             cancel(ray, pending)
             raise
