@@ -633,3 +633,22 @@ def test_train_run_that_is_claimed_exits_nonzero_naming_the_holder(no_images, tm
         assert str(claim) in err
     else:  # a grid leaves a claimed run to its holder
         assert code == 0
+
+
+@pytest.mark.parametrize("failure", [RuntimeError("Can't write data (file write failed: "
+                                                  "errno = 28, No space left on device)"),
+                                     OSError(28, "No space left on device")])
+def test_a_full_disk_while_writing_a_run_is_named_and_leaves_nothing(tmp_path, failure):
+    """Saving the weights on a full disk (h5py's RuntimeError) or any file (OSError): a
+    StoreError naming the run and the file, which ``enhance train`` prints as one line; no
+    run folder and no temporary folder is left."""
+    final = tmp_path / "store" / "tiny" / "small" / "baseline" / "seed1970"
+
+    def full(path):
+        raise failure
+
+    with pytest.raises(store.StoreError, match=r"could not write model.weights.h5 of the run "
+                                               r".*seed1970 .*No space left on device"):
+        store.write_run(final, {"predictions.csv": lambda p: p.write_text("x\n"),
+                                "model.weights.h5": full}, {"target": "baseline"})
+    assert list(final.parent.iterdir()) == []

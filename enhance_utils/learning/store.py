@@ -401,7 +401,9 @@ def write_run(final, files: dict, record: dict) -> Path:
     private temporary folder renamed to ``final``. A record holding NaN or an infinity is a
     ValueError (JSON has no such numbers, and :func:`check` would refuse the run).
 
-    A previous folder at ``final`` (one that failed :func:`validate`) is replaced.
+    A previous folder at ``final`` (one that failed :func:`validate`) is replaced. A file that
+    cannot be written (a full disk: h5py raises RuntimeError, NumPy and pandas OSError) is a
+    :class:`StoreError` naming the run and the file; nothing of the run is left.
     """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
@@ -409,7 +411,7 @@ def write_run(final, files: dict, record: dict) -> Path:
     temp.mkdir()
     try:
         for name, write in files.items():
-            write(temp / name)
+            _write_one(write, temp / name, final)
         digests = {name: _sha256(temp / name) for name in DIGESTED if name in files}
         (temp / RECORD).write_text(json.dumps(dict(record, layout=LAYOUT, **{DIGESTS: digests}),
                                               indent=1, allow_nan=False))
@@ -420,6 +422,15 @@ def write_run(final, files: dict, record: dict) -> Path:
         shutil.rmtree(temp, ignore_errors=True)
         raise
     return final
+
+
+def _write_one(write, path: Path, final: Path) -> None:
+    try:
+        write(path)
+    except (OSError, RuntimeError) as err:
+        raise StoreError(f"could not write {path.name} of the run {final} ({err}); nothing of "
+                         f"the run was kept: free space or choose another --results, then "
+                         f"train again") from err
 
 
 def discard(folder) -> None:
