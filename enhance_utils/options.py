@@ -27,3 +27,8 @@ COMMITTED_STORE = "cpu"
 #: committed ``lite`` store with the committed heads of its explained runs (``results/heads``;
 #: :mod:`enhance_utils.learning.explanations`), so the build trains nothing for it
 EXPLAINED_STORE = "lite"
+#: seconds one cell of a ``smoke`` chapter may run before its kernel is taken for hung (the
+#: slowest take about three minutes on two busy cores; nbclient can wait forever for the reply
+#: of a cell that drives widgets, jupyter/nbclient#312): the book build
+#: (:func:`enhance_utils.book.build.cell_timeout`) and ``tools/colab_check.py``
+SMOKE_CELL_TIMEOUT = 600

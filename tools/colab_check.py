@@ -42,6 +42,7 @@ WHEELS = Path(os.environ.get("ENHANCE_COLAB_WHEELS",
                              Path.home() / ".cache" / "enhance-colab-check" / "wheels"))
 sys.path.insert(0, str(ROOT))
 from enhance_utils.book.colab import CHECKOUT, normalize  # noqa: E402  (stdlib only)
+from enhance_utils.options import SMOKE_CELL_TIMEOUT  # noqa: E402  (a cell past it fails)
 
 
 class CheckFailed(RuntimeError):
@@ -156,7 +157,8 @@ def execute(python: Path, chapters: list[str], workdir: Path) -> None:
     for chapter in chapters:
         start = time.perf_counter()
         run([sys.executable, "-m", "papermill", "-k", KERNEL_NAME, "-p", "profile", "smoke",
-             "--cwd", str(ROOT / "chapters"), str(ROOT / "chapters" / f"{chapter}.ipynb"),
+             "--execution-timeout", str(SMOKE_CELL_TIMEOUT), "--cwd", str(ROOT / "chapters"),
+             str(ROOT / "chapters" / f"{chapter}.ipynb"),
              str(workdir / f"{chapter}.ipynb")], f"executing {chapter}", env=env)
         print(f"{chapter}: executed in {time.perf_counter() - start:.0f} s", flush=True)
 

@@ -29,7 +29,7 @@ import papermill
 import yaml
 
 from ..data import paths as config, registry
-from ..options import COMMITTED_STORE, EXPLAINED_STORE
+from ..options import COMMITTED_STORE, EXPLAINED_STORE, SMOKE_CELL_TIMEOUT
 from . import manifest, student, teaching
 from ..profiles import get_profile
 
@@ -125,15 +125,10 @@ def kernel_config(sockets: Path):
     return Config({"KernelManager": {"transport": "ipc", "ip": str(sockets / "kernel")}})
 
 
-#: seconds one cell of a ``smoke`` chapter may take before its kernel is taken for hung (the
-#: slowest take about three minutes on two busy cores); other profiles train for hours in a
-#: cell and have no limit unless ``ENHANCE_CELL_TIMEOUT`` sets one
-SMOKE_CELL_TIMEOUT = 600
-
-
 def cell_timeout(parameters: dict, env=os.environ) -> int | None:
     """The seconds a cell of a chapter run with ``parameters`` may take: ``ENHANCE_CELL_TIMEOUT``
-    (0: no limit), else :data:`SMOKE_CELL_TIMEOUT` for the ``smoke`` profile, else None."""
+    (0: no limit), else :data:`~enhance_utils.options.SMOKE_CELL_TIMEOUT` for the ``smoke``
+    profile, else None (the other profiles train for hours in a cell)."""
     if env.get("ENHANCE_CELL_TIMEOUT"):
         if not env["ENHANCE_CELL_TIMEOUT"].isdigit():
             raise ValueError(f"ENHANCE_CELL_TIMEOUT must be whole seconds (0: no limit), not "
