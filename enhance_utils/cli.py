@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import os
 import signal
 import sys
 import threading
@@ -527,6 +528,35 @@ def refuse_outputs_in_data(args) -> None:
             paths.refuse_inside_data(Path(value), what)
 
 
+#: the commands that read the published tables, which are checked against the registry first
+READS_PUBLISHED = ("annotations", "stats", "abc", "train", "report", "scorecard")
+
+
+def verify_published(args, env=os.environ) -> None:
+    """A ValueError naming every published table under the data folder whose sha256 differs
+    from the registry's (a file cut at a line boundary reads as a shorter, valid file), for a
+    command of :data:`READS_PUBLISHED`; absent tables are left to the command, which names
+    them. The tables are small (53 files, 0.7 MB: milliseconds). ``ENHANCE_VERIFY_DATA=0``
+    skips the check, for a data tree of one's own in the official layout (the tests' small
+    trees)."""
+    if getattr(args, "command", None) not in READS_PUBLISHED or env.get(
+            "ENHANCE_VERIFY_DATA") == "0":
+        return
+    from .book.chapter_data import PH2_TABLES, table_files
+
+    try:
+        root = paths.data_dir()
+    except FileNotFoundError:
+        return  # no data folder: the command says so if it needs one
+    report = registry.verify(root, paths=[*table_files(), *PH2_TABLES])
+    bad = [row["path"] for row in report if row["status"] == "mismatch"]
+    if bad:
+        raise ValueError(f"{len(bad)} published file(s) in ENHANCE_DATA_DIR differ from the "
+                         f"registry's sha256 (cut, damaged or edited): {', '.join(bad[:5])}; "
+                         f"replace them with the official files (`enhance fetch --verify` "
+                         f"lists every file; ENHANCE_VERIFY_DATA=0 reads a tree of your own)")
+
+
 def set_environment(args) -> None:
     """The command line's own environment, the one place it is written: TensorFlow's errors
     only (:func:`enhance_utils.quiet_tensorflow`) and, for ``--executor ray``, Ray's driver
@@ -552,6 +582,7 @@ def main(argv: list[str] | None = None) -> int:
     set_environment(args)
     try:
         refuse_outputs_in_data(args)
+        verify_published(args)
         with terminate_as_interrupt():
             return args.func(args)
     except input_errors() as err:

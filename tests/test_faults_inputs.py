@@ -28,6 +28,11 @@ def ellipse_mask(shape=(181, 221), axes=(30, 80)) -> np.ndarray:
     return g
 
 
+#: the environment of a command run on a small tree of the tests' own, whose tables are not
+#: the published ones (``enhance_utils.cli.verify_published`` would refuse them)
+OWN_TREE = {"ENHANCE_VERIFY_DATA": "0"}
+
+
 def isic_tree(root, masks: dict, images: dict | None = None):
     """An ISIC tree with a ground truth of ``masks``' ids, their masks and optional images."""
     gt = root / datasets.ISIC_GROUND_TRUTH
@@ -547,7 +552,8 @@ def test_annotations_command_names_a_missing_tree(tmp_path):
 def test_abc_command_fails_on_error_rows_unless_allowed(tmp_path):
     root = isic_tree(tmp_path / "data", {ISIC_IDS[0]: ellipse_mask(), ISIC_IDS[1]: ellipse_mask()})
     datasets.isic_mask_path(ISIC_IDS[1], root).write_bytes(b"\x89PNG cut")
-    env = {"ENHANCE_DATA_DIR": str(root), "ENHANCE_CACHE_DIR": str(tmp_path / "cache")}
+    env = {"ENHANCE_DATA_DIR": str(root), "ENHANCE_CACHE_DIR": str(tmp_path / "cache"),
+           **OWN_TREE}
     args = ["abc", "--dataset", "isic2017", "--feature", "A", "--workers", "1",
             "--out", tmp_path / "A.csv"]
     code, _, err = enhance(*args, env=env, cwd=tmp_path)
@@ -576,7 +582,8 @@ def small_data(tmp_path):
     (root / PUBLISHED).parent.mkdir(parents=True)
     (root / PUBLISHED).write_text("published\n")
     (tmp_path / "link").symlink_to(root / "enhance")
-    env = {"ENHANCE_DATA_DIR": str(root), "ENHANCE_CACHE_DIR": str(tmp_path / "cache")}
+    env = {"ENHANCE_DATA_DIR": str(root), "ENHANCE_CACHE_DIR": str(tmp_path / "cache"),
+           **OWN_TREE}
     return root, env
 
 
@@ -655,7 +662,8 @@ def test_fifo_input_is_an_error_row_not_a_hang(tmp_path, which):
     fifo = getattr(datasets, f"isic_{which}_path")(ISIC_IDS[1], root)
     fifo.unlink()
     os.mkfifo(fifo)
-    env = {"ENHANCE_DATA_DIR": str(root), "ENHANCE_CACHE_DIR": str(tmp_path / "cache")}
+    env = {"ENHANCE_DATA_DIR": str(root), "ENHANCE_CACHE_DIR": str(tmp_path / "cache"),
+           **OWN_TREE}
     code, _, err = enhance("abc", "--dataset", "isic2017", "--feature", "AB", "--workers", "1",
                            "--out", tmp_path / "AB.csv", env=env, cwd=tmp_path, timeout=60)
     assert code == 1 and "Traceback" not in err and f"{ISIC_IDS[1]}: " in err
@@ -820,3 +828,38 @@ def test_downloaded_files_get_the_users_umask(server, download_env, use_registry
     finally:
         os.umask(previous)
     assert stat.S_IMODE((download_env / rel).stat().st_mode) == 0o640
+
+
+@pytest.mark.parametrize("rel", [datasets.ISIC_GROUND_TRUTH, CROWD_C])
+def test_a_table_cut_at_a_line_boundary_is_refused_by_every_command(data_root, tmp_path,
+                                                                    monkeypatch, rel):
+    """A published table cut after a whole line reads as a shorter, valid table (half the
+    lesions, half the crowd's colour scores); every command that reads the tables
+    checks them against the registry first and names the file. A tree of one's own skips the
+    check with ``ENHANCE_VERIFY_DATA=0``; an intact copy passes it."""
+    import argparse
+    import shutil
+
+    from enhance_utils import cli
+    from enhance_utils.book import chapter_data
+
+    root = tmp_path / "data"
+    for name in [*chapter_data.table_files(), *chapter_data.PH2_TABLES]:
+        if (data_root / name).is_file():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(data_root / name, root / name)
+    monkeypatch.setenv("ENHANCE_DATA_DIR", str(root))
+    for command in cli.READS_PUBLISHED:
+        cli.verify_published(argparse.Namespace(command=command))  # intact: nothing to say
+    lines = (root / rel).read_bytes().splitlines(keepends=True)
+    (root / rel).write_bytes(b"".join(lines[:len(lines) // 2]))
+    for command in cli.READS_PUBLISHED:
+        with pytest.raises(ValueError, match=f"differ from the registry's sha256 .*: {rel}"):
+            cli.verify_published(argparse.Namespace(command=command))
+    cli.verify_published(argparse.Namespace(command="stats"), env=OWN_TREE)
+    cli.verify_published(argparse.Namespace(command="fetch"))  # fetch --verify says it itself
+    code, _, err = enhance("annotations", "--out", tmp_path / "out",
+                           env={"ENHANCE_DATA_DIR": str(root),
+                                "ENHANCE_CACHE_DIR": str(tmp_path / "cache")}, cwd=tmp_path)
+    assert_refused(code, err, "1 published file(s) in ENHANCE_DATA_DIR differ", rel)
+    assert not (tmp_path / "out").exists()
