@@ -502,6 +502,14 @@ def cli_env(tmp_path, data_root):
     return {"ENHANCE_DATA_DIR": str(data_root), "ENHANCE_CACHE_DIR": str(tmp_path / "cache")}
 
 
+def test_abc_command_refuses_a_binary_ids_file(cli_env, tmp_path):
+    ids_file = tmp_path / "ids.txt"
+    ids_file.write_bytes(bytes(range(128, 256)))
+    code, _, err = enhance("abc", "--dataset", "isic2017", "--feature", "A", "--ids", ids_file,
+                           "--out", tmp_path / "A.csv", env=cli_env, cwd=tmp_path)
+    assert_refused(code, err, f"{ids_file} is not a text file of lesion ids", "not UTF-8")
+
+
 @pytest.mark.parametrize("ids, fragments", [
     (["../../outside/evil"], ["'../../outside/evil' is not a isic2017 lesion id"]),
     (["/etc/passwd"], ["'/etc/passwd' is not a isic2017 lesion id"]),

@@ -304,9 +304,15 @@ def to_csv(frame: pd.DataFrame, path) -> Path:
 
 
 def read_ids(path) -> list[str]:
-    """Lesion ids from a text or CSV file (first column; header ``lesion_id``/``ID`` skipped)."""
+    """Lesion ids from a text or CSV file (first column; header ``lesion_id``/``ID`` skipped);
+    a file that is not UTF-8 text is a ValueError naming it."""
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path} is not a text file of lesion ids (byte {err.start} is not "
+                         f"UTF-8: {err.reason})") from None
     ids = []
-    for line in Path(path).read_text(encoding="utf-8-sig").splitlines():
+    for line in text.splitlines():
         cell = line.split(",")[0].strip()
         if cell and cell.lower() not in ("lesion_id", "id", "image_id"):
             ids.append(annotations.strip_suffix(cell))
