@@ -871,3 +871,15 @@ def test_a_table_cut_at_a_line_boundary_is_refused_by_every_command(data_root, t
                                 "ENHANCE_CACHE_DIR": str(tmp_path / "cache")}, cwd=tmp_path)
     assert_refused(code, err, "1 published file(s) in ENHANCE_DATA_DIR differ", rel)
     assert not (tmp_path / "out").exists()
+
+
+def test_an_empty_ph2_folder_is_named(data_root, tmp_path):
+    """A data tree whose PH2 folder is empty (an unpacking that failed): the command names
+    the PH2 files it looked for and how to get them, exit 2."""
+    root = tmp_path / "data"
+    (root / "ph2").mkdir(parents=True)
+    for part in ("enhance", "isic2017"):
+        (root / part).symlink_to(data_root / part)
+    env = {"ENHANCE_DATA_DIR": str(root), "ENHANCE_CACHE_DIR": str(tmp_path / "cache")}
+    code, _, err = enhance("annotations", "--out", tmp_path / "out", env=env, cwd=tmp_path)
+    assert_refused(code, err, "PH2_dataset.txt", "PH2_dataset.xlsx", "enhance fetch")
