@@ -533,28 +533,24 @@ READS_PUBLISHED = ("annotations", "stats", "abc", "train", "report", "scorecard"
 
 
 def verify_published(args, env=os.environ) -> None:
-    """A ValueError naming every published table under the data folder whose sha256 differs
-    from the registry's (a file cut at a line boundary reads as a shorter, valid file), for a
-    command of :data:`READS_PUBLISHED`; absent tables are left to the command, which names
-    them. The tables are small (53 files, 0.7 MB: milliseconds). ``ENHANCE_VERIFY_DATA=0``
-    skips the check, for a data tree of one's own in the official layout (the tests' small
+    """A ValueError (:func:`enhance_utils.book.chapter_data.verify_files`) naming every
+    published table under the data folder whose sha256 differs from the registry's (a file
+    cut at a line boundary reads as a shorter, valid file), for a command of
+    :data:`READS_PUBLISHED`; absent tables are left to the command, which names them. The
+    tables are small (53 files, 0.7 MB: milliseconds). ``ENHANCE_VERIFY_DATA=0`` skips the
+    check, for a data tree of one's own in the official layout (the tests' small
     trees)."""
     if getattr(args, "command", None) not in READS_PUBLISHED or env.get(
             "ENHANCE_VERIFY_DATA") == "0":
         return
-    from .book.chapter_data import PH2_TABLES, table_files
+    from .book.chapter_data import PH2_TABLES, table_files, verify_files
 
     try:
         root = paths.data_dir()
     except FileNotFoundError:
         return  # no data folder: the command says so if it needs one
-    report = registry.verify(root, paths=[*table_files(), *PH2_TABLES])
-    bad = [row["path"] for row in report if row["status"] == "mismatch"]
-    if bad:
-        raise ValueError(f"{len(bad)} published file(s) in ENHANCE_DATA_DIR differ from the "
-                         f"registry's sha256 (cut, damaged or edited): {', '.join(bad[:5])}; "
-                         f"replace them with the official files (`enhance fetch --verify` "
-                         f"lists every file; ENHANCE_VERIFY_DATA=0 reads a tree of your own)")
+    verify_files([*table_files(), *PH2_TABLES], root,
+                 hint="; ENHANCE_VERIFY_DATA=0 reads a tree of your own")
 
 
 def set_environment(args) -> None:

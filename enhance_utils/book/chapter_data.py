@@ -185,18 +185,25 @@ class ChecksumMismatch(ValueError):
 
 
 def verify(data_needs: DataNeeds, root) -> None:
-    """Check the sha256 of every file of ``data_needs`` the registry has one for.
+    """Check the sha256 of every file of ``data_needs`` the registry has one for
+    (:func:`verify_files`).
 
     That is every table a chapter reads (annotations, ISIC ground truth and metadata, the
     PH2 table), not the images. Checksums are remembered by size and modification time in
     the cache folder (:func:`enhance_utils.data.registry.cached_sha256`), so a rebuild reads no file
-    again. Raises :class:`ChecksumMismatch` naming every file that differs.
+    again.
     """
-    paths = [*data_needs.files, *data_needs.members, *PH2_TABLES]
-    report = registry.verify(root, paths=paths, cached=True)
-    bad = [row["path"] for row in report if row["status"] == "mismatch"]  # absent: see missing()
+    verify_files([*data_needs.files, *data_needs.members, *PH2_TABLES], root, cached=True)
+
+
+def verify_files(paths, root, cached: bool = False, hint: str = "") -> None:
+    """Raise :class:`ChecksumMismatch` naming every file of ``paths`` (registry paths) under
+    ``root`` whose sha256 differs from the registry's, with ``hint`` added to the message;
+    absent files are left to the reader, which names them (:func:`missing`)."""
+    report = registry.verify(root, paths=paths, cached=cached)
+    bad = [row["path"] for row in report if row["status"] == "mismatch"]
     if bad:
         raise ChecksumMismatch(
-            f"{len(bad)} file(s) under {root} differ from the registry's sha256 (damaged or "
-            f"edited): {', '.join(bad[:5])}; replace them with the official files "
-            "(`enhance fetch --verify` lists them all)")
+            f"{len(bad)} file(s) under {root} differ from the registry's sha256 (cut, damaged "
+            f"or edited): {', '.join(bad[:5])}; replace them with the official files "
+            f"(`enhance fetch --verify` lists them all){hint}")
