@@ -102,12 +102,13 @@ class _RangeHandler(http.server.SimpleHTTPRequestHandler):
         with open(path, "rb") as handle:
             handle.seek(start)
             body = handle.read(end - start + 1)
+        # logged before the answer: a client that has its bytes finds the request in the log
+        self.log.append((self.path, ranged, len(body)))
         self.send_response(206)
         self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
-        self.log.append((self.path, ranged, len(body)))
 
 
 @pytest.fixture
