@@ -2,7 +2,7 @@
 
 Usage: ``ENHANCE_DATA_DIR=../shared/data python benchmarks/bench_lite.py [--profile lite]
 [--phases features,runs,grid,retrain] [--targets baseline,crowd:A,crowd:ABC] [--cache DIR]
-[--executor local|ray] [--cpus-per-run N]``
+[--executor local|ray] [--jobs N] [--cpus-per-run N] [--into DIR]``
 
 ``features``
     the frozen EfficientNet-Lite0's features of all the profile's lesions, view by view
@@ -18,11 +18,11 @@ Usage: ``ENHANCE_DATA_DIR=../shared/data python benchmarks/bench_lite.py [--prof
     the grid as the profile's store (``results/<profile>``) holds it: runs, the sum of their
     ``train_seconds``, and the wall time from the first to the last finished run.
 ``retrain``
-    the whole grid trained again into a temporary store, as ``enhance train --profile lite
-    [--executor ray --cpus-per-run 1]`` trains it (``--executor``, ``--cpus-per-run``; the
-    feature cache warm): the wall time of the grid, of the runs after the first finished one,
-    per run, and how many runs' ``predictions.csv`` and ``history.csv`` equal the committed
-    store's byte for byte.
+    the whole grid trained again into a temporary store (or the store ``--into``, kept), as
+    ``enhance train --profile lite [--jobs N | --executor ray --cpus-per-run 1]`` trains it
+    (the feature cache warm): the wall time of the grid, of the runs after the first
+    finished one, per run, and how many runs' ``predictions.csv`` and ``history.csv`` equal
+    the committed store's byte for byte.
 
 Prints a Markdown table per phase. Speed measurements, not tests: on two cores shared with
 other work the numbers move with the load (the load average is printed).
@@ -98,16 +98,18 @@ def bench_grid(profile) -> list[dict]:
                                           / max(len(runs) - 1, 1), 1)}]
 
 
-def bench_retrain(profile, executor: str, cpus_per_run: float | None) -> list[dict]:
-    from enhance_utils.learning import store, training
+def bench_retrain(profile, executor: str, cpus_per_run: float | None, jobs: int | None,
+                  into: str | None) -> list[dict]:
+    from enhance_utils.learning import executors, store, training
 
     committed = store.store_root()
-    with tempfile.TemporaryDirectory() as results:
+    with tempfile.TemporaryDirectory() as temporary:
+        results = Path(into or temporary)
         start = time.perf_counter()
         training.run_grid(profile, results=results, executor=executor,
-                          cpus_per_run=cpus_per_run, progress=False)
+                          cpus_per_run=cpus_per_run, jobs=jobs, progress=False)
         wall = time.perf_counter() - start
-        runs = store.finished_runs(Path(results), profile.name)
+        runs = store.finished_runs(results, profile.name)
         same = 0
         for folder, _ in runs:
             twin = committed / folder.relative_to(results)
@@ -116,9 +118,12 @@ def bench_retrain(profile, executor: str, cpus_per_run: float | None) -> list[di
                         if (twin / name).is_file())
     finished = sorted(datetime.fromisoformat(r["finished"]) for _, r in runs)
     after_first = (finished[-1] - finished[0]).total_seconds() if finished else 0
-    return [{"executor": executor if executor == "local" else
-             f"{executor} ({cpus_per_run or 1} CPU per run)", "runs": len(runs),
-             "grid_wall_s": round(wall), "grid_wall_min": round(wall / 60, 1),
+    if executor == "local":
+        where = f"local, {jobs or executors.default_jobs(profile.training.threads)} job(s)"
+    else:
+        where = f"{executor} ({cpus_per_run or 1} CPU per run)"
+    return [{"executor": where, "threads_per_run": profile.training.threads,
+             "runs": len(runs), "grid_wall_s": round(wall), "grid_wall_min": round(wall / 60, 1),
              "after_first_run_s": round(after_first),
              "wall_per_run_s": round(wall / max(len(runs), 1), 1),
              "identical_to_committed": f"{same} of {len(runs)}", "load": _load()}]
@@ -144,6 +149,10 @@ def main() -> None:
                         help="retrain: where the runs train")
     parser.add_argument("--cpus-per-run", type=float, default=None,
                         help="retrain with ray: CPUs a run asks for (default 1)")
+    parser.add_argument("--jobs", type=int, default=None,
+                        help="retrain with local: runs side by side (default: as the CPUs hold)")
+    parser.add_argument("--into", default=None,
+                        help="retrain into this store and keep it (default: a temporary one)")
     args = parser.parse_args()
     import enhance_utils
     from enhance_utils.profiles import get_profile
@@ -162,7 +171,8 @@ def main() -> None:
         print("\n## the grid\n\n" + table(bench_grid(profile)), flush=True)
     if "retrain" in phases:
         print("\n## the grid trained again\n\n"
-              + table(bench_retrain(profile, args.executor, args.cpus_per_run)), flush=True)
+              + table(bench_retrain(profile, args.executor, args.cpus_per_run, args.jobs,
+                                     args.into)), flush=True)
     print(json.dumps({"finished": time.strftime("%Y-%m-%dT%H:%M:%S")}))
 
 

@@ -13,6 +13,7 @@ The package mirrors the paper's parts; every subpackage imports nothing on its o
 * :mod:`enhance_utils.book`: the chapter manifest, the build, glued prose, the scorecard,
   teaching, Colab and the chapters' figures and explorers.
 
+:mod:`enhance_utils.tfstart` (how an entry point starts TensorFlow),
 :mod:`enhance_utils.profiles` (how much work a chapter does), :mod:`enhance_utils.options` (the
 command line's choices) and :mod:`enhance_utils.cli` (``enhance``) sit at the top.
 
@@ -20,6 +21,8 @@ The chapters import modules by short names (``from enhance_utils import correlat
 :data:`CHAPTER_MODULES` maps each to its home, imported on first use.
 """
 from .version import __version__ as __version__
+from .tfstart import (TF_LOG_LEVEL, TF_STARTUP_NOTES, quiet_tensorflow,  # noqa: F401
+                      start_tensorflow_quietly)
 
 #: the short names the chapters import, and the module each one stands for
 CHAPTER_MODULES = {
@@ -44,20 +47,6 @@ def __getattr__(name: str):
 
         return importlib.import_module(f"{__name__}.{CHAPTER_MODULES[name]}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-#: TensorFlow's C++ log level in the entry points (chapters, ``enhance``): errors only, so that
-#: its start-up messages do not fill the chapters' outputs (stderr). Read when TensorFlow is
-#: imported, so an entry point sets it first (:func:`quiet_tensorflow`).
-TF_LOG_LEVEL = "2"
-
-
-def quiet_tensorflow() -> None:
-    """Set ``TF_CPP_MIN_LOG_LEVEL`` to :data:`TF_LOG_LEVEL` unless it is set; for entry points
-    only (a chapter's setup, the command line), before TensorFlow is imported."""
-    import os
-
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", TF_LOG_LEVEL)
 
 
 def setup_chapter(chapter: str, profile: str, data_dir=None, **options):
@@ -90,40 +79,3 @@ def setup_chapter(chapter: str, profile: str, data_dir=None, **options):
     paths.use(workspace)
     chapter_data.ensure(chapter, profile, workspace=workspace, **options)
     return workspace
-
-
-#: the notes TensorFlow writes to the process's stderr while it starts, whatever
-#: ``TF_CPP_MIN_LOG_LEVEL`` says (it applies once absl's log is initialised; TensorFlow 2.19+,
-#: tensorflow/tensorflow#100442): absl's own warning, oneDNN being on, no CUDA driver
-TF_STARTUP_NOTES = ("All log messages before absl::InitializeLog() is called",
-                    "oneDNN custom operations are on", "Could not find cuda drivers",
-                    "failed call to cuInit")
-
-
-def start_tensorflow_quietly() -> None:
-    """Import TensorFlow and start its eager runtime with the process's stderr (file
-    descriptor 2) captured, then write back every line but :data:`TF_STARTUP_NOTES`; for the
-    command line's training, whose output should be its own. Does nothing when TensorFlow
-    is imported already."""
-    import os
-    import sys
-    import tempfile
-
-    if "tensorflow" in sys.modules:
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as capture:
-        os.dup2(capture.fileno(), 2)
-        try:
-            import tensorflow as tf
-
-            tf.constant(0) + 0  # the eager runtime and its devices start here
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-            capture.seek(0)
-            lines = capture.read().decode(errors="replace").splitlines(keepends=True)
-            sys.stderr.write("".join(line for line in lines
-                                     if not any(note in line for note in TF_STARTUP_NOTES)))

@@ -13,7 +13,8 @@ Each subcommand is a thin wrapper over a function of the package:
     correlation with the label (Table 3), agreement between sources (Fig. 5) and
     within-source reliability as CSV;
 ``enhance train --profile smoke|cpu|paper|lite|lite-cv [--arch ...] [--targets ...] [--splits ...]``
-    train the grid of baseline and multi-task models; finished runs are skipped;
+    train the grid of baseline and multi-task models; finished runs are skipped; ``--jobs N``
+    runs side by side on this machine (default: as many as its CPUs hold),
     ``--executor ray [--address ADDR]`` trains on a Ray cluster, ``--list-runs`` and
     ``--run KEY`` split the grid over a batch system's jobs (``--run`` exits with
     :data:`EXIT_CLAIMED` when another trainer holds that run, naming it);
@@ -171,8 +172,10 @@ def _cmd_stats(args) -> int:
 
 def _cmd_train(args) -> int:
     from . import start_tensorflow_quietly
+    from .profiles import get_profile
 
-    start_tensorflow_quietly()  # its start-up notes are not this command's output
+    # its start-up notes are not this command's output; its pools are the runs' (here)
+    start_tensorflow_quietly(get_profile(args.profile).training.threads)
     from .learning import training as experiments, store  # TensorFlow is only imported here
 
     grid = dict(archs=args.arch, targets=args.targets, seeds=args.splits, kfold=args.kfold,
@@ -183,7 +186,7 @@ def _cmd_train(args) -> int:
                 print(spec.run_id)
             return 0
         runs = experiments.run_grid(args.profile, executor=args.executor, address=args.address,
-                                    cpus_per_run=args.cpus_per_run,
+                                    cpus_per_run=args.cpus_per_run, jobs=args.jobs,
                                     runs=[args.run] if args.run else None, **grid)
     except (ValueError, FileNotFoundError, ImportError, store.StoreError) as err:
         print(f"error: {err}", file=sys.stderr)
@@ -237,7 +240,8 @@ def _targets(text: str) -> list[str]:
 
 
 def _positive(text: str) -> int:
-    """A whole number of at least 1 (``--workers``, ``--limit``); argparse refuses others."""
+    """A whole number of at least 1 (``--workers``, ``--limit``, ``--jobs``); argparse refuses
+    others."""
     try:
         number = int(text)
     except ValueError:
@@ -447,8 +451,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "lite-cv has repeated k-fold as its design)")
     p.add_argument("--results", default=None, help="experiment store (default: results/)")
     p.add_argument("--executor", default="local", choices=("local", "ray"),
-                   help="local: one run after the other here (default); ray: one Ray task per "
-                        "run, one GPU each where the cluster has GPUs")
+                   help="local: on this machine (default); ray: one Ray task per run, one GPU "
+                        "each where the cluster has GPUs")
+    p.add_argument("--jobs", type=_positive, default=None,
+                   help="local: runs side by side, each in a process of its own (default: as "
+                        "many as the CPUs hold at the profile's threads per run: two lite runs "
+                        "on two CPUs, one small-CNN run)")
     p.add_argument("--address", default=None,
                    help="ray: the cluster to join (e.g. 10.0.0.1:6379 or auto); default: "
                         "start one on this machine")

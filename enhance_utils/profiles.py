@@ -39,6 +39,9 @@ SMOKE_GRID = ALL_TARGETS + ("baseline:init1", "baseline:init2") + tuple(
 PAPER_SEEDS = (1970, 1972, 2008, 2019, 2020)
 #: how a profile splits its lesions (:attr:`Training.design`)
 DESIGNS = ("paper", "kfold")
+#: TensorFlow's intra- and inter-op thread pools in a training run unless a profile says
+#: otherwise (:attr:`Training.threads`, :func:`enhance_utils.learning.run.pin_threads`)
+TRAINING_THREADS = 2
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,12 +78,20 @@ class Training:
     design: str = "paper"
     #: folds of one repetition of the "kfold" design
     folds: int = 5
+    #: TensorFlow's thread pools in each run (:func:`enhance_utils.learning.run.pin_threads`):
+    #: part of what a run's floating-point results depend on, so fixed per profile; a machine
+    #: with more CPUs trains that many runs side by side
+    #: (:class:`enhance_utils.learning.executors.LocalExecutor`)
+    threads: int = TRAINING_THREADS
 
     def __post_init__(self):
         if self.design not in DESIGNS:
             raise ValueError(f"unknown split design {self.design!r}; choose from {DESIGNS}")
         if self.views and not self.frozen:
             raise ValueError("augmentation views are cached for a frozen backbone only")
+        if not (isinstance(self.threads, int) and self.threads > 0):
+            raise ValueError(f"a run needs a positive whole number of threads, not "
+                             f"{self.threads!r}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -101,11 +112,16 @@ class Profile:
 #: globally average-pooled features of EfficientNet-Lite0 with its ImageNet weights, frozen,
 #: at 224 px; the features of every image and of ``views`` augmented views of it are cached
 #: (:mod:`enhance_utils.learning.features`) and each run fits the head in seconds
-#: (:func:`enhance_utils.learning.models.build_head` says why pooling, not Flatten)
+#: (:func:`enhance_utils.learning.models.build_head` says why pooling, not Flatten). A run
+#: uses one thread: the head's results are the same with one thread as with two (its dense
+#: layers split no sum among threads; every run of the committed store, trained with two,
+#: is retrained byte for byte with one: ``benchmarks/bench_lite.py --phases retrain``), and
+#: a one-thread run is faster (Keras' small steps gain nothing from a second thread), while
+#: the other CPUs train other runs beside it
 LITE = Training(archs=("efficientnet_lite0",), targets=FULL_GRID, split_seeds=PAPER_SEEDS,
                 image_size=224, n_lesions=None, epochs=20, batch_size=20, learning_rate=1e-4,
                 weights="imagenet", frozen=True, views=4, variant="described",
-                selection="best")
+                selection="best", threads=1)
 #: the seeds of the ``lite-cv`` design's repetitions (one stratified 5-fold each)
 CV_SEEDS = (1970, 1971, 1972)
 #: what the paper's claims need: the baseline and two replicates (the baseline ensemble, the

@@ -77,6 +77,17 @@ def _cache_in_tmp(tmp_path, monkeypatch):
     monkeypatch.setenv("ENHANCE_CACHE_DIR", str(tmp_path / "cache"))
 
 
+@pytest.fixture(autouse=True)
+def _two_cpus(monkeypatch):
+    """Every test sees the two CPUs of the CI machine: a grid's default number of jobs
+    (:func:`enhance_utils.learning.executors.default_jobs`) is then the same on any machine,
+    and a test that patches a run in its own process trains that run there (a test that
+    wants worker processes asks for them: ``jobs=2``)."""
+    from enhance_utils.learning import executors
+
+    monkeypatch.setattr(executors, "usable_cpus", lambda: 2)
+
+
 class _RangeHandler(http.server.SimpleHTTPRequestHandler):
     """A static file server that also answers ``Range: bytes=a-b`` (and ``-n``, ``a-``) with 206,
     as the ISIC archive does; every request is logged in ``log`` (path, range, bytes sent)."""

@@ -15,9 +15,10 @@ def probability(scores) -> np.ndarray:
 
 
 def write_run(root, target, split, ids, labels, scores, arch="small", profile="smoke",
-              order=None, n_train=56, selection="best", validation=((), ())):
+              order=None, n_train=56, selection="best", validation=((), ()), **record_fields):
     """One finished run whose test scores are ``probability(scores)`` (best and last epoch
-    alike), and validation rows of ``validation`` (ids, labels; scores 0.5) when given."""
+    alike), and validation rows of ``validation`` (ids, labels; scores 0.5) when given;
+    ``record_fields`` are added to (or replace) those of its ``run.json``."""
     order = np.arange(len(ids)) if order is None else order
     scores = probability(scores)
     test = pd.DataFrame({"part": "test", "lesion_id": ids, "label": labels,
@@ -33,7 +34,7 @@ def write_run(root, target, split, ids, labels, scores, arch="small", profile="s
               "seed": int(split.removeprefix("seed")), "auc": auc, "auc_last": auc,
               "auc_best": auc, "best_epoch": 0, "selection": selection, "n_train": n_train,
               "n_test": len(ids), "n_validation": len(validation[0]), "weights_init": "random",
-              "train_seconds": 1.0}
+              "train_seconds": 1.0, **record_fields}
     folder = store.run_dir(root, profile, arch, target, split)
     return store.write_run(folder, {
         store.PREDICTIONS: lambda p: rows.to_csv(p, index=False),

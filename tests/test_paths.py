@@ -13,7 +13,7 @@ from enhance_utils.data import paths
 
 PACKAGE = Path(paths.__file__).resolve().parents[1]
 #: the only functions of the package that write the environment: entry points
-ENTRY_POINTS = {("__init__.py", "quiet_tensorflow"), ("cli.py", "set_environment")}
+ENTRY_POINTS = {("tfstart.py", "quiet_tensorflow"), ("cli.py", "set_environment")}
 
 
 @pytest.fixture

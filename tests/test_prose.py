@@ -97,6 +97,40 @@ def test_training_time_is_the_sum_of_the_runs_seconds():
                      "smoke_minutes_per_run": 0.0}
 
 
+def _timed_run(results, feature, finished, seconds, pid, **fields):
+    from fakestore import write_run
+
+    return write_run(results, f"crowd:{feature}", "seed1970", ["ISIC_0000000", "ISIC_0000001"],
+                     [0, 1], [0.0, 1.0], arch="efficientnet_lite0", profile="lite",
+                     finished=finished, train_seconds=seconds,
+                     trainer={"host": "box", "pid": pid},
+                     determinism={"cpu_count": 2, "intra_op_threads": 1}, **fields)
+
+
+def test_grid_time_is_read_from_the_runs_records(tmp_path):
+    """From the earliest fit's start (10:00:30 less 20 s) to the latest run's end (10:10:00):
+    590 s; two trainer processes, on two CPUs, one thread per run."""
+    _timed_run(tmp_path, "A", "2026-12-04T10:00:30", 20.0, 11)
+    _timed_run(tmp_path, "B", "2026-12-04T10:01:00", 10.0, 12)
+    _timed_run(tmp_path, "C", "2026-12-04T10:10:00", 30.0, 11)
+    numbers = prose_training.grid_time_numbers("lite", tmp_path)
+    assert numbers == {"lite_grid_minutes": pytest.approx(590 / 60), "lite_trainers": "two",
+                       "lite_trainer_cpus": "two", "lite_run_threads": "one"}
+    assert prose_training.grid_time_numbers("lite", tmp_path / "empty") == {
+        "lite_grid_minutes": 0.0, "lite_trainers": "zero", "lite_trainer_cpus": "zero",
+        "lite_run_threads": "zero"}
+
+
+def test_a_run_without_its_trainers_record_is_named(tmp_path):
+    from enhance_utils.learning import store
+    from fakestore import write_run
+
+    write_run(tmp_path, "crowd:A", "seed1970", ["ISIC_0000000", "ISIC_0000001"], [0, 1],
+              [0.0, 1.0], arch="efficientnet_lite0", profile="lite")
+    with pytest.raises(store.StoreError, match="crowd-A.*lacks finished, trainer, determinism"):
+        prose_training.grid_time_numbers("lite", tmp_path)
+
+
 def test_paper_ranges_are_computed_from_its_tables():
     t5, t4 = prose_training.table5_numbers(), prose_training.table4_numbers()
     assert t5["paper_single_gain_range"] == "\u22121.3 to +3.9"

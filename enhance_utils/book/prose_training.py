@@ -155,6 +155,20 @@ def training_time_numbers(runs: pd.DataFrame, prefix: str = "cpu") -> dict:
             f"{prefix}_minutes_per_run": seconds / 60 / len(runs) if len(runs) else 0.0}
 
 
+def grid_time_numbers(profile: str, results=None) -> dict:
+    """How long the store of ``profile`` (the committed one unless ``results`` names another)
+    took to train in one go and how (:func:`enhance_utils.learning.results.training_summary`):
+    ``<profile>_grid_minutes``, ``<profile>_trainers`` (processes side by side, in words),
+    ``<profile>_trainer_cpus`` and ``<profile>_run_threads``."""
+    from ..learning.results import training_summary
+
+    summary = training_summary(profile, results)
+    return {f"{profile}_grid_minutes": summary["span_seconds"] / 60,
+            f"{profile}_trainers": number_word(summary["processes"]),
+            f"{profile}_trainer_cpus": number_word(summary["cpus"]),
+            f"{profile}_run_threads": number_word(summary["threads"])}
+
+
 def multitask_numbers(lesions: pd.DataFrame, cpu_runs: pd.DataFrame | None = None) -> dict:
     """The numbers of chapter 06's prose; ``lesions``: all ISIC lesions (``lesion_id``,
     ``label``); ``cpu_runs``: the runs of the committed ``cpu`` store (read when not given)."""
@@ -165,6 +179,7 @@ def multitask_numbers(lesions: pd.DataFrame, cpu_runs: pd.DataFrame | None = Non
     return {**profile_numbers(lesions), **paper_split_numbers(lesions), **table5_numbers(),
             **augmentation_numbers(), **training_time_numbers(cpu_runs),
             **training_time_numbers(load_runs("lite"), "lite"),
+            **grid_time_numbers("lite"),
             "dense_units": default_of(models.build_model, "hidden_units"),
             "lite_views": profiles.get_profile("lite").training.views,
             **selection_numbers()}

@@ -5,14 +5,18 @@ missing runs of a grid to an executor, with a :class:`~enhance_utils.learning.tr
 that trains one run under its claim and writes it into the store:
 
 ``local`` (the default)
-    one run after the other in this process, as ``enhance train`` always did.
+    the runs on this machine: one after the other in this process when one run takes the
+    CPUs it may use, else that many side by side, each in a worker process of its own
+    (:class:`LocalExecutor`: a profile's run uses
+    :attr:`~enhance_utils.profiles.Training.threads` threads, so on two CPUs the ``lite``
+    profile's one-thread runs train two at a time, the small CNN's two-thread runs one).
 ``ray``
     one `Ray <https://docs.ray.io>`_ task per run on a Ray cluster: the cluster at
     ``address`` (``ray start --head`` on one machine, ``ray start --address=…`` on the others,
     or a SLURM allocation), or a one-machine cluster started here and stopped at the end. A
     task asks for one GPU where the cluster has GPUs, else :attr:`RayExecutor.cpus_per_run`
     CPUs. Every run pins TensorFlow's thread pools at the same size wherever it trains
-    (:data:`enhance_utils.learning.run.TRAINING_THREADS`), so a task gives the local
+    (its profile's :attr:`~enhance_utils.profiles.Training.threads`), so a task gives the local
     executor's bytes on any node with the same kind of CPU;
     :attr:`RayExecutor.threads_per_run` pins another size, which changes the floating-point
     results.
@@ -53,14 +57,104 @@ RAY_DRIVER_ENV = {
 CANCEL_WAIT = 30
 
 
+@dataclasses.dataclass
 class LocalExecutor:
-    """Every run in this process, one after the other, with one progress bar for the grid."""
+    """The runs on this machine, ``jobs`` at a time, with one progress bar for the grid.
 
+    One job: every run in this process, one after the other. More: a pool of that many
+    worker processes (:class:`concurrent.futures.ProcessPoolExecutor`, started with
+    ``spawn``), each training one run at a time in the workspace of this process
+    (:func:`enhance_utils.data.paths.current`); a run gives the same bytes in a worker as
+    here, since it pins its own thread pools. The first failed run, Ctrl-C or SIGTERM cancels
+    the runs not yet started and raises; the runs already training finish and are stored
+    first (the workers ignore Ctrl-C), so an interrupted grid loses no work.
+    """
+
+    #: runs side by side; None: as many as this process's CPUs hold at the profile's threads
+    #: per run (:func:`default_jobs`)
+    jobs: int | None = None
     name = "local"
 
     def map(self, job, specs, progress: bool = True) -> list[str]:
-        """``job(spec)`` for each spec, in order; the outcomes."""
-        return [job(spec) for spec in tqdm(specs, desc="runs", disable=not progress or not specs)]
+        """``job(spec)`` for each spec; the outcomes in the order of ``specs``."""
+        jobs = min(self.jobs or default_jobs(_threads(job)), len(specs))
+        if jobs <= 1:
+            return [job(spec) for spec in tqdm(specs, desc="runs",
+                                               disable=not progress or not specs)]
+        return _map_processes(job, specs, jobs, progress)
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (``taskset``, a container's CPU set)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def default_jobs(threads: int) -> int:
+    """How many runs of ``threads`` threads each fit this process's CPUs side by side (at
+    least one)."""
+    return max(1, usable_cpus() // threads)
+
+
+def _threads(job) -> int:
+    """The thread pools of every run of ``job`` (a :class:`~.training.GridJob`)."""
+    return job.threads or job.profile.training.threads
+
+
+#: the job of this worker process (:func:`_start_worker`)
+_WORKER_JOB = None
+
+
+def _start_worker(job, workspace) -> None:
+    """A worker process's start: the driver's workspace, TensorFlow started with the runs'
+    thread pools and without its start-up notes, and the job that every run of this process
+    calls."""
+    global _WORKER_JOB
+    import signal
+
+    from ..tfstart import quiet_tensorflow, start_tensorflow_quietly
+    from ..data import paths
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's (see LocalExecutor)
+    paths.use(workspace)
+    quiet_tensorflow()
+    start_tensorflow_quietly(_threads(job))
+    _WORKER_JOB = job
+
+
+def _run_in_worker(spec) -> str:
+    return _WORKER_JOB(spec)
+
+
+def _map_processes(job, specs, jobs: int, progress: bool) -> list[str]:
+    """:meth:`LocalExecutor.map` with ``jobs`` worker processes."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    from ..data import paths
+
+    outcomes = [None] * len(specs)
+    quiet = dataclasses.replace(job, progress=False)  # one bar: the grid's
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_start_worker,
+                             initargs=(quiet, paths.current())) as pool, \
+            tqdm(total=len(specs), desc="runs", disable=not progress) as bar:
+        index = {pool.submit(_run_in_worker, spec): k for k, spec in enumerate(specs)}
+        try:
+            for future in as_completed(index):
+                outcomes[index[future]] = future.result()
+                bar.update()
+        except BrokenProcessPool:
+            raise ChildProcessError(
+                f"a worker process of the local executor died (killed, or out of memory) "
+                f"after {sum(o is not None for o in outcomes)} of {len(specs)} runs; the "
+                f"finished runs are in the store: run the same command again to train the "
+                f"rest (--jobs 1 trains in this process)") from None
+        except BaseException:
+            for future in index:
+                future.cancel()
+            raise
+    return outcomes
 
 
 @dataclasses.dataclass
@@ -74,8 +168,8 @@ class RayExecutor:
     cpus_per_run: float = 1
     #: how often Ray runs a task again whose worker process or node died
     max_retries: int = 3
-    #: TensorFlow's thread pools in a task; None: every run's
-    #: (:data:`enhance_utils.learning.run.TRAINING_THREADS`), the local executor's numbers
+    #: TensorFlow's thread pools in a task; None: the profile's
+    #: (:attr:`~enhance_utils.profiles.Training.threads`), the local executor's numbers
     threads_per_run: int | None = None
     name = "ray"
 
@@ -199,17 +293,25 @@ def connect(ray, address: str | None) -> bool:
     return True
 
 
-def get(executor="local", address: str | None = None, cpus_per_run: float | None = None):
+def get(executor="local", address: str | None = None, cpus_per_run: float | None = None,
+        jobs: int | None = None):
     """An executor by name (:data:`NAMES`), or ``executor`` itself when it is one already;
-    a ValueError for an unknown name or for cluster options given to ``local``, a
-    ConnectionError for a cluster address where nothing answers (:func:`check_address`)."""
+    a ValueError for an unknown name, for cluster options given to ``local``, for ``jobs``
+    given to ``ray`` or not a positive whole number, a ConnectionError for a cluster address
+    where nothing answers (:func:`check_address`)."""
     if not isinstance(executor, str):
         return executor
     if executor == "local":
         if address is not None or cpus_per_run is not None:
             raise ValueError("--address and --cpus-per-run are options of the ray executor")
-        return LocalExecutor()
+        if jobs is not None and not (isinstance(jobs, int) and jobs > 0):
+            raise ValueError(f"jobs (runs side by side) must be a positive whole number, "
+                             f"got {jobs!r}")
+        return LocalExecutor(jobs)
     if executor == "ray":
+        if jobs is not None:
+            raise ValueError("--jobs is an option of the local executor (a Ray cluster runs "
+                             "as many runs as it has CPUs for: --cpus-per-run)")
         if cpus_per_run is not None and not cpus_per_run > 0:
             raise ValueError(f"cpus per run must be positive, got {cpus_per_run}")
         if address:

@@ -33,6 +33,35 @@ def load_runs(profile: str, results=None, strict: bool = True) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=RUN_COLUMNS)
 
 
+def training_summary(profile: str, results=None) -> dict:
+    """How a profile's store was trained, as the runs' records give it: ``span_seconds``, from
+    the start of the earliest fit (``finished`` less ``train_seconds``) to the end of the
+    latest run (for a grid trained in one go, its time less the start of the trainer:
+    reading the data, starting worker processes; a store trained in several sittings spans
+    the pauses too); ``processes``, the trainer processes (host and pid) that trained its
+    runs; ``cpus`` and ``threads``, the most CPUs a trainer's machine had and the most
+    intra-op threads a run used. Zeros for an empty store."""
+    from datetime import datetime, timedelta
+
+    root = store_root(results)
+    runs = store.finished_runs(root, profile)
+    for folder, record in runs:
+        missing = [key for key in ("finished", "trainer", "determinism") if key not in record]
+        if missing:
+            raise store.StoreError(f"{store.RECORD} of {folder} lacks {', '.join(missing)}: "
+                                   f"written by a trainer older than the store's layout")
+    records = [record for _, record in runs]
+    if not records:
+        return {"span_seconds": 0.0, "processes": 0, "cpus": 0, "threads": 0}
+    ends = [datetime.fromisoformat(r["finished"]) for r in records]
+    starts = [end - timedelta(seconds=r["train_seconds"]) for end, r in zip(ends, records)]
+    layouts = [r["determinism"] for r in records]
+    return {"span_seconds": (max(ends) - min(starts)).total_seconds(),
+            "processes": len({(r["trainer"]["host"], r["trainer"]["pid"]) for r in records}),
+            "cpus": max(layout.get("cpu_count") or 0 for layout in layouts),
+            "threads": max(layout.get("intra_op_threads") or 0 for layout in layouts)}
+
+
 def load_predictions(profile: str, results=None, part: str = "test", selection: str | None = None,
                      strict: bool = True) -> pd.DataFrame:
     """Predictions of every finished run on ``part`` (test or validation): lesion_id, label,

@@ -107,8 +107,8 @@ class GridJob:
     token: str
     progress: bool = True
     keep_weights: bool | None = None
-    #: TensorFlow's thread pools in every run (None:
-    #: :data:`enhance_utils.learning.run.TRAINING_THREADS`)
+    #: TensorFlow's thread pools in every run (None: the profile's
+    #: :attr:`~enhance_utils.profiles.Training.threads`)
     threads: int | None = None
 
     def __call__(self, spec: RunSpec) -> str:
@@ -158,7 +158,8 @@ def missing_runs(profile: str | profiles.Profile, archs=None, targets=None, seed
 def run_grid(profile: str | profiles.Profile, archs=None, targets=None, seeds=None,
              kfold: bool = False, results=None, data_root=None, progress: bool = True,
              keep_weights: bool | None = None, executor="local", address: str | None = None,
-             cpus_per_run: float | None = None, runs=None) -> pd.DataFrame:
+             cpus_per_run: float | None = None, runs=None,
+             jobs: int | None = None) -> pd.DataFrame:
     """Train every run of the grid that the store does not hold yet; returns all runs.
 
     Damaged run folders are named and trained again; runs that another live trainer has
@@ -166,12 +167,13 @@ def run_grid(profile: str | profiles.Profile, archs=None, targets=None, seeds=No
     are removed. When ``runs`` names the runs to train, a run skipped for its claim is a
     :class:`RunClaimed` error (a batch job asked for that run, and did not train it).
 
-    ``executor`` is ``"local"`` (one run after the other in this process) or ``"ray"`` (one
-    Ray task per run, on the cluster at ``address`` or on one started here; see
-    :mod:`enhance_utils.learning.executors`), or an executor object. ``runs`` narrows the grid to
-    those run ids (:attr:`RunSpec.run_id`).
+    ``executor`` is ``"local"`` (this machine: ``jobs`` runs side by side, by default as many
+    as its CPUs hold at the profile's threads per run, one after the other in this process
+    when that is one) or ``"ray"`` (one Ray task per run, on the cluster at ``address`` or on
+    one started here), or an executor object; see :mod:`enhance_utils.learning.executors`.
+    ``runs`` narrows the grid to those run ids (:attr:`RunSpec.run_id`).
     """
-    engine = executors.get(executor, address=address, cpus_per_run=cpus_per_run)
+    engine = executors.get(executor, address=address, cpus_per_run=cpus_per_run, jobs=jobs)
     profile = get_profile(profile)
     name, root = profile.name, store_root(results)
     context = build_context(profile.training.n_lesions, data_root)
