@@ -151,8 +151,7 @@ def _map_processes(job, specs, jobs: int, progress: bool) -> list[str]:
                 f"finished runs are in the store: run the same command again to train the "
                 f"rest (--jobs 1 trains in this process)") from None
         except BaseException:
-            for future in index:
-                future.cancel()
+            pool.shutdown(cancel_futures=True)  # the runs in training finish first
             raise
     return outcomes
 

@@ -99,7 +99,9 @@ def thread_layout() -> dict:
         onednn = bool(IsMklEnabled())
     except ImportError:
         onednn = None
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    from .executors import usable_cpus
+
+    cpus = usable_cpus()
     config = tf.config.threading
     return {"intra_op_threads": _pool_size(config.get_intra_op_parallelism_threads(),
                                            "TF_NUM_INTRAOP_THREADS", cpus),
